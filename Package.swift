@@ -1,0 +1,52 @@
+// swift-tools-version: 6.2
+// SPDX-License-Identifier: Apache-2.0
+//
+// umk: an seL4-style microkernel that runs as one ordinary Linux process.
+// Module map: CShims (the only C and assembly), UMKABI (the guest-visible contract),
+// UMKernel (the kernel state machine and its HALs), UMKGuest (the guest runtime),
+// Servers (guest tasks: init, pager, drivers), umk (the command-line tool).
+//
+// Build flags: UMK_INTERNAL_CHECKS compiles the kernel's invariant checker in (debug builds
+// and tests have it on; release builds drop it).
+
+import PackageDescription
+
+let kernelSettings: [SwiftSetting] = [
+    .define("UMK_INTERNAL_CHECKS", .when(configuration: .debug)),
+    .strictMemorySafety(),
+]
+
+let package = Package(
+    name: "umk",
+    products: [
+        .executable(name: "umk", targets: ["umk"]),
+        .library(name: "UMKernel", targets: ["UMKernel"]),
+        .library(name: "UMKABI", targets: ["UMKABI"]),
+        .library(name: "UMKGuest", targets: ["UMKGuest"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "CShims"),
+        .target(name: "UMKABI"),
+        .target(name: "UMKernel", dependencies: ["UMKABI", "CShims"], swiftSettings: kernelSettings),
+        .target(name: "UMKGuest", dependencies: ["UMKABI"]),
+        .target(name: "Servers", dependencies: ["UMKABI", "UMKGuest"], swiftSettings: [.strictMemorySafety()]),
+        .executableTarget(
+            name: "umk",
+            dependencies: [
+                "UMKernel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "UMKABITests", dependencies: ["UMKABI"]),
+        .testTarget(name: "UMKernelTests", dependencies: ["UMKernel", "UMKABI"], swiftSettings: [
+            .define("UMK_INTERNAL_CHECKS"),
+        ]),
+        .testTarget(name: "UMKGuestTests", dependencies: ["UMKGuest", "UMKABI"]),
+        .testTarget(name: "ServersTests", dependencies: ["Servers"]),
+        .testTarget(name: "umkTests", dependencies: ["umk"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

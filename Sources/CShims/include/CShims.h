@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// CShims: the only C and assembly in umk. Every symbol is umk_*; functions return 0 or
+// -errno and never leave errno for Swift to read. _GNU_SOURCE must come first so glibc
+// exposes the names the signal and context code needs.
+#ifndef UMK_CSHIMS_H
+#define UMK_CSHIMS_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include "umk_clock.h"
+
+#endif

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The root task's environment, built as seL4's boot code builds it (src/kernel/boot.c,
+// src/arch/x86/kernel/boot.c): initial caps in slots 1-11, a 4096-slot root CNode, a
+// VSpace with an ASID from the first pool, the BootInfo frame and IPC buffer mapped, a
+// stack below them with an unmapped guard page, and every remaining byte of RAM handed
+// over as untyped caps in naturally aligned power-of-two blocks, listed in BootInfo.
+
+import UMKABI
+
+/// Where the root task's boot objects go in its VSpace, and how big its stack is.
+public struct BootConfig: Sendable {
+    /// Virtual address of the BootInfo frame; the IPC buffer follows in the next page.
+    public var bootInfoAddress: UInt64 = 0x40_0000
+    /// Stack pages, mapped below `stackTop` with an unmapped guard page beneath them.
+    public var stackPages: UInt64 = 16
+    /// Top of the root task's stack (exclusive).
+    public var stackTop: UInt64 = 0x50_0000
+    /// The root task's entry point (the HAL decides what an address means).
+    public var entry: UInt64 = 0x1000
+    public init() {}
+
+    public var ipcBufferAddress: UInt64 { bootInfoAddress + 0x1000 }
+}
+
+/// The result of boot: what the root task finds, for the HAL and for tests.
+public struct BootResult: Sendable {
+    public var rootThread: TCBRef
+    public var bootInfo: BootInfo
+    /// Physical address of the BootInfo frame.
+    public var bootInfoFrame: UInt64
+}
+
+extension Kernel {
+    /// Builds the root task and makes it the current thread. RAM must be fresh.
+    public func boot(_ config: BootConfig = BootConfig()) -> BootResult {
+        precondition(config.stackPages >= 1 && config.stackTop - config.stackPages * 4096 - 4096 >= config.ipcBufferAddress + 4096,
+                     "boot: stack overlaps BootInfo/IPC buffer")
+        precondition(config.bootInfoAddress >> 21 == (config.stackTop - 1) >> 21, "boot: root objects must share one page table")
+        var next = KernelLayout.reservedTop
+        func carve(_ bits: UInt64) -> UInt64 {
+            let p = alignUp(next, bits)
+            next = p + (UInt64(1) << bits)
+            precondition(next <= physmap.size, "boot: RAM too small for the root task")
+            return p
+        }
+        let cnodeBits = UInt64(RootTask.cnodeSizeBits)
+        let rootCNode = carve(cnodeBits + ObjectSize.slotBits)
+        let rootTCB = carve(ObjectSize.tcbBits)
+        let pml4 = carve(12), pdpt = carve(12), pd = carve(12), pt = carve(12)
+        let asidPool = carve(ObjectSize.asidPoolBits)
+        let bootInfoFrame = carve(12), ipcBufferFrame = carve(12)
+        var stackFrames: [UInt64] = []
+        for _ in 0..<config.stackPages { stackFrames.append(carve(12)) }
+
+        let cnodeCap = Capability.cnode(paddr: rootCNode, radix: cnodeBits, guardSize: 64 - cnodeBits)
+        func rootSlot(_ i: UInt64) -> SlotRef { slot(rootCNode + (i << ObjectSize.slotBits)) }
+        func provide(_ i: UInt64, _ cap: Capability) {
+            var cte = Slot.empty
+            cte.cap = cap
+            cte.revocable = true
+            cte.firstBadged = true
+            rootSlot(i).pointee = cte
+        }
+
+        // The VSpace: ASID 1 of pool 0 (ASID 0 is never used).
+        globals.pointee.asidTable[0] = asidPool
+        let asid: UInt64 = 1
+        physmap.storeWord(asidPool + asid * 8, pml4)
+        hal.assignASID(asid, vspace: pml4)
+        physmap.storeWord(entrySlot(pml4, config.bootInfoAddress, PagingLevel.pml4), PTE.table(pdpt))
+        physmap.storeWord(entrySlot(pdpt, config.bootInfoAddress, PagingLevel.pdpt), PTE.table(pd))
+        physmap.storeWord(entrySlot(pd, config.bootInfoAddress, PagingLevel.pd), PTE.table(pt))
+        func mapFrame(_ paddr: UInt64, _ vaddr: UInt64) -> Capability {
+            physmap.storeWord(entrySlot(pt, vaddr, PagingLevel.pt), PTE.frame(paddr, .readWrite, large: false))
+            hal.mapFrame(asid: asid, vaddr: vaddr, paddr: paddr, sizeBits: 12, rights: .readWrite)
+            var cap = Capability.frame(paddr: paddr, size: .small)
+            cap.setMapping(asid: asid, vaddr: vaddr)
+            return cap
+        }
+        var pml4Cap = Capability.table(.pml4, paddr: pml4)
+        pml4Cap.setMapping(asid: asid, vaddr: 0)
+        var pdptCap = Capability.table(.pdpt, paddr: pdpt)
+        pdptCap.setMapping(asid: asid, vaddr: config.bootInfoAddress & ~lowMask(39))
+        var pdCap = Capability.table(.pageDirectory, paddr: pd)
+        pdCap.setMapping(asid: asid, vaddr: config.bootInfoAddress & ~lowMask(30))
+        var ptCap = Capability.table(.pageTable, paddr: pt)
+        ptCap.setMapping(asid: asid, vaddr: config.bootInfoAddress & ~lowMask(21))
+
+        provide(InitialCap.initThreadTCB.rawValue, .thread(paddr: rootTCB))
+        provide(InitialCap.initThreadCNode.rawValue, cnodeCap)
+        provide(InitialCap.initThreadVSpace.rawValue, pml4Cap)
+        provide(InitialCap.irqControl.rawValue, .irqControl)
+        provide(InitialCap.asidControl.rawValue, .asidControl)
+        provide(InitialCap.initThreadASIDPool.rawValue, .asidPool(paddr: asidPool, asidBase: 0))
+        provide(InitialCap.bootInfoFrame.rawValue, mapFrame(bootInfoFrame, config.bootInfoAddress))
+        provide(InitialCap.initThreadIPCBuffer.rawValue, mapFrame(ipcBufferFrame, config.ipcBufferAddress))
+        provide(InitialCap.domain.rawValue, .domain)
+
+        var info = BootInfo()
+        var slotIndex = InitialCap.count
+        let pagingStart = slotIndex
+        for cap in [pdptCap, pdCap, ptCap] { provide(slotIndex, cap); slotIndex += 1 }
+        info.userImagePaging = SlotRegion(start: pagingStart, end: slotIndex)
+        let framesStart = slotIndex
+        let stackBase = config.stackTop - config.stackPages * 4096
+        for (i, frame) in stackFrames.enumerated() {
+            provide(slotIndex, mapFrame(frame, stackBase + UInt64(i) * 4096))
+            slotIndex += 1
+        }
+        info.userImageFrames = SlotRegion(start: framesStart, end: slotIndex)
+
+        // Everything else is untyped, in naturally aligned power-of-two blocks.
+        let untypedStart = slotIndex
+        var start = next
+        let end = physmap.size
+        while start < end && info.untypedList.count < BootInfoLayout.maxUntypedCaps {
+            var bits = UInt64(63 - (end - start).leadingZeroBitCount)
+            if start != 0 { bits = min(bits, UInt64(start.trailingZeroBitCount)) }
+            bits = min(bits, ObjectSize.maxUntypedBits)
+            if bits >= ObjectSize.minUntypedBits {
+                provide(slotIndex, .untyped(paddr: start, sizeBits: bits, isDevice: false))
+                info.untypedList.append(UntypedDescriptor(paddr: start, sizeBits: UInt8(bits), isDevice: false))
+                slotIndex += 1
+            }
+            start += UInt64(1) << bits
+        }
+        info.untyped = SlotRegion(start: untypedStart, end: slotIndex)
+        info.empty = SlotRegion(start: slotIndex, end: UInt64(1) << cnodeBits)
+        info.ipcBuffer = config.ipcBufferAddress
+        info.initThreadCNodeSizeBits = cnodeBits
+        info.initThreadDomain = 0
+        info.encode { offset, word in physmap.storeWord(bootInfoFrame + UInt64(offset), word) }
+
+        // The root thread: its own slots are CDT children of the initial caps.
+        let t = tcb(rootTCB)
+        _ = createObject(.tcb, paddr: rootTCB, userSize: 0, isDevice: false)
+        cteInsert(cnodeCap, src: rootSlot(InitialCap.initThreadCNode.rawValue), dest: t.slot(.cTable))
+        cteInsert(pml4Cap, src: rootSlot(InitialCap.initThreadVSpace.rawValue), dest: t.slot(.vTable))
+        let bufferSource = rootSlot(InitialCap.initThreadIPCBuffer.rawValue)
+        // deriveCap of a frame cannot fail: it only drops the mapping.
+        let bufferCap = (try? deriveCap(bufferSource, bufferSource.pointee.cap)) ?? .null
+        cteInsert(bufferCap, src: bufferSource, dest: t.slot(.ipcBuffer))
+        t.pointee.ipcBuffer = config.ipcBufferAddress
+        t.pointee.priority = RootTask.priority
+        t.pointee.mcp = RootTask.priority
+        t.pointee[.rdi] = config.bootInfoAddress
+        t.pointee[.rsp] = config.stackTop
+        t.pointee[.rip] = config.entry
+        t.pointee.nextIP = config.entry
+        t.setName("rootserver")
+        setupReplyMaster(t)
+        t.pointee.state = .running
+        schedulerAction = .switchToThread(t)
+        schedule()
+        activateThread()
+        return BootResult(rootThread: t, bootInfo: info, bootInfoFrame: bootInfoFrame)
+    }
+}

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The deterministic backend for kernel tests (NIO's EmbeddedEventLoop in spirit): RAM is
+// anonymous memory, mappings are recorded rather than made, interrupts are scripted and
+// debug output is collected. No signals, no host mappings, no clock.
+
+/// A mapping the kernel asked for, as the simulated backend recorded it.
+public struct SimulatedMapping: Equatable, Sendable {
+    public var paddr: UInt64
+    public var sizeBits: UInt64
+    public var rights: VMRights
+}
+
+/// The deterministic HAL.
+public struct SimulatedHAL: HAL {
+    public let physmap: Physmap
+    /// Current mappings by ASID and virtual address.
+    public var mappings: [UInt64: [UInt64: SimulatedMapping]] = [:]
+    /// ASIDs assigned to VSpaces (asid → PML4 paddr).
+    public var assignedASIDs: [UInt64: UInt64] = [:]
+    /// Number of map/unmap requests seen (what a real backend's host calls would be).
+    public var mappingCalls = 0
+    /// Debug output so far.
+    public var output: [UInt8] = []
+    /// Preemption points left before one reports a pending interrupt (nil = never).
+    public var interruptAfterChecks: Int? = nil
+    public private(set) var isHalted = false
+    private let storage: RAMStorage
+
+    /// A simulated machine with `ramSize` bytes of zeroed RAM.
+    public init(ramSize: UInt64 = 16 << 20) {
+        storage = RAMStorage(size: ramSize)
+        physmap = storage.physmap
+    }
+
+    /// The debug output as text.
+    public var outputText: String { String(decoding: output, as: UTF8.self) }
+
+    public mutating func assignASID(_ asid: UInt64, vspace: UInt64) {
+        assignedASIDs[asid] = vspace
+    }
+    public mutating func releaseASID(_ asid: UInt64) {
+        assignedASIDs[asid] = nil
+        mappings[asid] = nil
+    }
+    public mutating func mapFrame(asid: UInt64, vaddr: UInt64, paddr: UInt64, sizeBits: UInt64, rights: VMRights) {
+        mappingCalls += 1
+        mappings[asid, default: [:]][vaddr] = SimulatedMapping(paddr: paddr, sizeBits: sizeBits, rights: rights)
+    }
+    public mutating func unmapFrame(asid: UInt64, vaddr: UInt64, sizeBits: UInt64) {
+        mappingCalls += 1
+        mappings[asid]?[vaddr] = nil
+    }
+    public mutating func isInterruptPending() -> Bool {
+        guard let n = interruptAfterChecks else { return false }
+        if n <= 0 { return true }
+        interruptAfterChecks = n - 1
+        return false
+    }
+    public mutating func debugPutChar(_ byte: UInt8) { output.append(byte) }
+    public mutating func halt() { isHalted = true }
+}
+
+/// Owns the simulated RAM allocation; freed with the last copy of the HAL.
+final class RAMStorage: @unchecked Sendable {
+    let physmap: Physmap
+    init(size: UInt64) {
+        // SAFETY: a fresh zeroed allocation owned by this object until deinit.
+        let p = unsafe UnsafeMutableRawPointer.allocate(byteCount: Int(size), alignment: 1 << 21)
+        unsafe p.initializeMemory(as: UInt8.self, repeating: 0, count: Int(size))
+        unsafe physmap = Physmap(base: p, size: size)
+    }
+    deinit { unsafe physmap.base.deallocate() }
+}

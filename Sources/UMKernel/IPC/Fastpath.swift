@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The IPC fastpath (seL4 src/fastpath/fastpath.c, non-MCS): Call and ReplyRecv in the
+// common case — short message, no caps, a partner waiting, direct switch allowed — as a
+// straight run of checks followed by the transfer. Any failed check falls back to the
+// slowpath, whose observable result is the same; FastpathTests compare the two on random
+// states. No allocation, no ARC, no host calls.
+
+import UMKABI
+
+extension Kernel {
+    /// Tries the fastpath; false if the slowpath must handle the syscall.
+    @inline(__always)
+    func fastpath(isCall: Bool) -> Bool {
+        isCall ? fastpathCall() : fastpathReplyRecv()
+    }
+
+    /// A valid VSpace root for a direct switch: a PML4 with an ASID.
+    @inline(__always) private func hasValidVTable(_ t: TCBRef) -> Bool {
+        let cap = t.slot(.vTable).pointee.cap
+        return cap.type == .pml4 && cap.isMapped
+    }
+
+    /// The endpoint cap `cptr` names in `t`'s CSpace, or nil.
+    @inline(__always) private func endpointCap(_ t: TCBRef, _ cptr: UInt64) -> Capability? {
+        guard case .success(let r) = resolveAddressBits(t.slot(.cTable).pointee.cap, cptr, 64) else { return nil }
+        let cap = r.slot.pointee.cap
+        return cap.type == .endpoint ? cap : nil
+    }
+
+    /// seL4: fastpath_copy_mrs — the register MRs only (length ≤ 4 on the fastpath).
+    @inline(__always) private func copyRegisterMRs(_ length: UInt64, from: TCBRef, to: TCBRef) {
+        if length > 0 { to.pointee[.r10] = from.pointee[.r10] }
+        if length > 1 { to.pointee[.r8] = from.pointee[.r8] }
+        if length > 2 { to.pointee[.r9] = from.pointee[.r9] }
+        if length > 3 { to.pointee[.r15] = from.pointee[.r15] }
+    }
+
+    private func fastpathCall() -> Bool {
+        let current = currentThread
+        let info = MessageInfo(word: current.pointee[.rsi])
+        // No extra caps, a short message, and no fault being delivered.
+        guard info.word & 0x1FF <= 4, current.pointee.fault.type == 0 else { return false }
+        // An endpoint cap with Write.
+        guard let epCap = endpointCap(current, current.pointee[.rdi]), epCap.rights.contains(.write) else { return false }
+        let ep = endpoint(epCap.paddr)
+        // A thread waiting to receive.
+        guard ep.pointee.state == .recv else { return false }
+        let dest = tcb(ep.pointee.head)
+        // The receiver has a valid VSpace.
+        guard hasValidVTable(dest) else { return false }
+        // Only lower-priority threads (or none) would be passed over.
+        let destPrio = dest.pointee.priority
+        guard destPrio >= current.pointee.priority || isHighestPriority(destPrio) else { return false }
+        // Grant or GrantReply, so a reply cap can be made.
+        guard epCap.rights.contains(.grant) || epCap.rights.contains(.grantReply) else { return false }
+        // Same domain.
+        guard dest.pointee.domain == globals.pointee.currentDomain else { return false }
+
+        // Dequeue the receiver.
+        let next = dest.pointee.epNext
+        if next != 0 {
+            tcb(next).pointee.epPrev = 0
+            ep.pointee.head = next
+        } else {
+            ep.pointee = Endpoint(headAndState: 0, tail: 0)
+        }
+        dest.pointee.epNext = 0
+        dest.pointee.epPrev = 0
+        // Block the caller and give the receiver a reply cap to it.
+        current.pointee.state = .blockedOnReply
+        let replySlot = current.slot(.reply)
+        let callerSlot = dest.slot(.caller)
+        var caller = Slot.empty
+        caller.cap = .reply(tcb: current.paddr, master: false, canGrant: dest.pointee.blockingCanGrant)
+        caller.prev = replySlot.paddr
+        callerSlot.pointee = caller
+        replySlot.pointee.next = callerSlot.paddr
+        copyRegisterMRs(info.length, from: current, to: dest)
+        dest.pointee.state = .running
+        currentThread = dest
+        var out = info
+        out.capsUnwrapped = 0
+        dest.pointee[.rsi] = out.word
+        dest.pointee[.rdi] = epCap.badge
+        return true
+    }
+
+    private func fastpathReplyRecv() -> Bool {
+        let current = currentThread
+        let info = MessageInfo(word: current.pointee[.rsi])
+        guard info.word & 0x1FF <= 4, current.pointee.fault.type == 0 else { return false }
+        // An endpoint cap with Read.
+        guard let epCap = endpointCap(current, current.pointee[.rdi]), epCap.rights.contains(.read) else { return false }
+        // Nothing pending on the bound notification.
+        let bound = current.pointee.boundNotification
+        if bound != 0 && notification(bound).pointee.state == .active { return false }
+        let ep = endpoint(epCap.paddr)
+        // No sender waiting.
+        guard ep.pointee.state != .send else { return false }
+        // A reply cap to a caller that is not delivering a fault.
+        let callerSlot = current.slot(.caller)
+        let callerCap = callerSlot.pointee.cap
+        guard callerCap.type == .reply, !callerCap.replyMaster else { return false }
+        let caller = tcb(callerCap.paddr)
+        guard caller.pointee.fault.type == 0 else { return false }
+        guard hasValidVTable(caller) else { return false }
+        // The caller is the highest-priority runnable thread, in this domain.
+        guard isHighestPriority(caller.pointee.priority) else { return false }
+        guard caller.pointee.domain == globals.pointee.currentDomain else { return false }
+
+        // Block the current thread receiving on the endpoint.
+        current.pointee.state = .blockedOnReceive
+        current.pointee.blockingObject = ep.paddr
+        current.pointee.blockingCanGrant = epCap.rights.contains(.grant)
+        let tail = ep.pointee.tail
+        current.pointee.epNext = 0
+        current.pointee.epPrev = tail
+        if tail == 0 {
+            ep.pointee.head = current.paddr
+        } else {
+            tcb(tail).pointee.epNext = current.paddr
+        }
+        ep.pointee.tail = current.paddr
+        ep.pointee.state = .recv
+        // Delete the reply cap (the caller's master loses its only child).
+        slot(callerSlot.pointee.prev).pointee.next = 0
+        callerSlot.pointee = .empty
+        copyRegisterMRs(info.length, from: current, to: caller)
+        caller.pointee.state = .running
+        currentThread = caller
+        var out = info
+        out.capsUnwrapped = 0
+        caller.pointee[.rsi] = out.word
+        caller.pointee[.rdi] = 0
+        return true
+    }
+}

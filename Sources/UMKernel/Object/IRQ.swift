@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Interrupts (seL4 src/object/interrupt.c): IRQControl hands out one handler cap per IRQ
+// line; a handler names the notification its IRQ signals. An IRQ signals that
+// notification with the cap's badge and stays masked until the driver Acks it.
+
+import UMKABI
+
+/// seL4 irq_state_t.
+enum IRQState: UInt64 { case inactive = 0, signal = 1, timer = 2, reserved = 3 }
+
+extension Kernel {
+    /// The IRQ node slot holding the notification cap of `irq`.
+    func irqSlot(_ irq: UInt64) -> SlotRef { slot(KernelLayout.irqNode + (irq << ObjectSize.slotBits)) }
+
+    func irqState(_ irq: UInt64) -> IRQState { IRQState(rawValue: globals.pointee.irqState[Int(irq)]) ?? .inactive }
+    func setIRQState(_ irq: UInt64, _ state: IRQState) { globals.pointee.irqState[Int(irq)] = state.rawValue }
+
+    func maskInterrupt(_ masked: Bool, _ irq: UInt64) {
+        if masked { globals.pointee.irqMasked |= 1 << irq } else { globals.pointee.irqMasked &= ~(1 << irq) }
+    }
+
+    /// True if `irq` is masked until its handler acknowledges it.
+    public func isIRQMasked(_ irq: UInt64) -> Bool { globals.pointee.irqMasked & (1 << irq) != 0 }
+
+    func decodeIRQControlInvocation(_ inv: Invocation) throws(KernelException) {
+        guard inv.label == InvocationLabel.irqIssueIRQHandler.rawValue else { throw .syscallError(.illegalOperation) }
+        guard inv.length >= 3, let root = extraCap(inv, 0) else { throw .syscallError(.truncatedMessage) }
+        let irq = arg(inv, 0), index = arg(inv, 1), depth = arg(inv, 2)
+        guard irq < KernelLayout.irqCount else { throw .syscallError(.rangeError(0, KernelLayout.irqCount - 1)) }
+        guard irqState(irq) == .inactive else { throw .syscallError(.revokeFirst) }
+        let dest = try lookupTargetSlot(root.cap, index, depth)
+        try ensureEmptySlot(dest)
+        setThreadState(inv.thread, .restart)
+        setIRQState(irq, .signal)
+        cteInsert(.irqHandler(irq: irq), src: inv.slot, dest: dest)
+    }
+
+    func decodeIRQHandlerInvocation(_ inv: Invocation) throws(KernelException) {
+        let irq = inv.cap.irq
+        switch InvocationLabel(rawValue: inv.label) {
+        case .irqAckIRQ:
+            setThreadState(inv.thread, .restart)
+            maskInterrupt(false, irq)
+            // A line raised while masked is delivered once unmasked, as a level-triggered
+            // PIC line would be.
+            if globals.pointee.irqPending & (1 << irq) != 0 {
+                globals.pointee.irqPending &= ~(1 << irq)
+                handleInterrupt(irq)
+            }
+        case .irqSetIRQHandler:
+            guard let ntfn = extraCap(inv, 0) else { throw .syscallError(.truncatedMessage) }
+            guard ntfn.cap.type == .notification, ntfn.cap.rights.contains(.write) else {
+                throw .syscallError(.invalidCapability(0))
+            }
+            setThreadState(inv.thread, .restart)
+            let s = irqSlot(irq)
+            cteDeleteOne(s)
+            cteInsert(ntfn.cap, src: ntfn.slot, dest: s)
+        case .irqClearIRQHandler:
+            setThreadState(inv.thread, .restart)
+            cteDeleteOne(irqSlot(irq))
+        default:
+            throw .syscallError(.illegalOperation)
+        }
+    }
+
+    /// seL4: deletingIRQHandler — the last handler cap goes: drop its notification.
+    func deletingIRQHandler(_ irq: UInt64) { cteDeleteOne(irqSlot(irq)) }
+
+    /// seL4: deletedIRQHandler — the IRQ line is free again.
+    func deletedIRQHandler(_ irq: UInt64) { setIRQState(irq, .inactive) }
+
+    /// seL4: handleInterrupt — signal the handler's notification and mask the line.
+    func handleInterrupt(_ irq: UInt64) {
+        guard irq < KernelLayout.irqCount else { return }
+        switch irqState(irq) {
+        case .signal:
+            let cap = irqSlot(irq).pointee.cap
+            if cap.type == .notification && cap.rights.contains(.write) {
+                sendSignal(notification(cap.paddr), badge: cap.badge)
+            } else {
+                hal.debugPrint("umk: undelivered IRQ \(irq)\n")
+            }
+            maskInterrupt(true, irq)
+        case .timer:
+            timerTick()
+        case .inactive, .reserved:
+            maskInterrupt(true, irq)
+        }
+    }
+
+    /// An interrupt from the HAL: deliver it (or leave it pending while masked), then
+    /// choose the thread to run.
+    public func handleInterruptEntry(_ irq: UInt64) {
+        if isIRQMasked(irq) {
+            globals.pointee.irqPending |= 1 << irq
+        } else {
+            handleInterrupt(irq)
+        }
+        schedule()
+        activateThread()
+    }
+
+    /// The kernel's scheduling tick from the HAL.
+    public func handleTimerTickEntry() {
+        timerTick()
+        schedule()
+        activateThread()
+    }
+}

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The `umk` command-line tool: argument parsing only; the kernel lives in UMKernel.
+
+import ArgumentParser
+import UMKernel
+
+@main
+struct UMK: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "umk",
+        abstract: "An seL4-style microkernel that runs as one ordinary Linux process.",
+        discussion: """
+            umk runs guest servers and drivers written against seL4's API as contexts of a
+            single host process. The kernel core implements seL4's non-MCS objects,
+            capabilities, IPC and scheduling; `umk run`, `umk fuzz` and `umk bench` arrive
+            with the Linux backend.
+            """,
+        version: version
+    )
+}
