@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Testing
+import UMKABI
+@testable import UMKernel
+
+@Suite("Boot state")
+struct BootStateTests {
+    @Test("initial caps sit in seL4's slots")
+    func initialSlots() {
+        let h = KernelHarness()
+        #expect(h.cap(InitialCap.initThreadTCB.rawValue).type == .thread)
+        #expect(h.cap(InitialCap.initThreadCNode.rawValue).type == .cnode)
+        #expect(h.cap(InitialCap.initThreadCNode.rawValue).cnodeRadix == 12)
+        #expect(h.cap(InitialCap.initThreadCNode.rawValue).cnodeGuardSize == 52)
+        #expect(h.cap(InitialCap.initThreadVSpace.rawValue).type == .pml4)
+        #expect(h.cap(InitialCap.irqControl.rawValue).type == .irqControl)
+        #expect(h.cap(InitialCap.asidControl.rawValue).type == .asidControl)
+        #expect(h.cap(InitialCap.initThreadASIDPool.rawValue).type == .asidPool)
+        #expect(h.cap(InitialCap.ioPortControl.rawValue).isNull)
+        #expect(h.cap(InitialCap.bootInfoFrame.rawValue).type == .frame)
+        #expect(h.cap(InitialCap.initThreadIPCBuffer.rawValue).type == .frame)
+        #expect(h.cap(InitialCap.domain.rawValue).type == .domain)
+        #expect(h.k.currentThread == h.root)
+        #expect(h.root.pointee.priority == 255 && h.root.pointee.mcp == 255)
+    }
+
+    @Test("BootInfo lists the untypeds, covering free RAM in aligned power-of-two blocks")
+    func bootInfoUntypeds() {
+        let h = KernelHarness()
+        let frame = h.boot.bootInfoFrame
+        let info = BootInfo { h.k.physmap.loadWord(frame + UInt64($0)) }
+        #expect(info == h.boot.bootInfo)
+        #expect(info.initThreadCNodeSizeBits == 12)
+        #expect(info.empty.end == 4096)
+        #expect(info.untyped.count == UInt64(info.untypedList.count))
+        var covered: UInt64 = 0
+        for (i, d) in info.untypedList.enumerated() {
+            #expect(d.paddr & ((1 << UInt64(d.sizeBits)) - 1) == 0)
+            let cap = h.cap(info.untyped.start + UInt64(i))
+            #expect(cap.type == .untyped && cap.paddr == d.paddr && cap.untypedSizeBits == UInt64(d.sizeBits))
+            covered += 1 << UInt64(d.sizeBits)
+        }
+        #expect(covered > 15 << 20)
+        #expect(info.untypedList.last.map { $0.paddr + (1 << UInt64($0.sizeBits)) } == h.k.physmap.size)
+    }
+
+    @Test("the root task's BootInfo, IPC buffer and stack are mapped; rdi holds BootInfo's address")
+    func rootMappings() {
+        let h = KernelHarness()
+        let m = h.k.hal.mappings[1] ?? [:]
+        #expect(m[0x40_0000]?.paddr == h.boot.bootInfoFrame)
+        #expect(m[0x40_1000] != nil)
+        #expect(m[0x4F_F000] != nil)
+        #expect(m[0x4F_0000 - 0x1000] == nil, "guard page below the stack")
+        #expect(h.root.pointee[.rdi] == 0x40_0000)
+        #expect(h.root.pointee.ipcBuffer == 0x40_1000)
+    }
+}
