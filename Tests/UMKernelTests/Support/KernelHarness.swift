@@ -172,6 +172,7 @@ final class KernelHarness {
 
     /// Makes `t` the current thread, as the scheduler would once everything above it blocks.
     func run(_ t: TCBRef) {
+        guard t != k.currentThread else { return }
         k.tcbSchedDequeue(t)
         if k.currentThread.pointee.state.isRunnable && k.currentThread != k.idleThread {
             k.tcbSchedEnqueue(k.currentThread)

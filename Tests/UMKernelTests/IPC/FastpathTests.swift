@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The fastpath must be invisible: on any state, either it declines and leaves RAM as it
+// was, or it leaves RAM exactly as the slowpath would. Since all kernel state lives in RAM,
+// comparing RAM byte for byte compares everything. States are generated at random (fixed
+// seeds) across the conditions the fastpath checks.
+
+import Testing
+import UMKABI
+@testable import UMKernel
+
+/// A small deterministic generator (SplitMix64), so failures replay.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite("Fastpath")
+struct FastpathTests {
+    /// A random state around one endpoint: threads in various states and priorities.
+    struct World {
+        var h: KernelHarness
+        var ep: UInt64
+        var caps: [UInt64]
+        var threads: [TCBRef]
+    }
+
+    func makeWorld(_ rng: inout SplitMix64) -> World {
+        let h = KernelHarness(ramMiB: 4)
+        let ep = h.retype(.endpoint)[0]
+        let ntfn = h.retype(.notification)[0]
+        // Endpoint caps with random rights and badges.
+        var caps: [UInt64] = [ep]
+        for _ in 0..<3 {
+            let s = h.allocSlot()
+            let rights = CapRights(rawValue: rng.next() & 0xF)
+            _ = h.error(InitialCap.initThreadCNode.rawValue, .cnodeMint,
+                        [s, 64, ep, 64, rights.rawValue, rng.next() % 4], caps: [InitialCap.initThreadCNode.rawValue])
+            caps.append(s)
+        }
+        var threads: [TCBRef] = []
+        for i in 0..<4 {
+            let prio = [100, 100, 120, 80][Int(rng.next() % 4)]
+            let t = h.makeThread(priority: UInt64(prio), resume: true, name: "t\(i)")
+            threads.append(h.tcbRef(t))
+        }
+        // Sometimes the first thread has a bound notification, maybe with a signal pending.
+        if rng.next() % 4 == 0 {
+            let t = threads[0]
+            h.k.bindNotification(t, h.k.notification(h.cap(ntfn).paddr))
+            if rng.next() % 2 == 0 {
+                h.k.sendSignal(h.k.notification(h.cap(ntfn).paddr), badge: 1)
+            }
+        }
+        // The root steps aside so that the test threads are the highest runnable ones.
+        #expect(h.error(InitialCap.initThreadTCB.rawValue, .tcbSetPriority, [1], caps: [InitialCap.initThreadTCB.rawValue]) == .noError)
+        return World(h: h, ep: ep, caps: caps, threads: threads)
+    }
+
+    /// Lets each of the first `count` threads receive on the endpoint, in turn.
+    func receive(_ w: World, _ count: Int, with cap: UInt64) {
+        for t in w.threads.prefix(count) {
+            w.h.run(t)
+            w.h.syscall(.recv, cptr: cap)
+        }
+    }
+
+    @Test("Call: fastpath and slowpath leave identical RAM on random states")
+    func callAgreesWithSlowpath() {
+        var rng = SplitMix64(state: 0xCA11)
+        var hits = 0
+        for _ in 0..<40 {
+            let w = makeWorld(&rng)
+            let h = w.h
+            receive(w, Int(rng.next() % 3), with: w.ep)
+            // A caller with a random message.
+            guard let caller = w.threads.last(where: { $0.pointee.state.isRunnable }) else { continue }
+            h.run(caller)
+            let length = rng.next() % 7
+            let extra = rng.next() % 4 == 0 ? 1 : 0
+            let cap = w.caps[Int(rng.next() % UInt64(w.caps.count))]
+            let mrs = (0..<length).map { _ in rng.next() }
+            h.load(caller, cptr: cap, info: MessageInfo(label: rng.next() % 100, extraCaps: UInt64(extra), length: length),
+                   mrs: mrs, caps: extra == 1 ? [cap] : [])
+            let before = h.snapshot()
+            h.k.handleSyscallSlowpath(Syscall.call.rawValue)
+            h.check()
+            let slow = h.snapshot()
+            h.restore(before)
+            if h.k.fastpath(isCall: true) {
+                hits += 1
+                #expect(h.snapshot() == slow, "fastpath Call diverged from the slowpath")
+                h.check()
+            } else {
+                #expect(h.snapshot() == before, "a declined fastpath changed state")
+            }
+        }
+        #expect(hits >= 5, "the fastpath was taken \(hits) times")
+    }
+
+    @Test("ReplyRecv: fastpath and slowpath leave identical RAM on random states")
+    func replyRecvAgreesWithSlowpath() {
+        var rng = SplitMix64(state: 0x5EED)
+        var hits = 0
+        for _ in 0..<40 {
+            let w = makeWorld(&rng)
+            let h = w.h
+            // A server receives; a client calls it; the server replies and receives again.
+            let server = w.threads[0], client = w.threads[1]
+            // Usually nothing else competes with the client for the CPU.
+            if rng.next() % 4 != 0 {
+                h.k.suspend(w.threads[3])
+                h.k.schedule()
+            }
+            h.run(server)
+            h.syscall(.recv, cptr: w.ep)
+            h.run(client)
+            let callCap = w.caps[Int(rng.next() % UInt64(w.caps.count))]
+            h.syscall(.call, cptr: callCap, info: MessageInfo(label: 1, length: rng.next() % 3))
+            if rng.next() % 3 == 0 {
+                // Another sender queues on the endpoint.
+                h.run(w.threads[2])
+                h.syscall(.send, cptr: w.ep, info: MessageInfo(label: 2, length: 0))
+            } else if rng.next() % 4 != 0 {
+                h.k.suspend(w.threads[2])
+                h.k.schedule()
+            }
+            guard server.pointee.state.isRunnable else { continue }
+            h.run(server)
+            let length = rng.next() % 7
+            let recvCap = w.caps[Int(rng.next() % UInt64(w.caps.count))]
+            h.load(server, cptr: recvCap, info: MessageInfo(label: 0, length: length), mrs: (0..<length).map { _ in rng.next() })
+            let before = h.snapshot()
+            h.k.handleSyscallSlowpath(Syscall.replyRecv.rawValue)
+            h.check()
+            let slow = h.snapshot()
+            h.restore(before)
+            if h.k.fastpath(isCall: false) {
+                hits += 1
+                #expect(h.snapshot() == slow, "fastpath ReplyRecv diverged from the slowpath")
+                h.check()
+            } else {
+                #expect(h.snapshot() == before, "a declined fastpath changed state")
+            }
+        }
+        #expect(hits >= 5, "the fastpath was taken \(hits) times")
+    }
+}
