@@ -44,8 +44,6 @@ let package = Package(
         .testTarget(name: "UMKernelTests", dependencies: ["UMKernel", "UMKABI"], swiftSettings: [
             .define("UMK_INTERNAL_CHECKS"),
         ]),
-        .testTarget(name: "UMKGuestTests", dependencies: ["UMKGuest", "UMKABI"]),
-        .testTarget(name: "ServersTests", dependencies: ["Servers"]),
         .testTarget(name: "umkTests", dependencies: ["umk"]),
     ],
     swiftLanguageModes: [.v6]
