@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The debug syscalls (seL4's handleUnknownSyscall): PutChar, DumpScheduler, Halt,
+// NameThread, CapIdentify; any other number is an UnknownSyscall fault.
+
+import Testing
+import UMKABI
+@testable import UMKernel
+
+@Suite("Debug syscalls")
+struct DebugSyscallTests {
+    func debug(_ h: KernelHarness, _ s: Syscall, cptr: UInt64 = 0) {
+        h.load(h.k.currentThread, cptr: cptr, info: MessageInfo(label: 0, length: 0))
+        h.k.handleSyscall(s.rawValue)
+        h.check()
+    }
+
+    @Test("PutChar writes the byte in the cap register to the debug output")
+    func putChar() {
+        let h = KernelHarness()
+        for c in "hi!\n".utf8 { debug(h, .debugPutChar, cptr: UInt64(c)) }
+        #expect(h.k.hal.outputText == "hi!\n")
+        #expect(h.root.pointee.state == .running)
+    }
+
+    @Test("NameThread names a TCB from the string in the IPC buffer")
+    func nameThread() {
+        let h = KernelHarness()
+        let t = h.makeThread(priority: 10, resume: false)
+        let buffer = h.bufferPaddr(h.root, receiver: true)!
+        for (i, b) in Array("worker".utf8).enumerated() { h.k.physmap.storeByte(buffer + 8 + UInt64(i), b) }
+        h.k.physmap.storeByte(buffer + 8 + 6, 0)
+        debug(h, .debugNameThread, cptr: t)
+        #expect(h.tcbRef(t).name == "worker")
+        // Not a TCB: reported, nothing named, the system goes on.
+        debug(h, .debugNameThread, cptr: InitialCap.initThreadCNode.rawValue)
+        #expect(h.k.hal.outputText.contains("not a TCB"))
+        #expect(!h.k.isHalted)
+    }
+
+    @Test("DumpScheduler lists the running and ready threads with their priorities")
+    func dumpScheduler() {
+        let h = KernelHarness()
+        h.makeThread(priority: 77, name: "ready-one")
+        debug(h, .debugDumpScheduler)
+        let out = h.k.hal.outputText
+        #expect(out.contains("rootserver"))
+        #expect(out.contains("ready-one"))
+        #expect(out.contains("\t77\t"))
+    }
+
+    @Test("Halt stops the system")
+    func halt() {
+        let h = KernelHarness()
+        debug(h, .debugHalt)
+        #expect(h.k.isHalted)
+        #expect(h.k.hal.isHalted)
+    }
+
+    @Test("CapIdentify returns the cap's type in the cap register")
+    func capIdentify() {
+        let h = KernelHarness()
+        debug(h, .debugCapIdentify, cptr: InitialCap.initThreadCNode.rawValue)
+        #expect(h.root.pointee[.rdi] == CapType.cnode.rawValue)
+    }
+
+    @Test("an unknown syscall number without a fault handler is a double fault: report and Inactive")
+    func unknownSyscallDoubleFault() {
+        let h = KernelHarness()
+        let t = h.makeThread(priority: 10, name: "lost")
+        h.run(h.tcbRef(t))
+        h.load(h.tcbRef(t), cptr: 0, info: MessageInfo(label: 0, length: 0))
+        h.k.handleSyscall(-99)
+        h.check()
+        #expect(h.tcbRef(t).pointee.state == .inactive)
+        #expect(h.k.hal.outputText.contains("UnknownSyscall -99"))
+        #expect(h.k.hal.outputText.contains("\"lost\""))
+    }
+}
