@@ -7,14 +7,15 @@ public struct CapRights: OptionSet, Hashable, Sendable {
     public var rawValue: UInt64
     @inlinable public init(rawValue: UInt64) { self.rawValue = rawValue & 0xF }
 
-    public static let write = CapRights(rawValue: 1 << 0)
-    public static let read = CapRights(rawValue: 1 << 1)
-    public static let grant = CapRights(rawValue: 1 << 2)
-    public static let grantReply = CapRights(rawValue: 1 << 3)
+    // Computed and inlinable, so that rights checks on the IPC fastpath fold to constants.
+    @inlinable public static var write: CapRights { CapRights(rawValue: 1 << 0) }
+    @inlinable public static var read: CapRights { CapRights(rawValue: 1 << 1) }
+    @inlinable public static var grant: CapRights { CapRights(rawValue: 1 << 2) }
+    @inlinable public static var grantReply: CapRights { CapRights(rawValue: 1 << 3) }
     /// `seL4_AllRights`.
-    public static let all: CapRights = [.write, .read, .grant, .grantReply]
+    @inlinable public static var all: CapRights { CapRights(rawValue: 0xF) }
     /// `seL4_ReadWrite`.
-    public static let readWrite: CapRights = [.read, .write]
+    @inlinable public static var readWrite: CapRights { CapRights(rawValue: 0x3) }
     /// `seL4_NoRights`.
-    public static let none: CapRights = []
+    @inlinable public static var none: CapRights { CapRights(rawValue: 0) }
 }

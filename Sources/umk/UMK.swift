@@ -18,6 +18,7 @@ struct UMK: ParsableCommand {
             capabilities, IPC and scheduling; `umk run`, `umk fuzz` and `umk bench` arrive
             with the Linux backend.
             """,
-        version: version
+        version: version,
+        subcommands: [BenchCommand.self]
     )
 }

@@ -41,4 +41,19 @@ struct CommandLineTests {
         #expect(r.status == 0)
         #expect(r.output.contains("USAGE: umk"))
     }
+
+    @Test("umk bench reports kernel-only Call and ReplyRecv costs for both paths")
+    func bench() throws {
+        let r = try run(["bench", "--samples", "200"])
+        #expect(r.status == 0)
+        #expect(r.output.contains("fastpath"))
+        #expect(r.output.contains("slowpath"))
+    }
+
+    @Test("umk bench rejects a non-positive sample count")
+    func benchValidation() throws {
+        let r = try run(["bench", "--samples", "0"])
+        #expect(r.status != 0)
+        #expect(r.output.contains("--samples must be positive"))
+    }
 }

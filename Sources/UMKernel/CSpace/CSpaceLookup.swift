@@ -20,7 +20,7 @@ extension Kernel {
     func resolveAddressBits(_ nodeCap: Capability, _ capptr: UInt64, _ depth: UInt64) -> Result<ResolvedSlot, LookupFailure> {
         var nodeCap = nodeCap
         var nBits = depth
-        guard nodeCap.type == .cnode else { return .failure(.invalidRoot) }
+        guard nodeCap.hasType(.cnode) else { return .failure(.invalidRoot) }
         while true {
             let radixBits = nodeCap.cnodeRadix
             let guardBits = nodeCap.cnodeGuardSize
@@ -43,7 +43,7 @@ extension Kernel {
             }
             nBits -= levelBits
             nodeCap = s.pointee.cap
-            if nodeCap.type != .cnode {
+            if !nodeCap.hasType(.cnode) {
                 return .success(ResolvedSlot(slot: s, bitsRemaining: nBits))
             }
         }

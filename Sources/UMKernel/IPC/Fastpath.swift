@@ -18,14 +18,14 @@ extension Kernel {
     /// A valid VSpace root for a direct switch: a PML4 with an ASID.
     @inline(__always) private func hasValidVTable(_ t: TCBRef) -> Bool {
         let cap = t.slot(.vTable).pointee.cap
-        return cap.type == .pml4 && cap.isMapped
+        return cap.hasType(.pml4) && cap.tableMappedFlag
     }
 
     /// The endpoint cap `cptr` names in `t`'s CSpace, or nil.
     @inline(__always) private func endpointCap(_ t: TCBRef, _ cptr: UInt64) -> Capability? {
         guard case .success(let r) = resolveAddressBits(t.slot(.cTable).pointee.cap, cptr, 64) else { return nil }
         let cap = r.slot.pointee.cap
-        return cap.type == .endpoint ? cap : nil
+        return cap.hasType(.endpoint) ? cap : nil
     }
 
     /// seL4: fastpath_copy_mrs — the register MRs only (length ≤ 4 on the fastpath).
@@ -101,7 +101,7 @@ extension Kernel {
         // A reply cap to a caller that is not delivering a fault.
         let callerSlot = current.slot(.caller)
         let callerCap = callerSlot.pointee.cap
-        guard callerCap.type == .reply, !callerCap.replyMaster else { return false }
+        guard callerCap.hasType(.reply), !callerCap.replyMaster else { return false }
         let caller = tcb(callerCap.paddr)
         guard caller.pointee.fault.type == 0 else { return false }
         guard hasValidVTable(caller) else { return false }

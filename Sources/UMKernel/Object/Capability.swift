@@ -86,6 +86,8 @@ public struct Capability: Equatable, Sendable {
     /// The cap's tag; an unknown tag (corrupt RAM) reads as null.
     @inline(__always) public var type: CapType { CapType(rawValue: word0 >> 59) ?? .null }
     @inline(__always) public var isNull: Bool { word0 >> 59 == 0 }
+    /// True if the cap's tag is `t` (a compare, without decoding the tag).
+    @inline(__always) public func hasType(_ t: CapType) -> Bool { word0 >> 59 == t.rawValue }
     /// Physical address of the object the cap refers to.
     @inline(__always) public var paddr: UInt64 { word0 & Capability.addressMask }
 
@@ -188,10 +190,12 @@ public struct Capability: Equatable, Sendable {
     }
     /// The virtual address the frame or table is mapped at.
     public var mappedAddress: UInt64 { word1 & ((1 << 48) - 1) }
+    /// The mapped flag of a table or PML4 cap (no type check).
+    @inline(__always) var tableMappedFlag: Bool { field(44, 1) != 0 }
     public var isMapped: Bool {
         switch type {
         case .frame: word1 >> 48 != 0
-        case .pageTable, .pageDirectory, .pdpt, .pml4: field(44, 1) != 0
+        case .pageTable, .pageDirectory, .pdpt, .pml4: tableMappedFlag
         default: false
         }
     }

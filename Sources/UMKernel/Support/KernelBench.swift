@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// A microbenchmark of the kernel state machine alone: Call and ReplyRecv between two
+// threads through `handleSyscall`, fastpath and slowpath, on the simulated backend. It
+// measures the kernel's own work per syscall (no context switch, no host call), in TSC
+// cycles, which is the part of the IPC budget the kernel code controls.
+
+import CShims
+import UMKABI
+
+/// Medians in TSC cycles of one kernel entry, timer overhead subtracted.
+public struct KernelIPCCost: Sendable {
+    public var fastCall: UInt64
+    public var fastReplyRecv: UInt64
+    public var slowCall: UInt64
+    public var slowReplyRecv: UInt64
+    /// How many round trips were measured per path.
+    public var samples: Int
+}
+
+/// Kernel-only benchmarks.
+public enum KernelBench {
+    /// Measures Call and ReplyRecv through the fastpath and the slowpath.
+    public static func ipc(samples: Int = 10_000) -> KernelIPCCost {
+        let k = Kernel(hal: SimulatedHAL(ramSize: 8 << 20))
+        let boot = k.boot()
+        let driver = BenchDriver(kernel: k, boot: boot)
+        let (client, server, ep) = driver.pingPongPair()
+        var overhead = [UInt64]()
+        for _ in 0..<1000 {
+            let t0 = umk_cycles()
+            overhead.append(umk_cycles() - t0)
+        }
+        let base = median(&overhead)
+        func measure(slow: Bool) -> (UInt64, UInt64) {
+            var calls = [UInt64](), replies = [UInt64]()
+            calls.reserveCapacity(samples)
+            replies.reserveCapacity(samples)
+            for _ in 0..<samples {
+                precondition(k.currentThread == client, "bench: client should run")
+                driver.load(client, cptr: ep, info: MessageInfo(label: 1, length: 2))
+                let t0 = umk_cycles()
+                if slow { k.handleSyscallSlowpath(Syscall.call.rawValue) } else { k.handleSyscall(Syscall.call.rawValue) }
+                calls.append(umk_cycles() - t0)
+                precondition(k.currentThread == server, "bench: server should run")
+                driver.load(server, cptr: ep, info: MessageInfo(label: 0, length: 2))
+                let t1 = umk_cycles()
+                if slow {
+                    k.handleSyscallSlowpath(Syscall.replyRecv.rawValue)
+                } else {
+                    k.handleSyscall(Syscall.replyRecv.rawValue)
+                }
+                replies.append(umk_cycles() - t1)
+            }
+            return (median(&calls) &- base, median(&replies) &- base)
+        }
+        _ = measure(slow: false)
+        let fast = measure(slow: false)
+        let slow = measure(slow: true)
+        return KernelIPCCost(fastCall: fast.0, fastReplyRecv: fast.1, slowCall: slow.0, slowReplyRecv: slow.1,
+                             samples: samples)
+    }
+
+    static func median(_ values: inout [UInt64]) -> UInt64 {
+        values.sort()
+        return values[values.count / 2]
+    }
+}
+
+/// Drives a booted kernel as its root task would, through syscalls only.
+struct BenchDriver {
+    let kernel: Kernel<SimulatedHAL>
+    let boot: BootResult
+    var root: TCBRef { boot.rootThread }
+
+    func load(_ t: TCBRef, cptr: UInt64, info: MessageInfo, mrs: [UInt64] = [], caps: [UInt64] = []) {
+        t.pointee[.rdi] = cptr
+        t.pointee[.rsi] = info.word
+        let buffer = kernel.ipcBuffer(of: t, isReceiver: false)
+        for (i, v) in mrs.enumerated() {
+            if i < MessageLimits.fastMessageRegisters {
+                t.pointee[messageRegister(i)] = v
+            } else if let buffer {
+                kernel.setBufferWord(buffer, IPCBufferLayout.msg + i, v)
+            }
+        }
+        if let buffer {
+            for (i, c) in caps.enumerated() { kernel.setBufferWord(buffer, IPCBufferLayout.capsOrBadges + i, c) }
+        }
+        t.pointee[.rip] = 0x1000
+        t.pointee.nextIP = 0x1002
+    }
+
+    /// Invokes `cptr` with Call as the root task; precondition: it succeeds.
+    func invoke(_ cptr: UInt64, _ label: InvocationLabel, _ args: [UInt64], caps: [UInt64] = []) {
+        precondition(kernel.currentThread == root, "bench setup runs as the root task")
+        load(root, cptr: cptr, info: MessageInfo(label: label.rawValue, extraCaps: UInt64(caps.count),
+                                                 length: UInt64(args.count)), mrs: args, caps: caps)
+        kernel.handleSyscall(Syscall.call.rawValue)
+        precondition(MessageInfo(word: root.pointee[.rsi]).label == 0, "bench setup: \(label) failed")
+    }
+
+    /// Two threads at priority 100 in the root's spaces; the server waits on the endpoint
+    /// and the client runs. Returns (client, server, endpoint CPtr).
+    func pingPongPair() -> (TCBRef, TCBRef, UInt64) {
+        let cnode = InitialCap.initThreadCNode.rawValue, tcbCap = InitialCap.initThreadTCB.rawValue
+        let untyped = boot.bootInfo.untyped.start + UInt64(boot.bootInfo.untypedList.indices.max {
+            boot.bootInfo.untypedList[$0].sizeBits < boot.bootInfo.untypedList[$1].sizeBits
+        }!)
+        let first = boot.bootInfo.empty.start
+        let ep = first, serverCap = first + 1, clientCap = first + 2
+        invoke(untyped, .untypedRetype, [ObjectType.endpoint.rawValue, 0, 0, 0, ep, 1], caps: [cnode])
+        invoke(untyped, .untypedRetype, [ObjectType.tcb.rawValue, 0, 0, 0, serverCap, 2], caps: [cnode])
+        for t in [serverCap, clientCap] {
+            invoke(t, .tcbConfigure, [0, 0, 0, 0],
+                   caps: [cnode, InitialCap.initThreadVSpace.rawValue, InitialCap.initThreadIPCBuffer.rawValue])
+            invoke(t, .tcbSetSchedParams, [100, 100], caps: [tcbCap])
+        }
+        invoke(clientCap, .tcbResume, [])
+        invoke(serverCap, .tcbResume, [])
+        invoke(tcbCap, .tcbSetPriority, [1], caps: [tcbCap])
+        // The server was resumed last, so it runs first: it waits on the endpoint.
+        let server = kernel.currentThread
+        load(server, cptr: ep, info: MessageInfo(label: 0, length: 0))
+        kernel.handleSyscall(Syscall.recv.rawValue)
+        return (kernel.currentThread, server, ep)
+    }
+}
