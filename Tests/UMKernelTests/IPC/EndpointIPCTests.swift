@@ -8,29 +8,14 @@ import Testing
 import UMKABI
 @testable import UMKernel
 
-private let rootCNode = InitialCap.initThreadCNode.rawValue
+private let rootCNode = KernelHarness.rootCNode
 /// A CPtr whose guard bits do not match the root CNode's guard (0): a lookup failure.
 private let badCPtr: UInt64 = 1 << 20
 
-/// Makes `t` the current thread (the harness's `run` must not be given the current thread).
-private func become(_ h: KernelHarness, _ t: TCBRef) {
-    if h.k.currentThread != t { h.run(t) }
-}
-
 /// A new thread at `priority`, sharing the root CSpace and VSpace.
 private func thread(_ h: KernelHarness, _ priority: UInt64 = 100, faultEP: UInt64 = 0) -> TCBRef {
-    become(h, h.root)
+    h.run(h.root)
     return h.tcbRef(h.makeThread(priority: priority, faultEP: faultEP))
-}
-
-/// Mints `src` into a fresh root CNode slot with `rights` and `badge`.
-private func mint(_ h: KernelHarness, _ src: UInt64, rights: CapRights = .all, badge: UInt64 = 0,
-                  _ sourceLocation: SourceLocation = #_sourceLocation) -> UInt64 {
-    become(h, h.root)
-    let dest = h.allocSlot()
-    let e = h.error(rootCNode, .cnodeMint, [dest, 64, src, 64, rights.rawValue, badge], caps: [rootCNode])
-    #expect(e == .noError, sourceLocation: sourceLocation)
-    return dest
 }
 
 /// Sets `t`'s receive slot (receiveCNode, receiveIndex, receiveDepth) to `slot` of the root CNode.
@@ -62,11 +47,11 @@ struct EndpointIPCTests {
         let h = KernelHarness()
         let ep = h.retype(.endpoint)[0]
         let s = thread(h), r = thread(h)
-        become(h, r)
+        h.run(r)
         h.syscall(.recv, cptr: ep)
         #expect(r.pointee.state == .blockedOnReceive)
         #expect(epState(h, ep) == .recv)
-        become(h, s)
+        h.run(s)
         h.syscall(.send, cptr: ep, info: MessageInfo(label: 0x42, length: 3), mrs: [11, 22, 33])
         #expect(r.pointee.state == .running)
         #expect(s.pointee.state == .running)
@@ -83,12 +68,12 @@ struct EndpointIPCTests {
         let h = KernelHarness()
         let ep = h.retype(.endpoint)[0]
         let s = thread(h), r = thread(h)
-        become(h, s)
+        h.run(s)
         h.syscall(.send, cptr: ep, info: MessageInfo(label: 7, length: 2), mrs: [5, 6])
         #expect(s.pointee.state == .blockedOnSend)
         #expect(epState(h, ep) == .send)
         #expect(queue(h, ep) == [s])
-        become(h, r)
+        h.run(r)
         h.syscall(.recv, cptr: ep)
         #expect(r.pointee.state == .running)
         #expect(s.pointee.state == .running)
@@ -105,13 +90,13 @@ struct EndpointIPCTests {
         let senders = [thread(h), thread(h), thread(h)]
         let r = thread(h)
         for (i, s) in senders.enumerated() {
-            become(h, s)
+            h.run(s)
             h.syscall(.send, cptr: ep, info: MessageInfo(label: UInt64(i + 1), length: 1), mrs: [UInt64(100 + i)])
             #expect(s.pointee.state == .blockedOnSend)
         }
         #expect(queue(h, ep) == senders)
         for i in 0..<3 {
-            become(h, r)
+            h.run(r)
             h.syscall(.recv, cptr: ep)
             let m = h.reply(r)
             #expect(m.label == UInt64(i + 1))
@@ -129,11 +114,11 @@ struct EndpointIPCTests {
         let receivers = [thread(h), thread(h)]
         let s = thread(h)
         for r in receivers {
-            become(h, r)
+            h.run(r)
             h.syscall(.recv, cptr: ep)
         }
         #expect(queue(h, ep) == receivers)
-        become(h, s)
+        h.run(s)
         h.syscall(.send, cptr: ep, info: MessageInfo(label: 1, length: 0))
         #expect(receivers[0].pointee.state == .running)
         #expect(receivers[1].pointee.state == .blockedOnReceive)
@@ -146,23 +131,23 @@ struct EndpointIPCTests {
     func badgeDelivered() {
         let h = KernelHarness()
         let ep = h.retype(.endpoint)[0]
-        let badged = mint(h, ep, badge: 0xBEEF)
+        let badged = h.mint(ep, badge: 0xBEEF)
         let s = thread(h), r = thread(h)
-        become(h, r)
+        h.run(r)
         h.syscall(.recv, cptr: ep)
-        become(h, s)
+        h.run(s)
         h.syscall(.send, cptr: badged, info: MessageInfo(label: 0, length: 0))
         #expect(h.reply(r).badge == 0xBEEF)
         // The other order: the badge is recorded with the blocked sender.
-        become(h, s)
+        h.run(s)
         h.syscall(.send, cptr: badged, info: MessageInfo(label: 0, length: 0))
-        become(h, r)
+        h.run(r)
         h.syscall(.recv, cptr: ep)
         #expect(h.reply(r).badge == 0xBEEF)
         // An unbadged cap delivers badge 0.
-        become(h, r)
+        h.run(r)
         h.syscall(.recv, cptr: ep)
-        become(h, s)
+        h.run(s)
         h.syscall(.send, cptr: ep, info: MessageInfo(label: 0, length: 0))
         #expect(h.reply(r).badge == 0)
     }
@@ -173,9 +158,9 @@ struct EndpointIPCTests {
         let ep = h.retype(.endpoint)[0]
         let s = thread(h), r = thread(h)
         let words: [UInt64] = (0..<10).map { 0x1000 + $0 }
-        become(h, r)
+        h.run(r)
         h.syscall(.recv, cptr: ep)
-        become(h, s)
+        h.run(s)
         h.syscall(.send, cptr: ep, info: MessageInfo(label: 3, length: 10), mrs: words)
         let m = h.reply(r)
         #expect(m.info.length == 10)
@@ -189,9 +174,9 @@ struct EndpointIPCTests {
         let ep = h.retype(.endpoint)[0]
         let s = thread(h), r = thread(h)
         let words: [UInt64] = (0..<120).map { 0xA000 + $0 }
-        become(h, r)
+        h.run(r)
         h.syscall(.recv, cptr: ep)
-        become(h, s)
+        h.run(s)
         h.syscall(.send, cptr: ep, info: MessageInfo(label: 1, length: 127), mrs: words)
         let m = h.reply(r)
         #expect(m.info.length == 120)
@@ -207,9 +192,9 @@ struct EndpointIPCTests {
             let h = KernelHarness()
             let ep = h.retype(.endpoint)[0]
             let c = thread(h), r = thread(h)
-            become(h, r)
+            h.run(r)
             h.syscall(.recv, cptr: ep)
-            become(h, c)
+            h.run(c)
             h.syscall(.call, cptr: ep, info: MessageInfo(label: 5, length: 1), mrs: [9], slowpath: slowpath)
             #expect(c.pointee.state == .blockedOnReply, "slowpath \(slowpath)")
             #expect(r.pointee.state == .running)
@@ -227,10 +212,10 @@ struct EndpointIPCTests {
         let h = KernelHarness()
         let ep = h.retype(.endpoint)[0]
         let c = thread(h), r = thread(h)
-        become(h, c)
+        h.run(c)
         h.syscall(.call, cptr: ep, info: MessageInfo(label: 5, length: 1), mrs: [9])
         #expect(c.pointee.state == .blockedOnSend)
-        become(h, r)
+        h.run(r)
         h.syscall(.recv, cptr: ep)
         #expect(c.pointee.state == .blockedOnReply)
         #expect(r.slot(.caller).pointee.cap.type == .reply)
@@ -243,11 +228,11 @@ struct EndpointIPCTests {
         let h = KernelHarness()
         let ep = h.retype(.endpoint)[0]
         let c = thread(h), r = thread(h)
-        become(h, r)
+        h.run(r)
         h.syscall(.recv, cptr: ep)
-        become(h, c)
+        h.run(c)
         h.syscall(.call, cptr: ep, info: MessageInfo(label: 5, length: 1), mrs: [9])
-        become(h, r)
+        h.run(r)
         h.syscall(.reply, info: MessageInfo(label: 6, length: 6), mrs: [1, 2, 3, 4, 5, 6])
         #expect(c.pointee.state == .running)
         #expect(r.pointee.state == .running)
@@ -257,7 +242,7 @@ struct EndpointIPCTests {
         #expect(m.badge == 0)
         #expect(r.slot(.caller).pointee.cap.isNull)
         // A second Reply has no caller: a no-op.
-        become(h, r)
+        h.run(r)
         h.syscall(.reply, info: MessageInfo(label: 9, length: 0))
         #expect(h.reply(c).label == 6)
     }
@@ -268,11 +253,11 @@ struct EndpointIPCTests {
             let h = KernelHarness()
             let ep = h.retype(.endpoint)[0]
             let c = thread(h), r = thread(h)
-            become(h, r)
+            h.run(r)
             h.syscall(.recv, cptr: ep)
-            become(h, c)
+            h.run(c)
             h.syscall(.call, cptr: ep, info: MessageInfo(label: 5, length: 1), mrs: [9])
-            become(h, r)
+            h.run(r)
             h.syscall(.replyRecv, cptr: ep, info: MessageInfo(label: 8, length: 2), mrs: [70, 71], slowpath: slowpath)
             #expect(c.pointee.state == .running, "slowpath \(slowpath)")
             #expect(r.pointee.state == .blockedOnReceive)
@@ -289,11 +274,11 @@ struct EndpointIPCTests {
         do {
             let h = KernelHarness()
             let ep = h.retype(.endpoint)[0]
-            let noGrant = mint(h, ep, rights: .readWrite)
+            let noGrant = h.mint(ep, rights: .readWrite)
             let c = thread(h), r = thread(h)
-            become(h, r)
+            h.run(r)
             h.syscall(.recv, cptr: ep)
-            become(h, c)
+            h.run(c)
             h.syscall(.call, cptr: noGrant, info: MessageInfo(label: 4, length: 1), mrs: [44])
             #expect(h.reply(r).mrs == [44])
             #expect(r.pointee.state == .running)
@@ -304,12 +289,12 @@ struct EndpointIPCTests {
         do {
             let h = KernelHarness()
             let ep = h.retype(.endpoint)[0]
-            let noGrant = mint(h, ep, rights: .readWrite)
+            let noGrant = h.mint(ep, rights: .readWrite)
             let c = thread(h), r = thread(h)
-            become(h, c)
+            h.run(c)
             h.syscall(.call, cptr: noGrant, info: MessageInfo(label: 4, length: 1), mrs: [44])
             #expect(c.pointee.state == .blockedOnSend)
-            become(h, r)
+            h.run(r)
             h.syscall(.recv, cptr: ep)
             #expect(h.reply(r).mrs == [44])
             #expect(c.pointee.state == .inactive)
@@ -321,11 +306,11 @@ struct EndpointIPCTests {
     func callWithGrantReply() {
         let h = KernelHarness()
         let ep = h.retype(.endpoint)[0]
-        let gr = mint(h, ep, rights: [.read, .write, .grantReply])
+        let gr = h.mint(ep, rights: [.read, .write, .grantReply])
         let c = thread(h), r = thread(h)
-        become(h, r)
+        h.run(r)
         h.syscall(.recv, cptr: ep)
-        become(h, c)
+        h.run(c)
         h.syscall(.call, cptr: gr, info: MessageInfo(label: 4, length: 0))
         #expect(c.pointee.state == .blockedOnReply)
         #expect(r.slot(.caller).pointee.cap.type == .reply)
@@ -336,12 +321,12 @@ struct EndpointIPCTests {
         let h = KernelHarness()
         let ep = h.retype(.endpoint)[0]
         let c = thread(h), r = thread(h)
-        become(h, r)
+        h.run(r)
         h.syscall(.recv, cptr: ep)
-        become(h, c)
+        h.run(c)
         h.syscall(.call, cptr: ep, info: MessageInfo(label: 5, length: 0))
         #expect(r.slot(.caller).pointee.cap.type == .reply)
-        become(h, r)
+        h.run(r)
         h.syscall(.recv, cptr: ep)
         #expect(r.pointee.state == .blockedOnReceive)
         #expect(r.slot(.caller).pointee.cap.isNull)
@@ -355,13 +340,13 @@ struct EndpointIPCTests {
         let h = KernelHarness()
         let ep = h.retype(.endpoint)[0]
         let s = thread(h), r = thread(h)
-        become(h, s)
+        h.run(s)
         h.syscall(.nbSend, cptr: ep, info: MessageInfo(label: 3, length: 1), mrs: [1])
         #expect(s.pointee.state == .running)
         #expect(epState(h, ep) == .idle)
         #expect(queue(h, ep).isEmpty)
         // Nothing is left for a receiver.
-        become(h, r)
+        h.run(r)
         r.pointee[.rdi] = 0xFFFF
         h.syscall(.nbRecv, cptr: ep)
         #expect(h.reply(r).badge == 0)
@@ -372,11 +357,11 @@ struct EndpointIPCTests {
     func nbSendDelivers() {
         let h = KernelHarness()
         let ep = h.retype(.endpoint)[0]
-        let badged = mint(h, ep, badge: 3)
+        let badged = h.mint(ep, badge: 3)
         let s = thread(h), r = thread(h)
-        become(h, r)
+        h.run(r)
         h.syscall(.recv, cptr: ep)
-        become(h, s)
+        h.run(s)
         h.syscall(.nbSend, cptr: badged, info: MessageInfo(label: 3, length: 1), mrs: [1])
         #expect(r.pointee.state == .running)
         #expect(h.reply(r).mrs == [1])
@@ -388,7 +373,7 @@ struct EndpointIPCTests {
         let h = KernelHarness()
         let ep = h.retype(.endpoint)[0]
         let r = thread(h)
-        become(h, r)
+        h.run(r)
         let t = h.syscall(.nbRecv, cptr: ep)
         #expect(t == r)
         #expect(r.pointee.state == .running)
@@ -400,11 +385,11 @@ struct EndpointIPCTests {
     func nbRecvTakesSender() {
         let h = KernelHarness()
         let ep = h.retype(.endpoint)[0]
-        let badged = mint(h, ep, badge: 0x99)
+        let badged = h.mint(ep, badge: 0x99)
         let s = thread(h), r = thread(h)
-        become(h, s)
+        h.run(s)
         h.syscall(.send, cptr: badged, info: MessageInfo(label: 2, length: 1), mrs: [8])
-        become(h, r)
+        h.run(r)
         h.syscall(.nbRecv, cptr: ep)
         #expect(h.reply(r).badge == 0x99)
         #expect(h.reply(r).mrs == [8])
@@ -421,9 +406,9 @@ struct EndpointIPCTests {
         let s = thread(h), r = thread(h)
         let dest = h.allocSlot()
         setReceiveSlot(h, r, dest)
-        become(h, r)
+        h.run(r)
         h.syscall(.recv, cptr: ep)
-        become(h, s)
+        h.run(s)
         h.syscall(.send, cptr: ep, info: MessageInfo(label: 1, extraCaps: 1, length: 0), caps: [n])
         let m = h.reply(r)
         #expect(m.info.extraCaps == 1)
@@ -437,14 +422,14 @@ struct EndpointIPCTests {
     func capTransferWithoutGrant() {
         let h = KernelHarness()
         let ep = h.retype(.endpoint)[0]
-        let noGrant = mint(h, ep, rights: [.read, .write, .grantReply])
+        let noGrant = h.mint(ep, rights: [.read, .write, .grantReply])
         let n = h.retype(.notification)[0]
         let s = thread(h), r = thread(h)
         let dest = h.allocSlot()
         setReceiveSlot(h, r, dest)
-        become(h, r)
+        h.run(r)
         h.syscall(.recv, cptr: ep)
-        become(h, s)
+        h.run(s)
         h.syscall(.send, cptr: noGrant, info: MessageInfo(label: 1, extraCaps: 1, length: 1), mrs: [5], caps: [n])
         let m = h.reply(r)
         #expect(m.mrs == [5], "the message itself goes through")
@@ -456,15 +441,15 @@ struct EndpointIPCTests {
     func capUnwrapping() {
         let h = KernelHarness()
         let ep = h.retype(.endpoint)[0]
-        let badged = mint(h, ep, badge: 0x77)
+        let badged = h.mint(ep, badge: 0x77)
         let n = h.retype(.notification)[0]
         let s = thread(h), r = thread(h)
         let dest = h.allocSlot()
         setReceiveSlot(h, r, dest)
         // Unwrapped only: the receive slot is not consumed.
-        become(h, r)
+        h.run(r)
         h.syscall(.recv, cptr: ep)
-        become(h, s)
+        h.run(s)
         h.syscall(.send, cptr: ep, info: MessageInfo(label: 1, extraCaps: 1, length: 0), caps: [badged])
         var m = h.reply(r)
         #expect(m.info.extraCaps == 1)
@@ -472,9 +457,9 @@ struct EndpointIPCTests {
         #expect(bufferWord(h, r, IPCBufferLayout.capsOrBadges) == 0x77)
         #expect(h.cap(dest).isNull)
         // An unwrapped cap then a transferred one.
-        become(h, r)
+        h.run(r)
         h.syscall(.recv, cptr: ep)
-        become(h, s)
+        h.run(s)
         h.syscall(.send, cptr: ep, info: MessageInfo(label: 1, extraCaps: 2, length: 0), caps: [badged, n])
         m = h.reply(r)
         #expect(m.info.extraCaps == 2)
@@ -491,9 +476,9 @@ struct EndpointIPCTests {
         let s = thread(h), r = thread(h)
         let dest = h.allocSlot()
         setReceiveSlot(h, r, dest)
-        become(h, r)
+        h.run(r)
         h.syscall(.recv, cptr: ep)
-        become(h, s)
+        h.run(s)
         h.syscall(.send, cptr: ep, info: MessageInfo(label: 1, extraCaps: 1, length: 0), caps: [other])
         let m = h.reply(r)
         #expect(m.info.extraCaps == 1)
@@ -511,9 +496,9 @@ struct EndpointIPCTests {
         let dest = h.allocSlot()
         let spare = h.allocSlot()
         setReceiveSlot(h, r, dest)
-        become(h, r)
+        h.run(r)
         h.syscall(.recv, cptr: ep)
-        become(h, s)
+        h.run(s)
         h.syscall(.send, cptr: ep, info: MessageInfo(label: 1, extraCaps: 2, length: 0), caps: ns)
         let m = h.reply(r)
         #expect(m.info.extraCaps == 1)
@@ -529,9 +514,9 @@ struct EndpointIPCTests {
         let occupant = h.retype(.endpoint)[0]
         let s = thread(h), r = thread(h)
         setReceiveSlot(h, r, occupant)
-        become(h, r)
+        h.run(r)
         h.syscall(.recv, cptr: ep)
-        become(h, s)
+        h.run(s)
         h.syscall(.send, cptr: ep, info: MessageInfo(label: 1, extraCaps: 1, length: 0), caps: [n])
         #expect(h.reply(r).info.extraCaps == 0)
         #expect(h.cap(occupant).type == .endpoint)
@@ -570,9 +555,9 @@ struct EndpointIPCTests {
         let fep = h.retype(.endpoint)[0]
         let handler = thread(h)
         let t = thread(h, faultEP: fep)
-        become(h, handler)
+        h.run(handler)
         h.syscall(.recv, cptr: fep)
-        become(h, t)
+        h.run(t)
         h.syscall(.call, cptr: badCPtr, info: MessageInfo(label: 0, length: 0))
         #expect(handler.pointee.state == .running)
         let m = h.reply(handler)
@@ -587,9 +572,9 @@ struct EndpointIPCTests {
         let fep = h.retype(.endpoint)[0]
         let handler = thread(h)
         let t = thread(h, faultEP: fep)
-        become(h, handler)
+        h.run(handler)
         h.syscall(.recv, cptr: fep)
-        become(h, t)
+        h.run(t)
         h.syscall(.send, cptr: badCPtr, info: MessageInfo(label: 0, length: 0))
         #expect(h.reply(handler).label == FaultType.capFault.rawValue)
         #expect(t.pointee.state == .blockedOnReply)
@@ -601,9 +586,9 @@ struct EndpointIPCTests {
         let fep = h.retype(.endpoint)[0]
         let handler = thread(h)
         let t = thread(h, faultEP: fep)
-        become(h, handler)
+        h.run(handler)
         h.syscall(.recv, cptr: fep)
-        become(h, t)
+        h.run(t)
         h.syscall(.nbSend, cptr: badCPtr, info: MessageInfo(label: 0, length: 0))
         #expect(t.pointee.state == .running)
         #expect(t.pointee.fault.type == 0)
@@ -619,9 +604,9 @@ struct EndpointIPCTests {
         let fep = h.retype(.endpoint)[0]
         let handler = thread(h)
         let t = thread(h, faultEP: fep)
-        become(h, handler)
+        h.run(handler)
         h.syscall(.recv, cptr: fep)
-        become(h, t)
+        h.run(t)
         h.syscall(.send, cptr: ep, info: MessageInfo(label: 0, extraCaps: 1, length: 0), caps: [badCPtr])
         let m = h.reply(handler)
         #expect(m.label == FaultType.capFault.rawValue)

@@ -8,26 +8,13 @@ import Testing
 import UMKABI
 @testable import UMKernel
 
-private let rootCNode = InitialCap.initThreadCNode.rawValue
-
-private func become(_ h: KernelHarness, _ t: TCBRef) {
-    if h.k.currentThread != t { h.run(t) }
-}
+private let rootCNode = KernelHarness.rootCNode
 
 /// A new thread: its TCB cap slot and handle.
 private func newThread(_ h: KernelHarness, _ priority: UInt64 = 100, faultEP: UInt64 = 0) -> (slot: UInt64, tcb: TCBRef) {
-    become(h, h.root)
+    h.run(h.root)
     let s = h.makeThread(priority: priority, faultEP: faultEP)
     return (s, h.tcbRef(s))
-}
-
-private func mint(_ h: KernelHarness, _ src: UInt64, rights: CapRights = .all, badge: UInt64 = 0,
-                  _ sourceLocation: SourceLocation = #_sourceLocation) -> UInt64 {
-    become(h, h.root)
-    let dest = h.allocSlot()
-    let e = h.error(rootCNode, .cnodeMint, [dest, 64, src, 64, rights.rawValue, badge], caps: [rootCNode])
-    #expect(e == .noError, sourceLocation: sourceLocation)
-    return dest
 }
 
 private func ntfn(_ h: KernelHarness, _ slot: UInt64) -> Notification {
@@ -36,7 +23,7 @@ private func ntfn(_ h: KernelHarness, _ slot: UInt64) -> Notification {
 
 /// Signal (Send on a notification cap) as the root thread.
 private func signal(_ h: KernelHarness, _ cptr: UInt64) {
-    become(h, h.root)
+    h.run(h.root)
     h.syscall(.send, cptr: cptr)
 }
 
@@ -46,12 +33,12 @@ struct NotificationTests {
     func signalThenWait() {
         let h = KernelHarness()
         let n = h.retype(.notification)[0]
-        let b = mint(h, n, badge: 0x4)
+        let b = h.mint(n, badge: 0x4)
         signal(h, b)
         #expect(ntfn(h, n).state == .active)
         #expect(ntfn(h, n).word == 0x4)
         let w = newThread(h).tcb
-        become(h, w)
+        h.run(w)
         h.syscall(.recv, cptr: n)
         #expect(w.pointee.state == .running)
         #expect(h.reply(w).badge == 0x4)
@@ -62,9 +49,9 @@ struct NotificationTests {
     func waitThenSignal() {
         let h = KernelHarness()
         let n = h.retype(.notification)[0]
-        let b = mint(h, n, badge: 0x20)
+        let b = h.mint(n, badge: 0x20)
         let w = newThread(h).tcb
-        become(h, w)
+        h.run(w)
         h.syscall(.recv, cptr: n)
         #expect(w.pointee.state == .blockedOnNotification)
         #expect(ntfn(h, n).state == .waiting)
@@ -78,15 +65,15 @@ struct NotificationTests {
     func badgesOr() {
         let h = KernelHarness()
         let n = h.retype(.notification)[0]
-        let b1 = mint(h, n, badge: 0x1)
-        let b4 = mint(h, n, badge: 0x4)
-        let b5 = mint(h, n, badge: 0x5)
+        let b1 = h.mint(n, badge: 0x1)
+        let b4 = h.mint(n, badge: 0x4)
+        let b5 = h.mint(n, badge: 0x5)
         signal(h, b1)
         signal(h, b4)
         signal(h, b5)
         #expect(ntfn(h, n).word == 0x5)
         let w = newThread(h).tcb
-        become(h, w)
+        h.run(w)
         h.syscall(.recv, cptr: n)
         #expect(h.reply(w).badge == 0x5)
     }
@@ -99,14 +86,14 @@ struct NotificationTests {
         #expect(ntfn(h, n).state == .active)
         #expect(ntfn(h, n).word == 0)
         let w = newThread(h).tcb
-        become(h, w)
+        h.run(w)
         w.pointee[.rdi] = 0xFFFF
         h.syscall(.recv, cptr: n)
         #expect(w.pointee.state == .running)
         #expect(h.reply(w).badge == 0)
         #expect(ntfn(h, n).state == .idle)
         // Now Idle again: the next Wait blocks.
-        become(h, w)
+        h.run(w)
         h.syscall(.recv, cptr: n)
         #expect(w.pointee.state == .blockedOnNotification)
     }
@@ -115,7 +102,7 @@ struct NotificationTests {
     func nbSendSignals() {
         let h = KernelHarness()
         let n = h.retype(.notification)[0]
-        let b = mint(h, n, badge: 0x8)
+        let b = h.mint(n, badge: 0x8)
         h.syscall(.nbSend, cptr: b)
         #expect(ntfn(h, n).state == .active)
         #expect(ntfn(h, n).word == 0x8)
@@ -126,7 +113,7 @@ struct NotificationTests {
         let h = KernelHarness()
         let n = h.retype(.notification)[0]
         let w = newThread(h).tcb
-        become(h, w)
+        h.run(w)
         w.pointee[.rdi] = 0xFFFF
         h.syscall(.nbRecv, cptr: n)
         #expect(w.pointee.state == .running)
@@ -138,10 +125,10 @@ struct NotificationTests {
     func pollActive() {
         let h = KernelHarness()
         let n = h.retype(.notification)[0]
-        let b = mint(h, n, badge: 0x30)
+        let b = h.mint(n, badge: 0x30)
         signal(h, b)
         let w = newThread(h).tcb
-        become(h, w)
+        h.run(w)
         h.syscall(.nbRecv, cptr: n)
         #expect(h.reply(w).badge == 0x30)
         #expect(ntfn(h, n).state == .idle)
@@ -151,12 +138,12 @@ struct NotificationTests {
     func waitQueueFIFO() {
         let h = KernelHarness()
         let n = h.retype(.notification)[0]
-        let b1 = mint(h, n, badge: 1)
-        let b2 = mint(h, n, badge: 2)
+        let b1 = h.mint(n, badge: 1)
+        let b2 = h.mint(n, badge: 2)
         let w1 = newThread(h).tcb, w2 = newThread(h).tcb
-        become(h, w1)
+        h.run(w1)
         h.syscall(.recv, cptr: n)
-        become(h, w2)
+        h.run(w2)
         h.syscall(.recv, cptr: n)
         #expect(h.k.queuedThreads(notification: h.cap(n).paddr) == [w1, w2])
         signal(h, b1)
@@ -175,10 +162,10 @@ struct NotificationTests {
         let h = KernelHarness()
         let ep = h.retype(.endpoint)[0]
         let n = h.retype(.notification)[0]
-        let b = mint(h, n, badge: 0x10)
+        let b = h.mint(n, badge: 0x10)
         let (ts, t) = newThread(h)
         #expect(h.error(ts, .tcbBindNotification, caps: [n]) == .noError)
-        become(h, t)
+        h.run(t)
         h.syscall(.recv, cptr: ep)
         #expect(t.pointee.state == .blockedOnReceive)
         signal(h, b)
@@ -194,12 +181,12 @@ struct NotificationTests {
         let h = KernelHarness()
         let ep = h.retype(.endpoint)[0]
         let n = h.retype(.notification)[0]
-        let b = mint(h, n, badge: 0x11)
+        let b = h.mint(n, badge: 0x11)
         let (ts, t) = newThread(h)
         #expect(h.error(ts, .tcbBindNotification, caps: [n]) == .noError)
         signal(h, b)
         #expect(ntfn(h, n).state == .active)
-        become(h, t)
+        h.run(t)
         h.syscall(.recv, cptr: ep)
         #expect(t.pointee.state == .running)
         #expect(h.reply(t).badge == 0x11)
@@ -211,13 +198,13 @@ struct NotificationTests {
         let h = KernelHarness()
         let ep = h.retype(.endpoint)[0]
         let n = h.retype(.notification)[0]
-        let b = mint(h, n, badge: 0x10)
+        let b = h.mint(n, badge: 0x10)
         let server = newThread(h).tcb
         let (ts, t) = newThread(h)
         #expect(h.error(ts, .tcbBindNotification, caps: [n]) == .noError)
-        become(h, server)
+        h.run(server)
         h.syscall(.recv, cptr: ep)
-        become(h, t)
+        h.run(t)
         h.syscall(.call, cptr: ep, info: MessageInfo(label: 1, length: 0))
         #expect(t.pointee.state == .blockedOnReply)
         signal(h, b)
@@ -225,12 +212,12 @@ struct NotificationTests {
         #expect(ntfn(h, n).state == .active)
         #expect(ntfn(h, n).word == 0x10)
         // The reply still arrives normally.
-        become(h, server)
+        h.run(server)
         h.syscall(.reply, info: MessageInfo(label: 2, length: 1), mrs: [77])
         #expect(t.pointee.state == .running)
         #expect(h.reply(t).mrs == [77])
         // The pending signal is taken by the next Recv.
-        become(h, t)
+        h.run(t)
         h.syscall(.recv, cptr: ep)
         #expect(t.pointee.state == .running)
         #expect(h.reply(t).badge == 0x10)
@@ -241,10 +228,10 @@ struct NotificationTests {
     func boundThreadMayWait() {
         let h = KernelHarness()
         let n = h.retype(.notification)[0]
-        let b = mint(h, n, badge: 0x3)
+        let b = h.mint(n, badge: 0x3)
         let (ts, t) = newThread(h)
         #expect(h.error(ts, .tcbBindNotification, caps: [n]) == .noError)
-        become(h, t)
+        h.run(t)
         h.syscall(.recv, cptr: n)
         #expect(t.pointee.state == .blockedOnNotification)
         signal(h, b)
@@ -261,9 +248,9 @@ struct NotificationTests {
         let (ts, _) = newThread(h)
         #expect(h.error(ts, .tcbBindNotification, caps: [n]) == .noError)
         let other = newThread(h, faultEP: fep).tcb
-        become(h, handler)
+        h.run(handler)
         h.syscall(.recv, cptr: fep)
-        become(h, other)
+        h.run(other)
         h.syscall(.recv, cptr: n)
         #expect(other.pointee.state == .blockedOnReply)
         #expect(ntfn(h, n).state == .idle, "the other thread is not queued")
@@ -281,13 +268,13 @@ struct NotificationTests {
     func waitWithoutReadFaults() {
         let h = KernelHarness()
         let n = h.retype(.notification)[0]
-        let writeOnly = mint(h, n, rights: .write)
+        let writeOnly = h.mint(n, rights: .write)
         let fep = h.retype(.endpoint)[0]
         let handler = newThread(h).tcb
         let w = newThread(h, faultEP: fep).tcb
-        become(h, handler)
+        h.run(handler)
         h.syscall(.recv, cptr: fep)
-        become(h, w)
+        h.run(w)
         h.syscall(.recv, cptr: writeOnly)
         #expect(h.reply(handler).label == FaultType.capFault.rawValue)
         #expect(w.pointee.state == .blockedOnReply)

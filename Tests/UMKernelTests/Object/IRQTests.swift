@@ -8,22 +8,11 @@ import Testing
 import UMKABI
 @testable import UMKernel
 
-private let rootCNode = InitialCap.initThreadCNode.rawValue
+private let rootCNode = KernelHarness.rootCNode
 private let irqControl = InitialCap.irqControl.rawValue
-
-private func become(_ h: KernelHarness, _ t: TCBRef) {
-    if h.k.currentThread != t { h.run(t) }
-}
 
 private func getHandler(_ h: KernelHarness, _ irq: UInt64, into dest: UInt64) -> Reply {
     h.invoke(irqControl, .irqIssueIRQHandler, [irq, dest, 64], caps: [rootCNode])
-}
-
-private func mint(_ h: KernelHarness, _ src: UInt64, rights: CapRights = .all, badge: UInt64 = 0) -> UInt64 {
-    become(h, h.root)
-    let dest = h.allocSlot()
-    #expect(h.error(rootCNode, .cnodeMint, [dest, 64, src, 64, rights.rawValue, badge], caps: [rootCNode]) == .noError)
-    return dest
 }
 
 @Suite("IRQs")
@@ -77,7 +66,7 @@ struct IRQTests {
         #expect(r.mrs.first == 0)
         // A notification cap without Write is refused the same way.
         let n = h.retype(.notification)[0]
-        let readOnly = mint(h, n, rights: .read)
+        let readOnly = h.mint(n, rights: .read)
         let r2 = h.invoke(handler, .irqSetIRQHandler, caps: [readOnly])
         #expect(r2.error == .invalidCapability)
         #expect(r2.mrs.first == 0)
@@ -89,10 +78,10 @@ struct IRQTests {
         let handler = h.allocSlot()
         #expect(getHandler(h, 3, into: handler).error == .noError)
         let n = h.retype(.notification)[0]
-        let badged = mint(h, n, badge: 0x8)
+        let badged = h.mint(n, badge: 0x8)
         #expect(h.error(handler, .irqSetIRQHandler, caps: [badged]) == .noError)
         let w = h.tcbRef(h.makeThread(priority: 100))
-        become(h, w)
+        h.run(w)
         h.syscall(.recv, cptr: n)
         #expect(w.pointee.state == .blockedOnNotification)
         #expect(!h.k.isIRQMasked(3))
@@ -106,7 +95,7 @@ struct IRQTests {
         h.check()
         #expect(h.k.notification(h.cap(n).paddr).pointee.state == .idle)
         // Ack unmasks.
-        become(h, h.root)
+        h.run(h.root)
         #expect(h.error(handler, .irqAckIRQ) == .noError)
     }
 
@@ -116,7 +105,7 @@ struct IRQTests {
         let handler = h.allocSlot()
         #expect(getHandler(h, 5, into: handler).error == .noError)
         let n = h.retype(.notification)[0]
-        let badged = mint(h, n, badge: 0x2)
+        let badged = h.mint(n, badge: 0x2)
         #expect(h.error(handler, .irqSetIRQHandler, caps: [badged]) == .noError)
         h.k.handleInterruptEntry(5)
         h.check()

@@ -9,28 +9,12 @@ import UMKABI
 @testable import UMKernel
 
 private let rootTCB = InitialCap.initThreadTCB.rawValue
-private let rootCNode = InitialCap.initThreadCNode.rawValue
+private let rootCNode = KernelHarness.rootCNode
 private let rootVSpace = InitialCap.initThreadVSpace.rawValue
 
-/// A device frame: a device untyped written by hand (over a boot untyped the test does not
-/// use, or the top of the largest one) and one 4 KiB frame retyped from it.
+/// A device frame: one 4 KiB frame retyped from a hand-made device untyped.
 private func deviceFrame(_ h: KernelHarness) -> UInt64 {
-    let list = h.boot.bootInfo.untypedList
-    let best = Int(h.untypedSlot - h.boot.bootInfo.untyped.start)
-    let bits: UInt64 = 12
-    let paddr: UInt64
-    if let i = list.indices.first(where: { $0 != best && !list[$0].isDevice && UInt64(list[$0].sizeBits) >= bits }) {
-        paddr = list[i].paddr
-    } else {
-        let d = list[best]
-        paddr = d.paddr + (UInt64(1) << UInt64(d.sizeBits)) - (UInt64(1) << bits)
-    }
-    let u = h.allocSlot()
-    var s = Slot.empty
-    s.cap = .untyped(paddr: paddr, sizeBits: bits, isDevice: true)
-    s.revocable = true
-    s.firstBadged = true
-    h.slotRef(u).pointee = s
+    let u = h.deviceUntyped(bits: 12)
     let f = h.allocSlot()
     #expect(h.error(u, .untypedRetype, [ObjectType.smallPage.rawValue, 0, 0, 0, f, 1], caps: [rootCNode]) == .noError)
     #expect(h.cap(f).type == .frame && h.cap(f).frameIsDevice)

@@ -8,7 +8,7 @@ import Testing
 import UMKABI
 @testable import UMKernel
 
-private let rootCNode = InitialCap.initThreadCNode.rawValue
+private let rootCNode = KernelHarness.rootCNode
 
 /// Retype arguments: type, size_bits, node_index, node_depth, node_offset, num_objects.
 private func retypeArgs(_ type: UInt64, _ sizeBits: UInt64 = 0, index: UInt64 = 0, depth: UInt64 = 0,
@@ -29,29 +29,6 @@ private func retypeFrom(_ h: KernelHarness, _ u: UInt64, _ type: ObjectType, siz
     h.nextSlot += count
     let r = h.invoke(u, .untypedRetype, retypeArgs(type.rawValue, sizeBits, offset: first, count: count), caps: [rootCNode])
     return (r, (0..<count).map { first + $0 })
-}
-
-/// A device untyped cap written by hand into an empty root slot. Its memory is a boot
-/// untyped the tests do not otherwise use (or, failing that, the top of the largest one,
-/// far above anything a test allocates).
-private func makeDeviceUntyped(_ h: KernelHarness, bits: UInt64 = 16) -> UInt64 {
-    let list = h.boot.bootInfo.untypedList
-    let best = Int(h.untypedSlot - h.boot.bootInfo.untyped.start)
-    let paddr: UInt64
-    if let i = list.indices.first(where: { $0 != best && !list[$0].isDevice && UInt64(list[$0].sizeBits) >= bits }) {
-        paddr = list[i].paddr
-    } else {
-        let d = list[best]
-        paddr = d.paddr + (UInt64(1) << UInt64(d.sizeBits)) - (UInt64(1) << bits)
-    }
-    let slot = h.allocSlot()
-    var s = Slot.empty
-    s.cap = .untyped(paddr: paddr, sizeBits: bits, isDevice: true)
-    s.revocable = true
-    s.firstBadged = true
-    h.slotRef(slot).pointee = s
-    h.check()
-    return slot
 }
 
 @Suite("Untyped_Retype")
@@ -315,7 +292,7 @@ struct UntypedTests {
     @Test("a device untyped makes only frames and untypeds; anything else is InvalidArgument(1)")
     func deviceUntyped() {
         let h = KernelHarness()
-        let dev = makeDeviceUntyped(h)
+        let dev = h.deviceUntyped()
         for type: ObjectType in [.tcb, .endpoint, .notification, .cnode, .pageTable, .pageDirectory, .pdpt, .pml4] {
             let (r, s) = retypeFrom(h, dev, type, sizeBits: type == .cnode ? 4 : 0)
             #expect(r.error == .invalidArgument, "\(type)")
@@ -337,7 +314,7 @@ struct UntypedTests {
     @Test("NotEnoughMemory is checked before the device-type restriction")
     func memoryBeforeDevice() {
         let h = KernelHarness()
-        let dev = makeDeviceUntyped(h, bits: 12)
+        let dev = h.deviceUntyped(bits: 12)
         let (r, _) = retypeFrom(h, dev, .tcb, count: 2)
         #expect(r.error == .notEnoughMemory)
         #expect(r.mrs == [4096])

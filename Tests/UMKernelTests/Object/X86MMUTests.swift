@@ -9,7 +9,7 @@ import Testing
 import UMKABI
 @testable import UMKernel
 
-private let rootCNode = InitialCap.initThreadCNode.rawValue
+private let rootCNode = KernelHarness.rootCNode
 private let rootVSpace = InitialCap.initThreadVSpace.rawValue
 private let rootASID: UInt64 = 1
 /// Inside the root's existing page table, clear of the boot objects and thread buffers.

@@ -8,25 +8,12 @@ import Testing
 import UMKABI
 @testable import UMKernel
 
-private let rootCNode = InitialCap.initThreadCNode.rawValue
+private let rootCNode = KernelHarness.rootCNode
 private let badCPtr: UInt64 = 1 << 20
 
-private func become(_ h: KernelHarness, _ t: TCBRef) {
-    if h.k.currentThread != t { h.run(t) }
-}
-
 private func thread(_ h: KernelHarness, _ priority: UInt64 = 100, faultEP: UInt64 = 0, name: String? = nil) -> TCBRef {
-    become(h, h.root)
+    h.run(h.root)
     return h.tcbRef(h.makeThread(priority: priority, faultEP: faultEP, name: name))
-}
-
-private func mint(_ h: KernelHarness, _ src: UInt64, rights: CapRights = .all, badge: UInt64 = 0,
-                  _ sourceLocation: SourceLocation = #_sourceLocation) -> UInt64 {
-    become(h, h.root)
-    let dest = h.allocSlot()
-    let e = h.error(rootCNode, .cnodeMint, [dest, 64, src, 64, rights.rawValue, badge], caps: [rootCNode])
-    #expect(e == .noError, sourceLocation: sourceLocation)
-    return dest
 }
 
 /// A fault endpoint (reached through a cap minted with `badge`), a handler waiting on it and
@@ -40,11 +27,11 @@ private struct FaultSetup {
     init(badge: UInt64 = 0x42, handlerWaits: Bool = true) {
         h = KernelHarness()
         ep = h.retype(.endpoint)[0]
-        let fep = badge == 0 ? ep : mint(h, ep, badge: badge)
+        let fep = badge == 0 ? ep : h.mint(ep, badge: badge)
         handler = thread(h, name: "handler")
         faulter = thread(h, faultEP: fep, name: "faulter")
         if handlerWaits {
-            become(h, handler)
+            h.run(handler)
             h.syscall(.recv, cptr: ep)
         }
     }
@@ -63,7 +50,7 @@ struct FaultTests {
     func capFaultLayoutSendPhase() {
         let f = FaultSetup(badge: 0x42)
         let h = f.h
-        become(h, f.faulter)
+        h.run(f.faulter)
         h.syscall(.send, cptr: badCPtr, info: MessageInfo(label: 0, length: 0))
         #expect(f.faulter.pointee.state == .blockedOnReply)
         #expect(f.handler.pointee.state == .running)
@@ -84,7 +71,7 @@ struct FaultTests {
         let f = FaultSetup()
         let h = f.h
         let tcbCap = InitialCap.initThreadTCB.rawValue
-        become(h, f.faulter)
+        h.run(f.faulter)
         h.syscall(.recv, cptr: tcbCap)
         let m = h.reply(f.handler)
         #expect(m.label == FaultType.capFault.rawValue)
@@ -95,7 +82,7 @@ struct FaultTests {
     func capFaultRecvLookupFailure() {
         let f = FaultSetup()
         let h = f.h
-        become(h, f.faulter)
+        h.run(f.faulter)
         h.syscall(.recv, cptr: badCPtr)
         let m = h.reply(f.handler)
         #expect(m.label == FaultType.capFault.rawValue)
@@ -111,10 +98,10 @@ struct FaultTests {
     func faultQueuedUntilHandlerReceives() {
         let f = FaultSetup(handlerWaits: false)
         let h = f.h
-        become(h, f.faulter)
+        h.run(f.faulter)
         h.syscall(.call, cptr: badCPtr)
         #expect(f.faulter.pointee.state == .blockedOnSend)
-        become(h, f.handler)
+        h.run(f.handler)
         h.syscall(.recv, cptr: f.ep)
         #expect(f.faulter.pointee.state == .blockedOnReply)
         let m = h.reply(f.handler)
@@ -127,13 +114,13 @@ struct FaultTests {
     func capFaultReplyRestarts() {
         let f = FaultSetup()
         let h = f.h
-        become(h, f.faulter)
+        h.run(f.faulter)
         h.syscall(.send, cptr: badCPtr)
-        become(h, f.handler)
+        h.run(f.handler)
         h.syscall(.reply, info: MessageInfo(label: 9, length: 1), mrs: [1])
         #expect(f.faulter.pointee.state == .restart)
         #expect(f.faulter.pointee.fault.type == 0)
-        become(h, f.faulter)
+        h.run(f.faulter)
         #expect(f.faulter.pointee.state == .running)
         #expect(f.faulter.pointee.nextIP == KernelHarness.syscallSite, "re-executes the syscall")
     }
@@ -144,7 +131,7 @@ struct FaultTests {
     private func raiseUnknownSyscall(_ f: FaultSetup) -> [UInt64] {
         let h = f.h
         let t = f.faulter
-        become(h, t)
+        h.run(t)
         h.load(t, cptr: 0, info: MessageInfo(label: 0, length: 0))
         for (i, r) in unknownSyscallGPRs.enumerated() { t.pointee[r] = 0x100 + UInt64(i) }
         t.pointee[.rsp] = 0x7_0000
@@ -182,11 +169,11 @@ struct FaultTests {
         _ = raiseUnknownSyscall(f)
         var regs: [UInt64] = (0..<15).map { 0xA00 + UInt64($0) }
         regs += [0x3000, 0x8_0000, 0x202]
-        become(h, f.handler)
+        h.run(f.handler)
         h.syscall(.reply, info: MessageInfo(label: 0, length: 18), mrs: regs)
         let t = f.faulter
         #expect(t.pointee.state == .restart)
-        become(h, t)
+        h.run(t)
         #expect(t.pointee.state == .running)
         #expect(t.pointee[.rip] == 0x3000)
         #expect(t.pointee.nextIP == 0x3000)
@@ -201,7 +188,7 @@ struct FaultTests {
         let f = FaultSetup()
         let h = f.h
         _ = raiseUnknownSyscall(f)
-        become(h, f.handler)
+        h.run(f.handler)
         h.syscall(.reply, info: MessageInfo(label: 1, length: 0))
         #expect(f.faulter.pointee.state == .inactive)
         #expect(f.faulter.pointee.fault.type == 0)
@@ -215,7 +202,7 @@ struct FaultTests {
         let f = FaultSetup(badge: 0x77)
         let h = f.h
         let t = f.faulter
-        become(h, t)
+        h.run(t)
         t.pointee[.rip] = 0x5550
         t.pointee.nextIP = 0x5550
         h.k.handleVMFaultEvent(address: 0xDEAD_B000, fsr: 6, instructionFault: false)
@@ -233,7 +220,7 @@ struct FaultTests {
         let f = FaultSetup()
         let h = f.h
         let t = f.faulter
-        become(h, t)
+        h.run(t)
         t.pointee[.rip] = 0x9000
         h.k.handleVMFaultEvent(address: 0x9000, fsr: 0x10, instructionFault: true)
         h.check()
@@ -246,15 +233,15 @@ struct FaultTests {
             let f = FaultSetup()
             let h = f.h
             let t = f.faulter
-            become(h, t)
+            h.run(t)
             t.pointee[.rip] = 0x5550
             t.pointee.nextIP = 0x5554
             h.k.handleVMFaultEvent(address: 0x1234_0000, fsr: 2, instructionFault: false)
             h.check()
-            become(h, f.handler)
+            h.run(f.handler)
             h.syscall(.reply, info: MessageInfo(label: label, length: 2), mrs: [0xAAAA, 0xBBBB])
             #expect(t.pointee.state == .restart, "label \(label)")
-            become(h, t)
+            h.run(t)
             #expect(t.pointee.state == .running)
             #expect(t.pointee.nextIP == t.pointee[.rip])
             #expect(t.pointee[.rip] == 0x5550, "registers untouched by the reply")
@@ -267,10 +254,10 @@ struct FaultTests {
         let f = FaultSetup()
         let h = f.h
         let t = f.faulter
-        become(h, t)
+        h.run(t)
         h.k.handleVMFaultEvent(address: 0x1000_0000, fsr: 2, instructionFault: false)
         h.check()
-        become(h, f.handler)
+        h.run(f.handler)
         h.syscall(.replyRecv, cptr: f.ep, info: MessageInfo(label: 0, length: 0))
         // The handler blocked, so the kernel may switch straight to the restarted faulter
         // (seL4 schedule(): equal priority, current not runnable); either way it restarts.
@@ -288,7 +275,7 @@ struct FaultTests {
     func doubleFaultNoEndpoint() {
         let h = KernelHarness()
         let t = thread(h, faultEP: 0, name: "orphan")
-        become(h, t)
+        h.run(t)
         h.syscall(.call, cptr: badCPtr)
         #expect(t.pointee.state == .inactive)
         #expect(h.k.hal.outputText.contains("orphan"))
@@ -299,7 +286,7 @@ struct FaultTests {
     func doubleFaultBadCPtr() {
         let h = KernelHarness()
         let t = thread(h, faultEP: badCPtr, name: "badfep")
-        become(h, t)
+        h.run(t)
         h.k.handleVMFaultEvent(address: 0x1000_0000, fsr: 2, instructionFault: false)
         h.check()
         #expect(t.pointee.state == .inactive)
@@ -310,12 +297,12 @@ struct FaultTests {
     func doubleFaultNoGrant() {
         let h = KernelHarness()
         let ep = h.retype(.endpoint)[0]
-        let weak = mint(h, ep, rights: .readWrite)
+        let weak = h.mint(ep, rights: .readWrite)
         let handler = thread(h)
         let t = thread(h, faultEP: weak, name: "weakfep")
-        become(h, handler)
+        h.run(handler)
         h.syscall(.recv, cptr: ep)
-        become(h, t)
+        h.run(t)
         h.k.handleVMFaultEvent(address: 0x1000_0000, fsr: 2, instructionFault: false)
         h.check()
         #expect(t.pointee.state == .inactive)
@@ -328,7 +315,7 @@ struct FaultTests {
         let h = KernelHarness()
         let n = h.retype(.notification)[0]
         let t = thread(h, faultEP: n, name: "ntfnfep")
-        become(h, t)
+        h.run(t)
         h.k.handleVMFaultEvent(address: 0x1000_0000, fsr: 2, instructionFault: false)
         h.check()
         #expect(t.pointee.state == .inactive)
