@@ -67,8 +67,12 @@ public enum KernelBench {
     }
 }
 
-/// Drives a booted kernel as its root task would, through syscalls only.
+/// Drives a booted kernel as its guests would, through syscalls only: registers and IPC
+/// buffer set as a guest sets them (the tests' harness uses it too).
 struct BenchDriver {
+    /// Where driven threads' syscall instruction "is": a restart resumes here.
+    static let syscallSite: UInt64 = 0x1000
+
     let kernel: Kernel<SimulatedHAL>
     let boot: BootResult
     var root: TCBRef { boot.rootThread }
@@ -87,8 +91,8 @@ struct BenchDriver {
         if let buffer {
             for (i, c) in caps.enumerated() { kernel.setBufferWord(buffer, IPCBufferLayout.capsOrBadges + i, c) }
         }
-        t.pointee[.rip] = 0x1000
-        t.pointee.nextIP = 0x1002
+        t.pointee[.rip] = Self.syscallSite
+        t.pointee.nextIP = Self.syscallSite + 2
     }
 
     /// Invokes `cptr` with Call as the root task; precondition: it succeeds.
