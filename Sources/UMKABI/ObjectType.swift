@@ -64,8 +64,10 @@ public enum ObjectSize {
 
 /// x86_64 address-space constants.
 public enum VSpaceLayout {
-    /// `seL4_UserTop`: the highest user virtual address (exclusive bound on mappings).
+    /// `seL4_UserTop` (libsel4): the start of the last user page.
     public static let userTop: UInt64 = 0x0000_7FFF_FFFF_F000
+    /// The kernel's `USER_TOP` (pc99 x86_64): the last user byte, which mapping checks use.
+    public static let kernelUserTop: UInt64 = 0x0000_7FFF_FFFF_FFFF
     /// ASIDs: 2^3 pools of 2^9 entries; ASID 0 is never handed out.
     public static let asidPoolCount = 8
     public static let asidPoolEntries = 512

@@ -89,6 +89,8 @@ public final class Kernel<H: HAL> {
         idle.pointee.state = .idle
         globals.pointee.idleThread = idle.paddr
         globals.pointee.currentThread = idle.paddr
+        // Every IRQ line starts inactive and masked, as seL4's initIRQController leaves them.
+        globals.pointee.irqMasked = (1 << KernelLayout.irqCount) - 1
     }
 
     /// The thread the kernel runs next.

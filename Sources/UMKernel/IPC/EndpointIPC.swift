@@ -160,8 +160,8 @@ extension Kernel {
         }
     }
 
-    /// seL4: cancelAllIPC — the endpoint is dying: every queued thread restarts (or, if it
-    /// was delivering a fault, stops).
+    /// seL4: cancelAllIPC — the endpoint is dying: every queued thread restarts (non-MCS
+    /// seL4 restarts a thread that was delivering a fault too: it faults again).
     func cancelAllIPC(_ ep: EndpointRef) {
         guard ep.pointee.state != .idle else { return }
         var p = ep.pointee.head
@@ -171,12 +171,8 @@ extension Kernel {
             p = t.pointee.epNext
             t.pointee.epNext = 0
             t.pointee.epPrev = 0
-            if t.pointee.fault.type == FaultType.nullFault.rawValue {
-                setThreadState(t, .restart)
-                tcbSchedEnqueue(t)
-            } else {
-                setThreadState(t, .inactive)
-            }
+            setThreadState(t, .restart)
+            tcbSchedEnqueue(t)
         }
         rescheduleRequired()
     }
@@ -191,12 +187,8 @@ extension Kernel {
             let t = tcb(p)
             p = t.pointee.epNext
             if t.pointee.blockingBadge == badge {
-                if t.pointee.fault.type == FaultType.nullFault.rawValue {
-                    setThreadState(t, .restart)
-                    tcbSchedEnqueue(t)
-                } else {
-                    setThreadState(t, .inactive)
-                }
+                setThreadState(t, .restart)
+                tcbSchedEnqueue(t)
                 tcbEPDequeue(t, &q)
             }
         }

@@ -31,6 +31,33 @@ public enum CapType: UInt64, Sendable, CaseIterable {
     case frame, pageTable, pageDirectory, pdpt, pml4, asidControl, asidPool
     case ioPortControl, ioPort
 
+    /// seL4's cap tag on x86_64 (structures_64.bf: generic caps even, arch caps odd), which
+    /// DebugCapIdentify reports.
+    public var seL4Tag: UInt64 {
+        switch self {
+        case .null: 0
+        case .untyped: 2
+        case .endpoint: 4
+        case .notification: 6
+        case .reply: 8
+        case .cnode: 10
+        case .thread: 12
+        case .irqControl: 14
+        case .irqHandler: 16
+        case .zombie: 18
+        case .domain: 20
+        case .frame: 1
+        case .pageTable: 3
+        case .pageDirectory: 5
+        case .pdpt: 7
+        case .pml4: 9
+        case .asidControl: 11
+        case .asidPool: 13
+        case .ioPort: 19
+        case .ioPortControl: 31
+        }
+    }
+
     /// True for the paging-structure caps that can be mapped into a VSpace.
     var isPagingTable: Bool { self == .pageTable || self == .pageDirectory || self == .pdpt }
 }

@@ -14,7 +14,11 @@ extension Kernel {
     func irqSlot(_ irq: UInt64) -> SlotRef { slot(KernelLayout.irqNode + (irq << ObjectSize.slotBits)) }
 
     func irqState(_ irq: UInt64) -> IRQState { IRQState(rawValue: globals.pointee.irqState[Int(irq)]) ?? .inactive }
-    func setIRQState(_ irq: UInt64, _ state: IRQState) { globals.pointee.irqState[Int(irq)] = state.rawValue }
+    /// seL4: setIRQState — a line is masked exactly while nobody handles it.
+    func setIRQState(_ irq: UInt64, _ state: IRQState) {
+        globals.pointee.irqState[Int(irq)] = state.rawValue
+        maskInterrupt(state == .inactive, irq)
+    }
 
     func maskInterrupt(_ masked: Bool, _ irq: UInt64) {
         if masked { globals.pointee.irqMasked |= 1 << irq } else { globals.pointee.irqMasked &= ~(1 << irq) }
@@ -75,6 +79,8 @@ extension Kernel {
     func handleInterrupt(_ irq: UInt64) {
         guard irq < KernelLayout.irqCount else { return }
         switch irqState(irq) {
+        case .reserved:
+            break
         case .signal:
             let cap = irqSlot(irq).pointee.cap
             if cap.type == .notification && cap.rights.contains(.write) {
@@ -85,7 +91,7 @@ extension Kernel {
             maskInterrupt(true, irq)
         case .timer:
             timerTick()
-        case .inactive, .reserved:
+        case .inactive:
             maskInterrupt(true, irq)
         }
     }

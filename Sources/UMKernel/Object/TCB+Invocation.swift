@@ -113,7 +113,8 @@ extension Kernel {
             guard inv.length >= 1 else { throw .syscallError(.truncatedMessage) }
             let base = arg(inv, 0)
             setThreadState(inv.thread, .restart)
-            target.pointee[.fsBase] = sanitiseRegister(.fsBase, base)
+            // seL4 stores the TLS base as given (only register writes are sanitised).
+            target.pointee[.fsBase] = base
             if target == currentThread { rescheduleRequired() }
         case .tcbSetFlags:
             guard inv.length >= 2 else { throw .syscallError(.truncatedMessage) }

@@ -20,7 +20,8 @@ enum PTE {
 
     static func frame(_ paddr: UInt64, _ rights: VMRights, large: Bool) -> UInt64 {
         var e = (paddr & addressMask) | present
-        if rights == .readWrite { e |= writable }
+        // seL4: WritableFromVMRights — kernel-only mappings are writable, by the kernel.
+        if rights != .readOnly { e |= writable }
         if rights != .kernelOnly { e |= user }
         if large { e |= pageSize }
         return e
@@ -155,7 +156,7 @@ extension Kernel {
         guard !cap.isMapped else { throw .syscallError(.invalidCapability(0)) }
         let vaddr = arg(inv, 0) & ~lowMask(level)
         let (pml4, asid) = try checkedVSpace(vspaceCap.cap)
-        guard vaddr <= VSpaceLayout.userTop else { throw .syscallError(.invalidArgument(0)) }
+        guard vaddr <= VSpaceLayout.kernelUserTop else { throw .syscallError(.invalidArgument(0)) }
         try checkASIDMapsTo(asid, pml4)
         let entry: UInt64
         switch cap.type {
@@ -215,8 +216,8 @@ extension Kernel {
                 guard cap.mappedASID == asid else { throw .syscallError(.invalidCapability(1)) }
                 guard cap.mappedAddress == vaddr else { throw .syscallError(.invalidArgument(0)) }
             } else {
-                let (end, overflow) = vaddr.addingReportingOverflow(UInt64(1) << sizeBits)
-                guard !overflow, end <= VSpaceLayout.userTop else { throw .syscallError(.invalidArgument(0)) }
+                let (top, overflow) = vaddr.addingReportingOverflow(lowMask(sizeBits))
+                guard !overflow, top <= VSpaceLayout.kernelUserTop else { throw .syscallError(.invalidArgument(0)) }
             }
             try checkASIDMapsTo(asid, pml4)
             let rights = cap.frameVMRights.masked(by: CapRights(rawValue: rightsMask))

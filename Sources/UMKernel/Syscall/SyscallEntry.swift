@@ -224,7 +224,7 @@ extension Kernel {
             break
         case .debugCapIdentify:
             let cap = (try? lookupCap(thread, thread.pointee[.rdi]).get()) ?? .null
-            thread.pointee[.rdi] = cap.type.rawValue
+            thread.pointee[.rdi] = cap.type.seL4Tag
         case .debugNameThread:
             debugNameThread(thread)
         default:

@@ -166,3 +166,32 @@ struct IRQTests {
         #expect(getHandler(h, 10, into: h.allocSlot()).error == .noError)
     }
 }
+
+@Suite("IRQ masking")
+struct IRQMaskingTests {
+    @Test("a line is masked while it has no handler; issuing a handler unmasks it, deleting it masks it")
+    func maskFollowsHandler() {
+        let h = KernelHarness()
+        let irqControl = InitialCap.irqControl.rawValue
+        #expect(h.k.isIRQMasked(4))
+        let handler = h.allocSlot()
+        #expect(h.error(irqControl, .irqIssueIRQHandler, [4, handler, 64], caps: [KernelHarness.rootCNode]) == .noError)
+        #expect(!h.k.isIRQMasked(4))
+        #expect(h.error(KernelHarness.rootCNode, .cnodeDelete, [handler, 64]) == .noError)
+        #expect(h.k.isIRQMasked(4))
+    }
+
+    @Test("an IRQ raised before its handler exists waits, and is delivered once a handler and notification are set")
+    func raisedBeforeHandler() {
+        let h = KernelHarness()
+        h.k.handleInterruptEntry(5)
+        let ntfn = h.retype(.notification)[0]
+        let badged = h.mint(ntfn, badge: 0x20)
+        let handler = h.allocSlot()
+        #expect(h.error(InitialCap.irqControl.rawValue, .irqIssueIRQHandler, [5, handler, 64], caps: [KernelHarness.rootCNode]) == .noError)
+        #expect(h.error(handler, .irqSetIRQHandler, caps: [badged]) == .noError)
+        #expect(h.error(handler, .irqAckIRQ) == .noError)
+        let n = h.k.notification(h.cap(ntfn).paddr).pointee
+        #expect(n.state == .active && n.word == 0x20)
+    }
+}

@@ -540,7 +540,7 @@ struct TCBTests {
 
     // MARK: - TLS base
 
-    @Test("SetTLSBase sets fs_base (sanitised); without an argument it is TruncatedMessage")
+    @Test("SetTLSBase sets fs_base as given (not sanitised); without an argument it is TruncatedMessage")
     func setTLSBase() {
         let h = KernelHarness()
         let t = h.makeThread(priority: 10, resume: false)
@@ -549,7 +549,7 @@ struct TCBTests {
         #expect(h.error(t, .tcbSetTLSBase, [0x7000_1234]) == .noError)
         #expect(tcb.pointee[.fsBase] == 0x7000_1234)
         #expect(h.error(t, .tcbSetTLSBase, [0x0000_8000_0000_0000]) == .noError)
-        #expect(tcb.pointee[.fsBase] == 0)
+        #expect(tcb.pointee[.fsBase] == 0x0000_8000_0000_0000)
         // On the caller itself.
         #expect(h.error(rootTCB, .tcbSetTLSBase, [0x5555_0000]) == .noError)
         #expect(h.root.pointee[.fsBase] == 0x5555_0000)

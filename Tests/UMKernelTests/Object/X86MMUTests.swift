@@ -207,13 +207,16 @@ struct X86MMUTests {
         #expect(r.mrs.first == 1)
     }
 
-    @Test("Page_Map past the user top gives InvalidArgument(0)")
+    @Test("Page_Map past the kernel's USER_TOP gives InvalidArgument(0); the last user page is mappable")
     func pageMapPastUserTop() {
         let h = KernelHarness()
         let f = h.retype(.smallPage)[0]
-        let r = mapPage(h, f, VSpaceLayout.userTop)
+        let r = mapPage(h, f, VSpaceLayout.kernelUserTop + 1)
         #expect(r.error == .invalidArgument)
         #expect(r.mrs.first == 0)
+        // seL4_UserTop is the last page: it passes the range check and fails only for want
+        // of a page table there.
+        #expect(mapPage(h, f, VSpaceLayout.userTop).error == .failedLookup)
     }
 
     // MARK: - Unmap, GetAddress, deletion

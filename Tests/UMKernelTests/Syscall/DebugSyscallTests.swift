@@ -57,11 +57,15 @@ struct DebugSyscallTests {
         #expect(h.k.hal.isHalted)
     }
 
-    @Test("CapIdentify returns the cap's type in the cap register")
+    @Test("CapIdentify returns seL4's cap tag in the cap register")
     func capIdentify() {
         let h = KernelHarness()
-        debug(h, .debugCapIdentify, cptr: InitialCap.initThreadCNode.rawValue)
-        #expect(h.root.pointee[.rdi] == CapType.cnode.rawValue)
+        for (cptr, tag) in [(InitialCap.initThreadCNode.rawValue, 10), (InitialCap.initThreadTCB.rawValue, 12),
+                            (InitialCap.initThreadVSpace.rawValue, 9), (InitialCap.bootInfoFrame.rawValue, 1),
+                            (InitialCap.ioPortControl.rawValue, 0)] as [(UInt64, UInt64)] {
+            debug(h, .debugCapIdentify, cptr: cptr)
+            #expect(h.root.pointee[.rdi] == tag)
+        }
     }
 
     @Test("an unknown syscall number without a fault handler is a double fault: report and Inactive")

@@ -322,3 +322,23 @@ struct FaultTests {
         #expect(h.k.hal.outputText.contains("ntfnfep"))
     }
 }
+
+@Suite("Faults and endpoint deletion")
+struct FaultEndpointDeletionTests {
+    @Test("deleting the fault endpoint restarts a thread queued to deliver its fault (non-MCS)")
+    func deletingFaultEndpointRestartsFaulter() {
+        let h = KernelHarness()
+        let ep = h.retype(.endpoint)[0]
+        let t = h.tcbRef(h.makeThread(priority: 10, faultEP: ep))
+        h.run(t)
+        h.load(t, cptr: 0, info: MessageInfo(label: 0, length: 0))
+        h.k.handleSyscall(-42)
+        h.check()
+        #expect(t.pointee.state == .blockedOnSend)
+        #expect(t.pointee.fault.type == FaultType.unknownSyscall.rawValue)
+        h.run(h.root)
+        #expect(h.error(KernelHarness.rootCNode, .cnodeDelete, [ep, 64]) == .noError)
+        #expect(t.pointee.state == .restart)
+        #expect(h.k.readyQueue(priority: 10).contains(t))
+    }
+}
