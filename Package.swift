@@ -31,12 +31,13 @@ let package = Package(
         .target(name: "CShims"),
         .target(name: "UMKABI"),
         .target(name: "UMKernel", dependencies: ["UMKABI", "CShims"], swiftSettings: kernelSettings),
-        .target(name: "UMKGuest", dependencies: ["UMKABI"]),
+        .target(name: "UMKGuest", dependencies: ["UMKABI", "CShims"]),
         .target(name: "Servers", dependencies: ["UMKABI", "UMKGuest"], swiftSettings: [.strictMemorySafety()]),
         .executableTarget(
             name: "umk",
             dependencies: [
                 "UMKernel",
+                "Servers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -19,6 +19,6 @@ struct UMK: ParsableCommand {
             with the Linux backend.
             """,
         version: version,
-        subcommands: [BenchCommand.self]
+        subcommands: [RunCommand.self, BenchCommand.self]
     )
 }

@@ -11,5 +11,7 @@
 #endif
 
 #include "umk_clock.h"
+#include "umk_context.h"
+#include "umk_memory.h"
 
 #endif

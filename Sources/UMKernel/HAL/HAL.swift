@@ -9,6 +9,9 @@
 public protocol HAL {
     /// RAM, zero-filled at start, as the kernel's physmap.
     var physmap: Physmap { get }
+    /// The highest guest virtual address a mapping may reach (the end of a VSpace's host
+    /// window on Linux; the kernel's USER_TOP where there is no such limit).
+    var userTop: UInt64 { get }
 
     /// A VSpace was given an ASID: its window of the host address space becomes usable.
     mutating func assignASID(_ asid: UInt64, vspace: UInt64)

@@ -156,7 +156,7 @@ extension Kernel {
         guard !cap.isMapped else { throw .syscallError(.invalidCapability(0)) }
         let vaddr = arg(inv, 0) & ~lowMask(level)
         let (pml4, asid) = try checkedVSpace(vspaceCap.cap)
-        guard vaddr <= VSpaceLayout.kernelUserTop else { throw .syscallError(.invalidArgument(0)) }
+        guard vaddr <= min(VSpaceLayout.kernelUserTop, hal.userTop) else { throw .syscallError(.invalidArgument(0)) }
         try checkASIDMapsTo(asid, pml4)
         let entry: UInt64
         switch cap.type {
@@ -217,7 +217,9 @@ extension Kernel {
                 guard cap.mappedAddress == vaddr else { throw .syscallError(.invalidArgument(0)) }
             } else {
                 let (top, overflow) = vaddr.addingReportingOverflow(lowMask(sizeBits))
-                guard !overflow, top <= VSpaceLayout.kernelUserTop else { throw .syscallError(.invalidArgument(0)) }
+                guard !overflow, top <= min(VSpaceLayout.kernelUserTop, hal.userTop) else {
+                    throw .syscallError(.invalidArgument(0))
+                }
             }
             try checkASIDMapsTo(asid, pml4)
             let rights = cap.frameVMRights.masked(by: CapRights(rawValue: rightsMask))

@@ -4,6 +4,8 @@
 // anonymous memory, mappings are recorded rather than made, interrupts are scripted and
 // debug output is collected. No signals, no host mappings, no clock.
 
+import UMKABI
+
 /// A mapping the kernel asked for, as the simulated backend recorded it.
 public struct SimulatedMapping: Equatable, Sendable {
     public var paddr: UInt64
@@ -14,6 +16,7 @@ public struct SimulatedMapping: Equatable, Sendable {
 /// The deterministic HAL.
 public struct SimulatedHAL: HAL {
     public let physmap: Physmap
+    public var userTop: UInt64 { VSpaceLayout.kernelUserTop }
     /// Current mappings by ASID and virtual address.
     public var mappings: [UInt64: [UInt64: SimulatedMapping]] = [:]
     /// ASIDs assigned to VSpaces (asid → PML4 paddr).

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The direct-call syscall entry and the guest context switch (x86_64 SysV). Only the
+// callee-saved registers, the stack pointer and the FP control words are switched: a
+// guest is always stopped at a call, so everything else is dead by the ABI.
+
+#if defined(__x86_64__)
+    .text
+
+// void umk_syscall(umk_syscall_io_t *io)
+    .globl umk_syscall
+    .type umk_syscall, @function
+    .p2align 4
+umk_syscall:
+    movq umk_current@GOTPCREL(%rip), %rax
+    movq (%rax), %rax
+    movq %rsp, 0(%rax)
+    movq %rbx, 8(%rax)
+    movq %rbp, 16(%rax)
+    movq %r12, 24(%rax)
+    movq %r13, 32(%rax)
+    movq %r14, 40(%rax)
+    movq %r15, 48(%rax)
+    stmxcsr 56(%rax)
+    fnstcw 60(%rax)
+    movq %rdi, 64(%rax)
+    movq umk_kernel_stack_top@GOTPCREL(%rip), %rcx
+    movq (%rcx), %rsp
+    movq umk_kernel_cookie@GOTPCREL(%rip), %rcx
+    movq (%rcx), %rdi
+    movq umk_kernel_entry@GOTPCREL(%rip), %rcx
+    callq *(%rcx)
+    testq %rax, %rax
+    jz umk_return_to_host
+umk_resume:
+    movq 0(%rax), %rsp
+    movq 8(%rax), %rbx
+    movq 16(%rax), %rbp
+    movq 24(%rax), %r12
+    movq 32(%rax), %r13
+    movq 40(%rax), %r14
+    movq 48(%rax), %r15
+    ldmxcsr 56(%rax)
+    fldcw 60(%rax)
+    retq
+    .size umk_syscall, .-umk_syscall
+
+// void umk_context_start(umk_host_context_t *first)
+    .globl umk_context_start
+    .type umk_context_start, @function
+    .p2align 4
+umk_context_start:
+    pushq %rbx
+    pushq %rbp
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq umk_host_rsp@GOTPCREL(%rip), %rcx
+    movq %rsp, (%rcx)
+    movq %rdi, %rax
+    jmp umk_resume
+umk_return_to_host:
+    movq umk_host_rsp@GOTPCREL(%rip), %rcx
+    movq (%rcx), %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbp
+    popq %rbx
+    retq
+    .size umk_context_start, .-umk_context_start
+
+// The first frame of every guest thread: entry(arg0, arg1); a return is a ud2.
+    .globl umk_thread_trampoline
+    .type umk_thread_trampoline, @function
+    .p2align 4
+umk_thread_trampoline:
+    movq %r13, %rdi
+    movq %r14, %rsi
+    callq *%r12
+    ud2
+    .size umk_thread_trampoline, .-umk_thread_trampoline
+
+    .section .note.GNU-stack,"",@progbits
+#endif

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Guest contexts and the direct-call syscall entry. A guest thread's host context is the
+// SysV callee-saved set plus its stack pointer and FP control words: a guest only ever
+// stops inside umk_syscall (a call), so nothing else is live. The kernel runs on its own
+// stack between a guest's entry and the next guest's resumption, and always returns first
+// (event kernel): its entry callback hands back the context to resume, or NULL to return
+// to whoever called umk_context_start.
+#ifndef UMK_CONTEXT_H
+#define UMK_CONTEXT_H
+
+#include <stdint.h>
+
+/// A guest thread's saved host context (layout shared with context_x86_64.S and with the
+/// TCB's `HostContext` in Swift).
+typedef struct umk_host_context {
+    uint64_t rsp;        //  0: points at the return address into the guest
+    uint64_t rbx;        //  8
+    uint64_t rbp;        // 16
+    uint64_t r12;        // 24
+    uint64_t r13;        // 32
+    uint64_t r14;        // 40
+    uint64_t r15;        // 48
+    uint32_t mxcsr;      // 56
+    uint16_t fpucw;      // 60
+    uint16_t pad;        // 62
+    uint64_t io;         // 64: the guest's umk_syscall_io_t while it is in the kernel
+    uint64_t access[4];  // 72: the guest's Swift exclusivity access set while switched out
+} umk_host_context_t;
+
+/// A syscall as a guest makes it: inputs, then outputs written back in place.
+typedef struct umk_syscall_io {
+    int64_t number;      // seL4 syscall number (negative)
+    uint64_t cptr;       // in: CPtr; out: badge
+    uint64_t info;       // in/out: message info
+    uint64_t mr[4];      // in/out: MR0...MR3
+} umk_syscall_io_t;
+
+/// The running guest's context (set by the kernel before it resumes a guest).
+extern umk_host_context_t *umk_current;
+/// Host address of the running guest's VSpace window (guest vaddr v is at window + v).
+extern uint64_t umk_current_window;
+/// Host address of the running guest's IPC buffer (window + its IPC buffer vaddr), or 0.
+extern uint64_t umk_current_ipc_buffer;
+/// Top of the kernel stack (16-byte aligned).
+extern void *umk_kernel_stack_top;
+/// The kernel: handles the syscall of umk_current, returns the context to resume or NULL.
+extern umk_host_context_t *(*umk_kernel_entry)(void *cookie);
+extern void *umk_kernel_cookie;
+
+/// Installs the kernel (entry, cookie, stack) before guests run; NULLs uninstall it.
+void umk_context_install(void *stack_top, umk_host_context_t *(*entry)(void *cookie), void *cookie);
+/// Makes `ctx` the running guest's context, with its window and IPC buffer addresses.
+void umk_context_set_current(umk_host_context_t *ctx, uint64_t window, uint64_t ipc_buffer);
+
+/// Guest side: the running guest's window base and IPC buffer host address (0 if none).
+uint64_t umk_window(void);
+uint64_t umk_ipc_buffer(void);
+
+/// Guest side: enter the kernel with a syscall; returns when this thread is resumed.
+void umk_syscall(umk_syscall_io_t *io);
+
+/// Kernel side: run guests starting with `first`, until the kernel entry returns NULL.
+void umk_context_start(umk_host_context_t *first);
+
+/// Lays out a fresh context that starts `entry(arg0, arg1)` on the stack ending at
+/// `stack_top` (16-byte aligned); if `entry` returns, the thread executes ud2.
+void umk_context_init(umk_host_context_t *ctx, uint64_t stack_top, uint64_t entry, uint64_t arg0, uint64_t arg1);
+
+/// The address umk_syscall has: a guest blocked in a syscall reports it as its IP.
+uint64_t umk_syscall_address(void);
+
+// Swift's exclusivity access sets are per host thread; a switch between guests moves the
+// current set aside and installs the next guest's (as Swift concurrency does for tasks).
+void swift_task_exitThreadLocalContext(char *state);
+void swift_task_enterThreadLocalContext(char *state);
+
+#endif

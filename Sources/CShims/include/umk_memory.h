@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Host memory for RAM and address-space windows: memfd, mmap, mprotect. Every function
+// returns 0 (or a value) on success and -errno on failure; errno is never left to Swift.
+#ifndef UMK_MEMORY_H
+#define UMK_MEMORY_H
+
+#include <stdint.h>
+
+/// Creates a memfd of `size` bytes; returns the fd or -errno.
+int umk_memfd_create(const char *name, uint64_t size);
+/// Maps `length` bytes of `fd` at `offset` shared read-write anywhere; returns the address
+/// or -errno (as a negative integer).
+int64_t umk_map_shared(int fd, uint64_t offset, uint64_t length);
+/// Reserves `length` bytes of address space, inaccessible; returns the address or -errno.
+int64_t umk_reserve(uint64_t length);
+/// Maps `fd` at `offset` over [addr, addr + length) inside a reservation with `prot`
+/// (bit 0 read, bit 1 write); returns 0 or -errno.
+int umk_map_fixed(uint64_t addr, int fd, uint64_t offset, uint64_t length, int prot);
+/// Puts [addr, addr + length) back to an inaccessible reservation; returns 0 or -errno.
+int umk_unmap_fixed(uint64_t addr, uint64_t length);
+/// Changes the protection of [addr, addr + length); returns 0 or -errno.
+int umk_protect(uint64_t addr, uint64_t length, int prot);
+/// Unmaps [addr, addr + length); returns 0 or -errno.
+int umk_unmap(uint64_t addr, uint64_t length);
+/// Anonymous read-write memory (stacks); returns the address or -errno.
+int64_t umk_map_anonymous(uint64_t length);
+/// Closes a file descriptor; returns 0 or -errno.
+int umk_close(int fd);
+
+/// Writes one byte to `fd` (the debug console); errors are ignored.
+void umk_write_byte(int fd, uint8_t byte);
+
+#endif

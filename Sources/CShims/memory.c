@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// memfd RAM and window mappings. Every failure is returned as -errno.
+#include "CShims.h"
+#include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static int prot_bits(int prot) {
+    return ((prot & 1) ? PROT_READ : 0) | ((prot & 2) ? PROT_WRITE : 0);
+}
+
+int umk_memfd_create(const char *name, uint64_t size) {
+    int fd = memfd_create(name, MFD_CLOEXEC);
+    if (fd < 0) return -errno;
+    if (ftruncate(fd, (off_t)size) != 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+int64_t umk_map_shared(int fd, uint64_t offset, uint64_t length) {
+    void *p = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)offset);
+    return p == MAP_FAILED ? -(int64_t)errno : (int64_t)(uintptr_t)p;
+}
+
+int64_t umk_reserve(uint64_t length) {
+    void *p = mmap(NULL, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? -(int64_t)errno : (int64_t)(uintptr_t)p;
+}
+
+int umk_map_fixed(uint64_t addr, int fd, uint64_t offset, uint64_t length, int prot) {
+    void *p = mmap((void *)(uintptr_t)addr, length, prot_bits(prot), MAP_SHARED | MAP_FIXED, fd, (off_t)offset);
+    return p == MAP_FAILED ? -errno : 0;
+}
+
+int umk_unmap_fixed(uint64_t addr, uint64_t length) {
+    void *p = mmap((void *)(uintptr_t)addr, length, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    return p == MAP_FAILED ? -errno : 0;
+}
+
+int umk_protect(uint64_t addr, uint64_t length, int prot) {
+    return mprotect((void *)(uintptr_t)addr, length, prot_bits(prot)) == 0 ? 0 : -errno;
+}
+
+int umk_unmap(uint64_t addr, uint64_t length) {
+    return munmap((void *)(uintptr_t)addr, length) == 0 ? 0 : -errno;
+}
+
+int64_t umk_map_anonymous(uint64_t length) {
+    void *p = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? -(int64_t)errno : (int64_t)(uintptr_t)p;
+}
+
+int umk_close(int fd) {
+    return close(fd) == 0 ? 0 : -errno;
+}
+
+void umk_write_byte(int fd, uint8_t byte) {
+    ssize_t r;
+    do { r = write(fd, &byte, 1); } while (r < 0 && errno == EINTR);
+}

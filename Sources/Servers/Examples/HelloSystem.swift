@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The built-in example `umk run` boots: the root task builds a second task with its own
+// CSpace, VSpace and stack, gives it a badged endpoint and a notification, and the two
+// exchange calls, a signal and a capability. Everything goes through ordinary syscalls.
+
+import UMKGuest
+
+/// Slots in the child's CSpace (radix 8, guard 56: a CPtr is a slot number).
+private enum ChildSlot {
+    static let endpoint: CPtr = 1
+    static let notification: CPtr = 2
+    static let gift: CPtr = 3
+}
+
+/// Where the child's memory goes in its VSpace.
+private enum ChildLayout {
+    static let base: UInt64 = 0x1000_0000
+    static let ipcBuffer: UInt64 = base
+    static let stackPages: UInt64 = 64
+    static let stackTop: UInt64 = base + 0x10_0000
+}
+
+/// The example system's programs.
+public enum HelloSystem {
+    /// Round trips the child makes.
+    public static let rounds: UInt64 = 3
+
+    /// The root task.
+    public static let root: @convention(c) (UInt64, UInt64) -> Void = { bootInfoAddress, _ in
+        let info = readBootInfo(at: bootInfoAddress)
+        debugPrint("root: up, \(info.untypedList.count) untyped regions, slots \(info.empty.start)..<\(info.empty.end)\n")
+        var alloc = ObjectAllocator(bootInfo: info)
+        let cnode = alloc.root
+        guard let ep = alloc.make(.endpoint), let ntfn = alloc.make(.notification),
+              let childCNode = alloc.make(.cnode, sizeBits: 8), let pml4 = alloc.make(.pml4),
+              let pdpt = alloc.make(.pdpt), let pd = alloc.make(.pageDirectory), let pt = alloc.make(.pageTable),
+              let tcb = alloc.make(.tcb), let bufferFrame = alloc.make(.smallPage) else {
+            fail("out of memory building the child")
+        }
+        check(ASIDPool.assign(InitialCap.initThreadASIDPool.rawValue, vspace: pml4), "ASIDPool_Assign")
+        for (table, type) in [(pdpt, ObjectType.pdpt), (pd, .pageDirectory), (pt, .pageTable)] {
+            check(PagingStructure.map(table, type: type, vspace: pml4, vaddr: ChildLayout.base), "map \(type)")
+        }
+        check(Page.map(bufferFrame, vspace: pml4, vaddr: ChildLayout.ipcBuffer, rights: .readWrite), "map IPC buffer")
+        for i in 0..<ChildLayout.stackPages {
+            guard let frame = alloc.make(.smallPage) else { fail("out of memory for the child's stack") }
+            let vaddr = ChildLayout.stackTop - (i + 1) * 0x1000
+            check(Page.map(frame, vspace: pml4, vaddr: vaddr, rights: .readWrite), "map stack page")
+        }
+        // The child's CSpace: a badged endpoint it may call with, its notification, a gift.
+        check(CNode.mint(childCNode, destIndex: ChildSlot.endpoint, destDepth: 8, srcRoot: cnode, srcIndex: ep,
+                         srcDepth: 64, rights: .all, badge: 0x42), "mint endpoint")
+        check(CNode.mint(childCNode, destIndex: ChildSlot.notification, destDepth: 8, srcRoot: cnode, srcIndex: ntfn,
+                         srcDepth: 64, rights: .readWrite, badge: 0x10), "mint notification")
+        check(CNode.copy(childCNode, destIndex: ChildSlot.gift, destDepth: 8, srcRoot: cnode, srcIndex: ntfn,
+                         srcDepth: 64, rights: .readWrite), "copy gift")
+        check(TCB.configure(tcb, faultEP: 0, cspaceRoot: childCNode, cspaceRootData: 64 - 8, vspaceRoot: pml4,
+                            vspaceRootData: 0, buffer: ChildLayout.ipcBuffer, bufferFrame: bufferFrame), "TCB_Configure")
+        check(TCB.setPriority(tcb, authority: InitialCap.initThreadTCB.rawValue, priority: 200), "TCB_SetPriority")
+        seL4.debugNameThread(tcb, "child")
+        var regs = [UInt64](repeating: 0, count: UserRegister.count)
+        regs[UserRegister.rip.rawValue] = UInt64(UInt(bitPattern: unsafeBitCast(child, to: UnsafeRawPointer.self)))
+        regs[UserRegister.rsp.rawValue] = ChildLayout.stackTop
+        regs[UserRegister.rdi.rawValue] = rounds
+        check(TCB.writeRegisters(tcb, resumeTarget: true, registers: regs), "TCB_WriteRegisters")
+
+        // Serve the child's calls: reply with the sum of its words.
+        guard let received = alloc.slot() else { fail("no slot for the gift") }
+        IPCBuffer.setCapReceivePath(root: cnode, index: received, depth: 64)
+        var (msg, badge) = seL4.recv(ep)
+        var served: UInt64 = 0
+        while true {
+            if msg.label == 2 {
+                debugPrint("root: got a cap from badge 0x\(String(badge, radix: 16)) (extraCaps \(msg.extraCaps), cap tag \(seL4.debugCapIdentify(received)))\n")
+                seL4.reply(MessageInfo(label: 0, length: 0))
+                break
+            }
+            let sum = (0..<Int(msg.length)).reduce(UInt64(0)) { $0 &+ IPCBuffer.getMR($1) }
+            served += 1
+            debugPrint("root: call \(served) from badge 0x\(String(badge, radix: 16)): \(msg.length) words, sum \(sum)\n")
+            IPCBuffer.setMR(0, sum)
+            (msg, badge) = seL4.replyRecv(ep, MessageInfo(label: 0, length: 1))
+        }
+        let word = seL4.wait(ntfn)
+        debugPrint("root: notification word 0x\(String(word, radix: 16))\n")
+        debugPrint("root: done, halting\n")
+        seL4.debugHalt()
+    }
+
+    /// The child task: calls the root, signals, hands over a cap, then waits forever.
+    public static let child: @convention(c) (UInt64, UInt64) -> Void = { rounds, _ in
+        debugPrint("child: running in its own address space\n")
+        for round in 1...rounds {
+            for i in 0..<6 { IPCBuffer.setMR(i, round * 10 + UInt64(i)) }
+            let reply = seL4.call(ChildSlot.endpoint, MessageInfo(label: 1, length: 6))
+            debugPrint("child: round \(round) reply \(IPCBuffer.getMR(0)) (label \(reply.label))\n")
+        }
+        seL4.signal(ChildSlot.notification)
+        IPCBuffer.setCap(0, ChildSlot.gift)
+        seL4.call(ChildSlot.endpoint, MessageInfo(label: 2, extraCaps: 1, length: 0))
+        _ = seL4.wait(ChildSlot.notification)
+    }
+
+    private static func check(_ e: KernelError, _ what: String) {
+        if e != .noError { fail("\(what) failed: \(e)") }
+    }
+
+    private static func fail(_ why: String) -> Never {
+        debugPrint("root: \(why)\n")
+        seL4.debugHalt()
+        fatalError("root task halted: \(why)")
+    }
+}

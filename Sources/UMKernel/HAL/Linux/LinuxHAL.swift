@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The Linux backend. RAM is one memfd mapped once as the physmap. Each VSpace that gets an
+// ASID gets a window of the host address space, reserved PROT_NONE; a frame mapping is
+// mirrored with mmap(MAP_FIXED|MAP_SHARED) of the memfd at window + vaddr, so guest vaddr
+// v of that VSpace is host address window + v. Guests run as contexts switched by the
+// kernel itself (LinuxSystem.swift, context_x86_64.S).
+
+import CShims
+import UMKABI
+
+/// The real backend: memfd RAM, host windows, the debug console on stdout.
+public struct LinuxHAL: HAL {
+    /// log2 of a window's size: guest virtual addresses of a VSpace are below 16 GiB.
+    public static let windowBits: UInt64 = 34
+    public let physmap: Physmap
+    public var userTop: UInt64 { (UInt64(1) << Self.windowBits) - 1 }
+    /// The memfd behind RAM.
+    let ramFD: Int32
+    /// Host base address of each assigned ASID's window.
+    var windows: [UInt64: UInt64] = [:]
+    /// What is mirrored in each window (vaddr → paddr, size, rights), to tell a remap.
+    var mirrored: [UInt64: [UInt64: SimulatedMapping]] = [:]
+    /// Host mapping calls made (mmap/mprotect), for measurements.
+    public private(set) var hostMappingCalls = 0
+    /// Debug output so far (also written to stdout if `echo` is set).
+    public private(set) var output: [UInt8] = []
+    public var echo: Bool
+    public private(set) var isHalted = false
+    /// The first host failure, if any (a mapping the host refused); the system stops on it.
+    public private(set) var hostFailure: HostError?
+
+    /// RAM of `ramSize` bytes in a fresh memfd.
+    public init(ramSize: UInt64 = 256 << 20, echo: Bool = true) throws(HostError) {
+        ramFD = try LinuxSyscalls.memfdCreate("umk-ram", size: ramSize)
+        let base = try LinuxSyscalls.mapShared(fd: ramFD, offset: 0, length: ramSize)
+        // SAFETY: the mapping is ramSize bytes, owned until `release()`.
+        physmap = unsafe Physmap(base: UnsafeMutableRawPointer(bitPattern: UInt(base))!, size: ramSize)
+        self.echo = echo
+    }
+
+    /// Unmaps RAM and every window and closes the memfd.
+    public mutating func release() {
+        for (_, base) in windows { try? LinuxSyscalls.unmap(base, length: 1 << Self.windowBits) }
+        windows = [:]
+        try? LinuxSyscalls.unmap(UInt64(UInt(bitPattern: unsafe physmap.base)), length: physmap.size)
+        LinuxSyscalls.close(ramFD)
+    }
+
+    /// The host address of guest vaddr 0 in `asid`'s window.
+    public func window(asid: UInt64) -> UInt64? { windows[asid] }
+
+    public mutating func assignASID(_ asid: UInt64, vspace: UInt64) {
+        guard windows[asid] == nil else { return }
+        do {
+            windows[asid] = try LinuxSyscalls.reserve(1 << Self.windowBits)
+        } catch {
+            hostFailure = hostFailure ?? error
+        }
+    }
+
+    public mutating func releaseASID(_ asid: UInt64) {
+        guard let base = windows.removeValue(forKey: asid) else { return }
+        try? LinuxSyscalls.unmap(base, length: 1 << Self.windowBits)
+        mirrored[asid] = nil
+    }
+
+    public mutating func mapFrame(asid: UInt64, vaddr: UInt64, paddr: UInt64, sizeBits: UInt64, rights: VMRights) {
+        guard let base = windows[asid], vaddr + (UInt64(1) << sizeBits) <= UInt64(1) << Self.windowBits else { return }
+        let prot: Int32 = switch rights {
+        case .kernelOnly: 0
+        case .readOnly: 1
+        case .readWrite: 3
+        }
+        let m = SimulatedMapping(paddr: paddr, sizeBits: sizeBits, rights: rights)
+        do {
+            hostMappingCalls += 1
+            if let old = mirrored[asid]?[vaddr], old.paddr == paddr, old.sizeBits == sizeBits {
+                try LinuxSyscalls.protect(base + vaddr, length: 1 << sizeBits, prot: prot)
+            } else {
+                try LinuxSyscalls.mapFixed(base + vaddr, fd: ramFD, offset: paddr, length: 1 << sizeBits, prot: prot)
+            }
+            mirrored[asid, default: [:]][vaddr] = m
+        } catch {
+            hostFailure = hostFailure ?? error
+        }
+    }
+
+    public mutating func unmapFrame(asid: UInt64, vaddr: UInt64, sizeBits: UInt64) {
+        guard let base = windows[asid], mirrored[asid]?[vaddr] != nil else { return }
+        do {
+            hostMappingCalls += 1
+            try LinuxSyscalls.unmapFixed(base + vaddr, length: 1 << sizeBits)
+            mirrored[asid]?[vaddr] = nil
+        } catch {
+            hostFailure = hostFailure ?? error
+        }
+    }
+
+    public mutating func isInterruptPending() -> Bool { false }
+
+    public mutating func debugPutChar(_ byte: UInt8) {
+        output.append(byte)
+        if echo { umk_write_byte(1, byte) }
+    }
+
+    public mutating func halt() { isHalted = true }
+
+    /// The debug output as text.
+    public var outputText: String { String(decoding: output, as: UTF8.self) }
+}

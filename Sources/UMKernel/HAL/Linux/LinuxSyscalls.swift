@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The Linux backend's only host call sites: thin wrappers over CShims that turn -errno
+// into a thrown HostError. Nothing else in UMKernel calls the host.
+
+import CShims
+
+/// A failed host call: which and its errno.
+public struct HostError: Error, CustomStringConvertible {
+    public var call: String
+    public var errno: Int32
+    public var description: String { "\(call) failed: errno \(errno)" }
+}
+
+/// Host memory calls.
+enum LinuxSyscalls {
+    static func check(_ r: Int32, _ call: String) throws(HostError) -> Int32 {
+        if r < 0 { throw HostError(call: call, errno: -r) }
+        return r
+    }
+    static func check(_ r: Int64, _ call: String) throws(HostError) -> UInt64 {
+        if r < 0 { throw HostError(call: call, errno: Int32(-r)) }
+        return UInt64(r)
+    }
+
+    static func memfdCreate(_ name: String, size: UInt64) throws(HostError) -> Int32 {
+        try check(umk_memfd_create(name, size), "memfd_create")
+    }
+    static func mapShared(fd: Int32, offset: UInt64, length: UInt64) throws(HostError) -> UInt64 {
+        try check(umk_map_shared(fd, offset, length), "mmap(MAP_SHARED)")
+    }
+    static func reserve(_ length: UInt64) throws(HostError) -> UInt64 {
+        try check(umk_reserve(length), "mmap(PROT_NONE)")
+    }
+    static func mapAnonymous(_ length: UInt64) throws(HostError) -> UInt64 {
+        try check(umk_map_anonymous(length), "mmap(MAP_ANONYMOUS)")
+    }
+    static func mapFixed(_ addr: UInt64, fd: Int32, offset: UInt64, length: UInt64, prot: Int32) throws(HostError) {
+        _ = try check(umk_map_fixed(addr, fd, offset, length, prot), "mmap(MAP_FIXED)")
+    }
+    static func unmapFixed(_ addr: UInt64, length: UInt64) throws(HostError) {
+        _ = try check(umk_unmap_fixed(addr, length), "mmap(MAP_FIXED|PROT_NONE)")
+    }
+    static func protect(_ addr: UInt64, length: UInt64, prot: Int32) throws(HostError) {
+        _ = try check(umk_protect(addr, length, prot), "mprotect")
+    }
+    static func unmap(_ addr: UInt64, length: UInt64) throws(HostError) {
+        _ = try check(umk_unmap(addr, length), "munmap")
+    }
+    static func close(_ fd: Int32) {
+        _ = umk_close(fd)
+    }
+}

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Running real guests on the Linux backend. A guest enters the kernel by calling
+// umk_syscall (direct call): the stub saves its host context in its TCB, moves to the
+// kernel stack and calls `kernelEntry`, which copies the syscall into the TCB's registers
+// (seL4's x86_64 convention), runs the state machine and returns the context to resume:
+// - a thread that is back from its syscall gets its results written to its io block;
+// - a thread in Restart re-executes its syscall (handled here, without switching);
+// - a thread that never ran (or whose registers were rewritten) starts at its rip, with
+//   its rsp translated into its VSpace's window.
+// Swift's exclusivity access set moves with each guest. Only one system runs at a time
+// per process: the context globals in CShims are the one "CPU".
+
+import CShims
+import UMKABI
+
+/// A guest program's entry point: `entry(arg0, arg1)`. The root task gets the virtual
+/// address of BootInfo in arg0, as seL4 passes it.
+public typealias GuestEntry = @convention(c) (UInt64, UInt64) -> Void
+
+/// How a run of the Linux backend ended.
+public struct LinuxRunResult: Sendable {
+    /// A guest called DebugHalt.
+    public var halted: Bool
+    /// No thread could run any more (all blocked or stopped).
+    public var idle: Bool
+    /// A host call failed (the system stopped on it).
+    public var hostFailure: String?
+}
+
+/// Slot of the TCB's HAL area holding "has a host context" (after the 13-word context).
+private let startedWord = 16
+
+extension Kernel where H == LinuxHAL {
+    /// The Linux-side context area of `t`'s TCB.
+    func hostContext(_ t: TCBRef) -> UnsafeMutablePointer<umk_host_context_t> {
+        let offset = MemoryLayout<TCB>.offset(of: \TCB.halArea)!
+        // SAFETY: the HAL area is 256 bytes inside the TCB object in RAM; the context is 104.
+        return unsafe (physmap.base + Int(t.paddr) + offset).assumingMemoryBound(to: umk_host_context_t.self)
+    }
+
+    /// The host address of guest vaddr 0 for `t` (its VSpace's window), if it has one.
+    func window(of t: TCBRef) -> UInt64? {
+        let vspace = t.slot(.vTable).pointee.cap
+        guard vspace.type == .pml4, vspace.isMapped else { return nil }
+        return hal.window(asid: vspace.mappedASID)
+    }
+
+    /// Boots the root task with `root` as its program and runs guests until one halts the
+    /// system or none can run.
+    public func runGuests(root: GuestEntry, config: BootConfig = LinuxSystem.rootConfig) throws(HostError) -> LinuxRunResult {
+        var config = config
+        config.entry = UInt64(UInt(bitPattern: unsafeBitCast(root, to: UnsafeRawPointer.self)))
+        _ = boot(config)
+        let stackSize: UInt64 = 1 << 20
+        let stack = try LinuxSyscalls.mapAnonymous(stackSize + 4096)
+        try LinuxSyscalls.protect(stack, length: 4096, prot: 0)
+        defer { try? LinuxSyscalls.unmap(stack, length: stackSize + 4096) }
+        // SAFETY: the stack and this kernel outlive the run; the entry is uninstalled after it.
+        unsafe umk_context_install(UnsafeMutableRawPointer(bitPattern: UInt(stack + 4096 + stackSize)), { cookie in
+            // SAFETY: the cookie is the kernel that installed this entry, alive during the run.
+            let k = unsafe Unmanaged<Kernel<LinuxHAL>>.fromOpaque(cookie!).takeUnretainedValue()
+            return k.kernelEntry()
+        }, Unmanaged.passUnretained(self).toOpaque())
+        defer { unsafe umk_context_install(nil, nil, nil) }
+        if let first = resumeNext() {
+            unsafe umk_context_start(first)
+        }
+        return LinuxRunResult(halted: isHalted, idle: !isHalted && currentThread == idleThread,
+                              hostFailure: hal.hostFailure?.description)
+    }
+
+    /// The kernel side of umk_syscall, on the kernel stack.
+    func kernelEntry() -> UnsafeMutablePointer<umk_host_context_t>? {
+        let t = currentThread
+        let ctx = hostContext(t)
+        unsafe withUnsafeMutableBytes(of: &ctx.pointee.access) { unsafe swift_task_exitThreadLocalContext($0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+        // SAFETY: io is the guest's syscall block on its own stack, live while it waits.
+        let io = unsafe UnsafeMutablePointer<umk_syscall_io_t>(bitPattern: UInt(ctx.pointee.io))!
+        let stub = umk_syscall_address()
+        unsafe t.pointee[.rdx] = UInt64(bitPattern: io.pointee.number)
+        unsafe t.pointee[.rdi] = io.pointee.cptr
+        unsafe t.pointee[.rsi] = io.pointee.info
+        unsafe t.pointee[.r10] = io.pointee.mr.0
+        unsafe t.pointee[.r8] = io.pointee.mr.1
+        unsafe t.pointee[.r9] = io.pointee.mr.2
+        unsafe t.pointee[.r15] = io.pointee.mr.3
+        t.pointee[.rip] = stub
+        t.pointee.nextIP = stub + 1
+        if let w = window(of: t) { t.pointee[.rsp] = unsafe ctx.pointee.rsp &- w }
+        handleSyscall(unsafe io.pointee.number)
+        return resumeNext()
+    }
+
+    /// Picks up the thread the kernel chose and returns its context to switch to.
+    func resumeNext() -> UnsafeMutablePointer<umk_host_context_t>? {
+        let stub = umk_syscall_address()
+        while true {
+            if isHalted || hal.hostFailure != nil { return nil }
+            let n = currentThread
+            if n == idleThread { return nil }
+            let ctx = hostContext(n)
+            let started = n.pointee.halArea[startedWord] != 0
+            if started && n.pointee.nextIP == stub + 1 {
+                // Back from a syscall: results into the io block.
+                let io = unsafe UnsafeMutablePointer<umk_syscall_io_t>(bitPattern: UInt(ctx.pointee.io))!
+                unsafe io.pointee.cptr = n.pointee[.rdi]
+                unsafe io.pointee.info = n.pointee[.rsi]
+                unsafe io.pointee.mr = (n.pointee[.r10], n.pointee[.r8], n.pointee[.r9], n.pointee[.r15])
+            } else if started && n.pointee.nextIP == stub {
+                // Restart: the syscall runs again, as re-executing the instruction would.
+                handleSyscall(Int64(bitPattern: n.pointee[.rdx]))
+                continue
+            } else {
+                guard let w = window(of: n), n.pointee.nextIP != 0 else {
+                    hal.debugPrint("umk: thread \"\(n.name)\" cannot start (no VSpace window or no entry point); stopped\n")
+                    suspend(n)
+                    schedule()
+                    activateThread()
+                    continue
+                }
+                unsafe umk_context_init(ctx, w &+ n.pointee[.rsp], n.pointee.nextIP, n.pointee[.rdi], n.pointee[.rsi])
+                n.pointee.halArea[startedWord] = 1
+            }
+            let w = window(of: n) ?? 0
+            unsafe umk_context_set_current(ctx, w, n.pointee.ipcBuffer == 0 ? 0 : w &+ n.pointee.ipcBuffer)
+            unsafe withUnsafeMutableBytes(of: &ctx.pointee.access) { unsafe swift_task_enterThreadLocalContext($0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+            return ctx
+        }
+    }
+}
+
+/// Defaults for running on Linux.
+public enum LinuxSystem {
+    /// The root task's layout: BootInfo at 4 MiB, a 1 MiB stack up to 6 MiB.
+    public static var rootConfig: BootConfig {
+        var c = BootConfig()
+        c.stackTop = 0x60_0000
+        c.stackPages = 256
+        return c
+    }
+}
