@@ -45,6 +45,7 @@ let package = Package(
         .testTarget(name: "UMKernelTests", dependencies: ["UMKernel", "UMKABI"], swiftSettings: [
             .define("UMK_INTERNAL_CHECKS"),
         ]),
+        .testTarget(name: "LinuxHALTests", dependencies: ["UMKernel", "UMKGuest", "Servers"]),
         .testTarget(name: "umkTests", dependencies: ["umk"]),
     ],
     swiftLanguageModes: [.v6]

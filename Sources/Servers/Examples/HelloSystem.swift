@@ -16,9 +16,7 @@ private enum ChildSlot {
 /// Where the child's memory goes in its VSpace.
 private enum ChildLayout {
     static let base: UInt64 = 0x1000_0000
-    static let ipcBuffer: UInt64 = base
     static let stackPages: UInt64 = 64
-    static let stackTop: UInt64 = base + 0x10_0000
 }
 
 /// The example system's programs.
@@ -33,37 +31,15 @@ public enum HelloSystem {
         var alloc = ObjectAllocator(bootInfo: info)
         let cnode = alloc.root
         guard let ep = alloc.make(.endpoint), let ntfn = alloc.make(.notification),
-              let childCNode = alloc.make(.cnode, sizeBits: 8), let pml4 = alloc.make(.pml4),
-              let pdpt = alloc.make(.pdpt), let pd = alloc.make(.pageDirectory), let pt = alloc.make(.pageTable),
-              let tcb = alloc.make(.tcb), let bufferFrame = alloc.make(.smallPage) else {
+              let task = alloc.makeTask(priority: 200, base: ChildLayout.base, stackPages: ChildLayout.stackPages) else {
             fail("out of memory building the child")
         }
-        check(ASIDPool.assign(InitialCap.initThreadASIDPool.rawValue, vspace: pml4), "ASIDPool_Assign")
-        for (table, type) in [(pdpt, ObjectType.pdpt), (pd, .pageDirectory), (pt, .pageTable)] {
-            check(PagingStructure.map(table, type: type, vspace: pml4, vaddr: ChildLayout.base), "map \(type)")
-        }
-        check(Page.map(bufferFrame, vspace: pml4, vaddr: ChildLayout.ipcBuffer, rights: .readWrite), "map IPC buffer")
-        for i in 0..<ChildLayout.stackPages {
-            guard let frame = alloc.make(.smallPage) else { fail("out of memory for the child's stack") }
-            let vaddr = ChildLayout.stackTop - (i + 1) * 0x1000
-            check(Page.map(frame, vspace: pml4, vaddr: vaddr, rights: .readWrite), "map stack page")
-        }
         // The child's CSpace: a badged endpoint it may call with, its notification, a gift.
-        check(CNode.mint(childCNode, destIndex: ChildSlot.endpoint, destDepth: 8, srcRoot: cnode, srcIndex: ep,
-                         srcDepth: 64, rights: .all, badge: 0x42), "mint endpoint")
-        check(CNode.mint(childCNode, destIndex: ChildSlot.notification, destDepth: 8, srcRoot: cnode, srcIndex: ntfn,
-                         srcDepth: 64, rights: .readWrite, badge: 0x10), "mint notification")
-        check(CNode.copy(childCNode, destIndex: ChildSlot.gift, destDepth: 8, srcRoot: cnode, srcIndex: ntfn,
-                         srcDepth: 64, rights: .readWrite), "copy gift")
-        check(TCB.configure(tcb, faultEP: 0, cspaceRoot: childCNode, cspaceRootData: 64 - 8, vspaceRoot: pml4,
-                            vspaceRootData: 0, buffer: ChildLayout.ipcBuffer, bufferFrame: bufferFrame), "TCB_Configure")
-        check(TCB.setPriority(tcb, authority: InitialCap.initThreadTCB.rawValue, priority: 200), "TCB_SetPriority")
-        seL4.debugNameThread(tcb, "child")
-        var regs = [UInt64](repeating: 0, count: UserRegister.count)
-        regs[UserRegister.rip.rawValue] = UInt64(UInt(bitPattern: unsafeBitCast(child, to: UnsafeRawPointer.self)))
-        regs[UserRegister.rsp.rawValue] = ChildLayout.stackTop
-        regs[UserRegister.rdi.rawValue] = rounds
-        check(TCB.writeRegisters(tcb, resumeTarget: true, registers: regs), "TCB_WriteRegisters")
+        check(alloc.give(task, ep, at: ChildSlot.endpoint, badge: 0x42), "mint endpoint")
+        check(alloc.give(task, ntfn, at: ChildSlot.notification, rights: .readWrite, badge: 0x10), "mint notification")
+        check(alloc.give(task, ntfn, at: ChildSlot.gift, rights: .readWrite), "copy gift")
+        seL4.debugNameThread(task.tcb, "child")
+        check(startThread(task.tcb, entry: child, stackTop: task.stackTop, arg0: rounds), "start the child")
 
         // Serve the child's calls: reply with the sum of its words.
         guard let received = alloc.slot() else { fail("no slot for the gift") }

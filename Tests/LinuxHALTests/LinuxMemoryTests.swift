@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// RAM and windows on the real backend: frames shared between windows are the same memory,
+// mappings carry their rights to the host, unmapping restores the reservation.
+
+import Testing
+import UMKABI
+@testable import UMKernel
+
+@Suite("Linux memory", .serialized)
+struct LinuxMemoryTests {
+    func word(_ address: UInt64) -> UnsafeMutablePointer<UInt64> { UnsafeMutablePointer(bitPattern: UInt(address))! }
+
+    @Test("a frame mapped in two windows is one piece of memory, also seen through the physmap")
+    func sharedFrame() throws {
+        var hal = try LinuxHAL(ramSize: 8 << 20, echo: false)
+        defer { hal.release() }
+        hal.assignASID(1, vspace: 0)
+        hal.assignASID(2, vspace: 0)
+        let frame: UInt64 = 0x10_0000
+        hal.mapFrame(asid: 1, vaddr: 0x40_0000, paddr: frame, sizeBits: 12, rights: .readWrite)
+        hal.mapFrame(asid: 2, vaddr: 0x7000, paddr: frame, sizeBits: 12, rights: .readWrite)
+        let a = hal.window(asid: 1)! + 0x40_0000, b = hal.window(asid: 2)! + 0x7000
+        word(a + 8).pointee = 0xFEED_F00D
+        #expect(word(b + 8).pointee == 0xFEED_F00D)
+        #expect(hal.physmap.loadWord(frame + 8) == 0xFEED_F00D)
+        hal.physmap.storeWord(frame + 16, 42)
+        #expect(word(a + 16).pointee == 42)
+        #expect(hal.window(asid: 1)! != hal.window(asid: 2)!)
+        #expect(hal.hostFailure == nil)
+    }
+
+    @Test("a remap with new rights is an mprotect; unmap and remap keep the frame's data")
+    func remapAndUnmap() throws {
+        var hal = try LinuxHAL(ramSize: 8 << 20, echo: false)
+        defer { hal.release() }
+        hal.assignASID(1, vspace: 0)
+        hal.mapFrame(asid: 1, vaddr: 0x1000, paddr: 0x20_0000, sizeBits: 12, rights: .readOnly)
+        hal.mapFrame(asid: 1, vaddr: 0x1000, paddr: 0x20_0000, sizeBits: 12, rights: .readWrite)
+        word(hal.window(asid: 1)! + 0x1000).pointee = 7
+        hal.unmapFrame(asid: 1, vaddr: 0x1000, sizeBits: 12)
+        hal.mapFrame(asid: 1, vaddr: 0x3000, paddr: 0x20_0000, sizeBits: 12, rights: .readOnly)
+        #expect(word(hal.window(asid: 1)! + 0x3000).pointee == 7)
+        #expect(hal.hostMappingCalls == 4)
+    }
+
+    @Test("a read-only mapping is read-only at the host level: a write raises SIGSEGV")
+    func readOnlyIsEnforced() async {
+        await #expect(processExitsWith: .signal(11)) {
+            var hal = try! LinuxHAL(ramSize: 4 << 20, echo: false)
+            hal.assignASID(1, vspace: 0)
+            hal.mapFrame(asid: 1, vaddr: 0x1000, paddr: 0x10_0000, sizeBits: 12, rights: .readOnly)
+            let p = UnsafeMutablePointer<UInt64>(bitPattern: UInt(hal.window(asid: 1)! + 0x1000))!
+            _ = p.pointee
+            p.pointee = 1
+        }
+    }
+
+    @Test("an unmapped page of a window is inaccessible: an access raises SIGSEGV")
+    func unmappedIsInaccessible() async {
+        await #expect(processExitsWith: .signal(11)) {
+            var hal = try! LinuxHAL(ramSize: 4 << 20, echo: false)
+            hal.assignASID(1, vspace: 0)
+            hal.mapFrame(asid: 1, vaddr: 0x1000, paddr: 0x10_0000, sizeBits: 12, rights: .readWrite)
+            hal.unmapFrame(asid: 1, vaddr: 0x1000, sizeBits: 12)
+            let p = UnsafeMutablePointer<UInt64>(bitPattern: UInt(hal.window(asid: 1)! + 0x1000))!
+            p.pointee = 1
+        }
+    }
+}
