@@ -14,7 +14,7 @@ public struct ObjectAllocator {
     /// The root CNode (depth 64 addresses a slot directly).
     public let root: CPtr = InitialCap.initThreadCNode.rawValue
     var nextSlot: CPtr
-    let endSlot: CPtr
+    var endSlot: CPtr
     var untypeds: [(slot: CPtr, descriptor: UntypedDescriptor)]
     var current = 0
 
@@ -45,5 +45,37 @@ public struct ObjectAllocator {
             current += 1
         }
         return nil
+    }
+}
+
+extension ObjectAllocator {
+    /// Moves the root task onto a larger CSpace: a new CNode of 2^radix slots (guarded to
+    /// 64 bits) that takes over every cap of the boot CNode at the same index, then
+    /// TCB_SetSpace on the root thread. The 4096 boot slots are too few for a root task
+    /// that builds thousands of objects. Returns false (and changes nothing the allocator
+    /// hands out) if a step fails.
+    public mutating func enlargeCSpace(radix: UInt64) -> Bool {
+        precondition(radix > UInt64(RootTask.cnodeSizeBits) && radix < 64, "the new CSpace must be larger")
+        guard let new = make(.cnode, sizeBits: radix) else { return false }
+        let tcb = InitialCap.initThreadTCB.rawValue, vspace = InitialCap.initThreadVSpace.rawValue
+        let cnodeCap = InitialCap.initThreadCNode.rawValue
+        for i in 1..<nextSlot where i != new && i != cnodeCap {
+            let e: KernelError
+            if i == tcb || i == vspace {
+                e = CNode.copy(new, destIndex: i, destDepth: radix, srcRoot: root, srcIndex: i, srcDepth: 64, rights: .all)
+            } else {
+                e = CNode.move(new, destIndex: i, destDepth: radix, srcRoot: root, srcIndex: i, srcDepth: 64)
+            }
+            guard e == .noError || e == .failedLookup else { return false }
+        }
+        // The new CNode names itself at the CNode slot (minted first, while the old CNode
+        // is still the root); the old CNode cap moves to the new CNode's index.
+        guard CNode.mint(new, destIndex: cnodeCap, destDepth: radix, srcRoot: root, srcIndex: new, srcDepth: 64,
+                         rights: .all, badge: 64 - radix) == .noError,
+              CNode.move(new, destIndex: new, destDepth: radix, srcRoot: root, srcIndex: cnodeCap, srcDepth: 64) == .noError,
+              TCB.setSpace(tcb, faultEP: 0, cspaceRoot: new, cspaceRootData: 64 - radix, vspaceRoot: vspace,
+                           vspaceRootData: 0) == .noError else { return false }
+        endSlot = UInt64(1) << radix
+        return true
     }
 }

@@ -97,7 +97,13 @@ enum Programs {
     }
 }
 
-@Suite("Guests on Linux", .serialized)
+/// Every suite that runs guests nests in here: the context switch uses process-wide state,
+/// so no two systems may run at once, and `.serialized` applies to nested suites too.
+@Suite("Real guests on Linux", .serialized)
+struct LinuxGuests {}
+
+extension LinuxGuests {
+@Suite("Guests on Linux")
 struct GuestSuiteTests {
     @Test("GUEST0001 the root task runs, reads BootInfo from its window and halts the system")
     func hello() throws {
@@ -115,4 +121,5 @@ struct GuestSuiteTests {
         #expect(out.contains("server done"))
         #expect(out.contains("all clients done"))
     }
+}
 }

@@ -108,7 +108,9 @@ extension Kernel where H == LinuxHAL {
                 unsafe io.pointee.info = n.pointee[.rsi]
                 unsafe io.pointee.mr = (n.pointee[.r10], n.pointee[.r8], n.pointee[.r9], n.pointee[.r15])
             } else if started && n.pointee.nextIP == stub {
-                // Restart: the syscall runs again, as re-executing the instruction would.
+                // Restart: the syscall runs again, as re-executing the instruction would,
+                // and completes like any other entry (back to after the stub).
+                n.pointee.nextIP = stub + 1
                 handleSyscall(Int64(bitPattern: n.pointee[.rdx]))
                 continue
             } else {
