@@ -17,8 +17,8 @@ public struct LinuxHAL: HAL {
     public var userTop: UInt64 { (UInt64(1) << Self.windowBits) - 1 }
     /// The memfd behind RAM.
     let ramFD: Int32
-    /// Host base address of each assigned ASID's window.
-    var windows: [UInt64: UInt64] = [:]
+    /// Host base address of each assigned ASID's window (0 = none), indexed by ASID.
+    var windows = [UInt64](repeating: 0, count: VSpaceLayout.asidPoolCount * VSpaceLayout.asidPoolEntries)
     /// What is mirrored in each window (vaddr → paddr, size, rights), to tell a remap.
     var mirrored: [UInt64: [UInt64: SimulatedMapping]] = [:]
     /// Host mapping calls made (mmap/mprotect), for measurements.
@@ -28,7 +28,11 @@ public struct LinuxHAL: HAL {
     public var echo: Bool
     public private(set) var isHalted = false
     /// The first host failure, if any (a mapping the host refused); the system stops on it.
-    public private(set) var hostFailure: HostError?
+    public private(set) var hostFailure: HostError? {
+        didSet { failed = hostFailure != nil }
+    }
+    /// True once a host call failed (cheap to test on every kernel exit).
+    public private(set) var failed = false
 
     /// RAM of `ramSize` bytes in a fresh memfd.
     public init(ramSize: UInt64 = 256 << 20, echo: Bool = true) throws(HostError) {
@@ -41,32 +45,36 @@ public struct LinuxHAL: HAL {
 
     /// Unmaps RAM and every window and closes the memfd.
     public mutating func release() {
-        for (_, base) in windows { try? LinuxSyscalls.unmap(base, length: 1 << Self.windowBits) }
-        windows = [:]
+        for base in windows where base != 0 { try? LinuxSyscalls.unmap(base, length: 1 << Self.windowBits) }
+        windows = []
         try? LinuxSyscalls.unmap(UInt64(UInt(bitPattern: unsafe physmap.base)), length: physmap.size)
         LinuxSyscalls.close(ramFD)
     }
 
     /// The host address of guest vaddr 0 in `asid`'s window.
-    public func window(asid: UInt64) -> UInt64? { windows[asid] }
+    @inline(__always) public func window(asid: UInt64) -> UInt64? {
+        let base = asid < UInt64(windows.count) ? windows[Int(asid)] : 0
+        return base == 0 ? nil : base
+    }
 
     public mutating func assignASID(_ asid: UInt64, vspace: UInt64) {
-        guard windows[asid] == nil else { return }
+        guard window(asid: asid) == nil, asid < UInt64(windows.count) else { return }
         do {
-            windows[asid] = try LinuxSyscalls.reserve(1 << Self.windowBits)
+            windows[Int(asid)] = try LinuxSyscalls.reserve(1 << Self.windowBits)
         } catch {
             hostFailure = hostFailure ?? error
         }
     }
 
     public mutating func releaseASID(_ asid: UInt64) {
-        guard let base = windows.removeValue(forKey: asid) else { return }
+        guard let base = window(asid: asid) else { return }
+        windows[Int(asid)] = 0
         try? LinuxSyscalls.unmap(base, length: 1 << Self.windowBits)
         mirrored[asid] = nil
     }
 
     public mutating func mapFrame(asid: UInt64, vaddr: UInt64, paddr: UInt64, sizeBits: UInt64, rights: VMRights) {
-        guard let base = windows[asid], vaddr + (UInt64(1) << sizeBits) <= UInt64(1) << Self.windowBits else { return }
+        guard let base = window(asid: asid), vaddr + (UInt64(1) << sizeBits) <= UInt64(1) << Self.windowBits else { return }
         let prot: Int32 = switch rights {
         case .kernelOnly: 0
         case .readOnly: 1
@@ -87,7 +95,7 @@ public struct LinuxHAL: HAL {
     }
 
     public mutating func unmapFrame(asid: UInt64, vaddr: UInt64, sizeBits: UInt64) {
-        guard let base = windows[asid], mirrored[asid]?[vaddr] != nil else { return }
+        guard let base = window(asid: asid), mirrored[asid]?[vaddr] != nil else { return }
         do {
             hostMappingCalls += 1
             try LinuxSyscalls.unmapFixed(base + vaddr, length: 1 << sizeBits)

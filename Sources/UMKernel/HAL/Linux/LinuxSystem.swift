@@ -96,7 +96,7 @@ extension Kernel where H == LinuxHAL {
     func resumeNext() -> UnsafeMutablePointer<umk_host_context_t>? {
         let stub = umk_syscall_address()
         while true {
-            if isHalted || hal.hostFailure != nil { return nil }
+            if isHalted || hal.failed { return nil }
             let n = currentThread
             if n == idleThread { return nil }
             let ctx = hostContext(n)
@@ -114,14 +114,14 @@ extension Kernel where H == LinuxHAL {
                 handleSyscall(Int64(bitPattern: n.pointee[.rdx]))
                 continue
             } else {
-                guard let w = window(of: n), n.pointee.nextIP != 0 else {
+                guard let start = window(of: n), n.pointee.nextIP != 0 else {
                     hal.debugPrint("umk: thread \"\(n.name)\" cannot start (no VSpace window or no entry point); stopped\n")
                     suspend(n)
                     schedule()
                     activateThread()
                     continue
                 }
-                unsafe umk_context_init(ctx, w &+ n.pointee[.rsp], n.pointee.nextIP, n.pointee[.rdi], n.pointee[.rsi])
+                unsafe umk_context_init(ctx, start &+ n.pointee[.rsp], n.pointee.nextIP, n.pointee[.rdi], n.pointee[.rsi])
                 n.pointee.halArea[startedWord] = 1
             }
             let w = window(of: n) ?? 0
