@@ -176,3 +176,18 @@ public enum IRQHandler {
     }
     public static func clear(_ service: CPtr) -> KernelError { invoke(service, .irqClearIRQHandler) }
 }
+
+extension TCB {
+    /// seL4_TCB_SetFlags: clears then sets flags; the resulting flags, or the error.
+    public static func setFlags(_ service: CPtr, clear: UInt64, set: UInt64) -> Result<UInt64, KernelError> {
+        let e = invoke(service, .tcbSetFlags, [clear, set])
+        return e == .noError ? .success(IPCBuffer.getMR(0)) : .failure(e)
+    }
+}
+
+/// seL4_DomainSet_*.
+public enum DomainSet {
+    public static func set(_ service: CPtr, domain: UInt64, thread: CPtr) -> KernelError {
+        invoke(service, .domainSetSet, [domain], caps: [thread])
+    }
+}
