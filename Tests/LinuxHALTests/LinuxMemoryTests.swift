@@ -20,6 +20,7 @@ struct LinuxMemoryTests {
         let frame: UInt64 = 0x10_0000
         hal.mapFrame(asid: 1, vaddr: 0x40_0000, paddr: frame, sizeBits: 12, rights: .readWrite)
         hal.mapFrame(asid: 2, vaddr: 0x7000, paddr: frame, sizeBits: 12, rights: .readWrite)
+        hal.flushMappings()
         let a = hal.window(asid: 1)! + 0x40_0000, b = hal.window(asid: 2)! + 0x7000
         word(a + 8).pointee = 0xFEED_F00D
         #expect(word(b + 8).pointee == 0xFEED_F00D)
@@ -40,6 +41,7 @@ struct LinuxMemoryTests {
         word(hal.window(asid: 1)! + 0x1000).pointee = 7
         hal.unmapFrame(asid: 1, vaddr: 0x1000, sizeBits: 12)
         hal.mapFrame(asid: 1, vaddr: 0x3000, paddr: 0x20_0000, sizeBits: 12, rights: .readOnly)
+        hal.flushMappings()
         #expect(word(hal.window(asid: 1)! + 0x3000).pointee == 7)
         #expect(hal.hostMappingCalls == 4)
     }
@@ -50,6 +52,7 @@ struct LinuxMemoryTests {
             var hal = try! LinuxHAL(ramSize: 4 << 20, echo: false)
             hal.assignASID(1, vspace: 0)
             hal.mapFrame(asid: 1, vaddr: 0x1000, paddr: 0x10_0000, sizeBits: 12, rights: .readOnly)
+            hal.flushMappings()
             let p = UnsafeMutablePointer<UInt64>(bitPattern: UInt(hal.window(asid: 1)! + 0x1000))!
             _ = p.pointee
             p.pointee = 1
@@ -66,5 +69,24 @@ struct LinuxMemoryTests {
             let p = UnsafeMutablePointer<UInt64>(bitPattern: UInt(hal.window(asid: 1)! + 0x1000))!
             p.pointee = 1
         }
+    }
+
+    @Test("fresh mappings contiguous in the window and in RAM are made by one mmap; a gap starts a new one")
+    func contiguousRunsBatch() throws {
+        var hal = try LinuxHAL(ramSize: 8 << 20, echo: false)
+        defer { hal.release() }
+        hal.assignASID(1, vspace: 0)
+        for i in 0..<UInt64(16) {
+            hal.mapFrame(asid: 1, vaddr: 0x10_0000 + i * 0x1000, paddr: 0x40_0000 + i * 0x1000, sizeBits: 12, rights: .readWrite)
+        }
+        hal.mapFrame(asid: 1, vaddr: 0x20_0000, paddr: 0x50_0000, sizeBits: 12, rights: .readWrite)
+        hal.flushMappings()
+        #expect(hal.hostMappingCalls == 2)
+        for i in 0..<UInt64(16) {
+            word(hal.window(asid: 1)! + 0x10_0000 + i * 0x1000).pointee = i
+            #expect(hal.physmap.loadWord(0x40_0000 + i * 0x1000) == i)
+        }
+        word(hal.window(asid: 1)! + 0x20_0000).pointee = 99
+        #expect(hal.physmap.loadWord(0x50_0000) == 99)
     }
 }

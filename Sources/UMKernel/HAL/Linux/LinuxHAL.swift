@@ -3,8 +3,9 @@
 // The Linux backend. RAM is one memfd mapped once as the physmap. Each VSpace that gets an
 // ASID gets a window of the host address space, reserved PROT_NONE; a frame mapping is
 // mirrored with mmap(MAP_FIXED|MAP_SHARED) of the memfd at window + vaddr, so guest vaddr
-// v of that VSpace is host address window + v. Guests run as contexts switched by the
-// kernel itself (LinuxSystem.swift, context_x86_64.S).
+// v of that VSpace is host address window + v. Fresh mappings contiguous in the window and
+// in RAM are gathered and made by one mmap before a guest next runs. Guests run as contexts
+// switched by the kernel itself (LinuxSystem.swift, context_x86_64.S).
 
 import CShims
 import UMKABI
@@ -21,6 +22,8 @@ public struct LinuxHAL: HAL {
     var windows = [UInt64](repeating: 0, count: VSpaceLayout.asidPoolCount * VSpaceLayout.asidPoolEntries)
     /// What is mirrored in each window (vaddr → paddr, size, rights), to tell a remap.
     var mirrored: [UInt64: [UInt64: SimulatedMapping]] = [:]
+    /// Fresh mappings not made yet: consecutive frames are mapped by one mmap.
+    var pendingRun: PendingRun?
     /// Host mapping calls made (mmap/mprotect), for measurements.
     public private(set) var hostMappingCalls = 0
     /// Debug output so far (also written to stdout if `echo` is set).
@@ -45,6 +48,7 @@ public struct LinuxHAL: HAL {
 
     /// Unmaps RAM and every window and closes the memfd.
     public mutating func release() {
+        pendingRun = nil
         for base in windows where base != 0 { try? LinuxSyscalls.unmap(base, length: 1 << Self.windowBits) }
         windows = []
         try? LinuxSyscalls.unmap(UInt64(UInt(bitPattern: unsafe physmap.base)), length: physmap.size)
@@ -68,6 +72,7 @@ public struct LinuxHAL: HAL {
 
     public mutating func releaseASID(_ asid: UInt64) {
         guard let base = window(asid: asid) else { return }
+        flushMappings()
         windows[Int(asid)] = 0
         try? LinuxSyscalls.unmap(base, length: 1 << Self.windowBits)
         mirrored[asid] = nil
@@ -81,14 +86,43 @@ public struct LinuxHAL: HAL {
         case .readWrite: 3
         }
         let m = SimulatedMapping(paddr: paddr, sizeBits: sizeBits, rights: rights)
+        let length = UInt64(1) << sizeBits
+        if let old = mirrored[asid]?[vaddr], old.paddr == paddr, old.sizeBits == sizeBits {
+            flushMappings()
+            do {
+                hostMappingCalls += 1
+                try LinuxSyscalls.protect(base + vaddr, length: length, prot: prot)
+            } catch {
+                hostFailure = hostFailure ?? error
+            }
+        } else if let run = pendingRun, run.asid == asid, run.prot == prot,
+                  run.vaddr + run.length == vaddr, run.paddr + run.length == paddr {
+            pendingRun!.length += length
+        } else {
+            flushMappings()
+            pendingRun = PendingRun(asid: asid, base: base, vaddr: vaddr, paddr: paddr, length: length, prot: prot)
+        }
+        mirrored[asid, default: [:]][vaddr] = m
+    }
+
+    /// A run of fresh mappings contiguous in the window and in RAM, made by one mmap.
+    struct PendingRun {
+        var asid: UInt64
+        var base: UInt64
+        var vaddr: UInt64
+        var paddr: UInt64
+        var length: UInt64
+        var prot: Int32
+    }
+
+    /// Makes the mappings still pending. The kernel calls it before a guest runs; anything
+    /// else that looks at a window's memory must call it first.
+    public mutating func flushMappings() {
+        guard let run = pendingRun else { return }
+        pendingRun = nil
         do {
             hostMappingCalls += 1
-            if let old = mirrored[asid]?[vaddr], old.paddr == paddr, old.sizeBits == sizeBits {
-                try LinuxSyscalls.protect(base + vaddr, length: 1 << sizeBits, prot: prot)
-            } else {
-                try LinuxSyscalls.mapFixed(base + vaddr, fd: ramFD, offset: paddr, length: 1 << sizeBits, prot: prot)
-            }
-            mirrored[asid, default: [:]][vaddr] = m
+            try LinuxSyscalls.mapFixed(run.base + run.vaddr, fd: ramFD, offset: run.paddr, length: run.length, prot: run.prot)
         } catch {
             hostFailure = hostFailure ?? error
         }
@@ -96,6 +130,7 @@ public struct LinuxHAL: HAL {
 
     public mutating func unmapFrame(asid: UInt64, vaddr: UInt64, sizeBits: UInt64) {
         guard let base = window(asid: asid), mirrored[asid]?[vaddr] != nil else { return }
+        flushMappings()
         do {
             hostMappingCalls += 1
             try LinuxSyscalls.unmapFixed(base + vaddr, length: 1 << sizeBits)

@@ -96,6 +96,8 @@ extension Kernel where H == LinuxHAL {
     func resumeNext() -> UnsafeMutablePointer<umk_host_context_t>? {
         let stub = umk_syscall_address()
         while true {
+            // Pending mappings become real before anything touches a window.
+            hal.flushMappings()
             if isHalted || hal.failed { return nil }
             let n = currentThread
             if n == idleThread { return nil }
