@@ -56,4 +56,23 @@ struct CommandLineTests {
         #expect(r.status != 0)
         #expect(r.output.contains("--samples must be positive"))
     }
+
+    @Test("umk run boots the example system: two tasks exchange calls, a signal and a cap, then halt")
+    func runExample() throws {
+        let r = try run(["run", "--ram-mib", "64"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.output.contains("child: running in its own address space"))
+        #expect(r.output.contains("root: call 3 from badge 0x42: 6 words, sum 195"))
+        #expect(r.output.contains("root: got a cap from badge 0x42 (extraCaps 1, cap tag 6)"))
+        #expect(r.output.contains("root: notification word 0x10"))
+        #expect(r.output.contains("umk: halted by \"rootserver\""))
+    }
+
+    @Test("umk run rejects a RAM size out of range before anything starts")
+    func runValidation() throws {
+        let r = try run(["run", "--ram-mib", "1"])
+        #expect(r.status != 0)
+        #expect(r.output.contains("--ram-mib must be between 4 and 65536"))
+        #expect(!r.output.contains("root:"))
+    }
 }
