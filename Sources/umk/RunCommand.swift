@@ -13,7 +13,7 @@ struct RunCommand: ParsableCommand {
         abstract: "Boot and run a system (the built-in example until manifests are supported)."
     )
 
-    @Option(help: "RAM size in MiB.")
+    @Option(name: .customLong("ram-mib"), help: "RAM size in MiB.")
     var ramMiB: UInt64 = 256
 
     func validate() throws {
