@@ -17,7 +17,11 @@ extern void umk_thread_trampoline(void);
 
 _Static_assert(offsetof(umk_host_context_t, mxcsr) == 56, "context layout");
 _Static_assert(offsetof(umk_host_context_t, io) == 64, "context layout");
-_Static_assert(sizeof(umk_host_context_t) == 104, "context layout");
+_Static_assert(sizeof(umk_host_context_t) == 120, "context layout");
+_Static_assert(offsetof(umk_host_context_t, kind) == 104, "context layout");
+_Static_assert(offsetof(umk_full_frame_t, rip) == 120, "frame layout");
+_Static_assert(sizeof(umk_full_frame_t) == 192, "frame layout");
+_Static_assert(offsetof(umk_full_frame_t, fpstate) == 176, "frame layout");
 
 void umk_context_init(umk_host_context_t *ctx, uint64_t stack_top, uint64_t entry, uint64_t arg0, uint64_t arg1) {
     // After umk_resume's ret pops the trampoline's address, rsp is 16-byte aligned, so the
@@ -34,6 +38,8 @@ void umk_context_init(umk_host_context_t *ctx, uint64_t stack_top, uint64_t entr
     ctx->mxcsr = 0x1F80;
     ctx->fpucw = 0x037F;
     ctx->io = 0;
+    ctx->kind = UMK_CONTEXT_CALL;
+    ctx->frame = 0;
     for (int i = 0; i < 4; i++) ctx->access[i] = 0;
 }
 

@@ -12,6 +12,7 @@
     .type umk_syscall, @function
     .p2align 4
 umk_syscall:
+    movq $0, umk_in_guest(%rip)
     movq umk_current@GOTPCREL(%rip), %rax
     movq (%rax), %rax
     movq %rsp, 0(%rax)
@@ -24,15 +25,19 @@ umk_syscall:
     stmxcsr 56(%rax)
     fnstcw 60(%rax)
     movq %rdi, 64(%rax)
+    movq $0, 104(%rax)
     movq umk_kernel_stack_top@GOTPCREL(%rip), %rcx
     movq (%rcx), %rsp
     movq umk_kernel_cookie@GOTPCREL(%rip), %rcx
     movq (%rcx), %rdi
     movq umk_kernel_entry@GOTPCREL(%rip), %rcx
     callq *(%rcx)
+umk_dispatch:
     testq %rax, %rax
     jz umk_return_to_host
 umk_resume:
+    cmpq $1, 104(%rax)
+    je umk_resume_full
     movq 0(%rax), %rsp
     movq 8(%rax), %rbx
     movq 16(%rax), %rbp
@@ -42,8 +47,47 @@ umk_resume:
     movq 48(%rax), %r15
     ldmxcsr 56(%rax)
     fldcw 60(%rax)
+    movq $1, umk_in_guest(%rip)
     retq
+
+// A context stopped by a signal: every register and the FP state come back.
+umk_resume_full:
+    movq 112(%rax), %rax
+    movq 176(%rax), %rcx
+    fxrstor (%rcx)
+    movq 120(%rax), %rcx
+    movq %rcx, umk_resume_rip(%rip)
+    pushq 136(%rax)
+    popfq
+    movq 8(%rax), %rbx
+    movq 16(%rax), %rcx
+    movq 24(%rax), %rdx
+    movq 32(%rax), %rsi
+    movq 40(%rax), %rdi
+    movq 48(%rax), %rbp
+    movq 56(%rax), %r8
+    movq 64(%rax), %r9
+    movq 72(%rax), %r10
+    movq 80(%rax), %r11
+    movq 88(%rax), %r12
+    movq 96(%rax), %r13
+    movq 104(%rax), %r14
+    movq 112(%rax), %r15
+    movq 128(%rax), %rsp
+    movq $1, umk_in_guest(%rip)
+    movq 0(%rax), %rax
+    jmpq *umk_resume_rip(%rip)
     .size umk_syscall, .-umk_syscall
+
+// Where a guest's fault signal returns to: on the kernel stack, cookie in rdi.
+    .globl umk_fault_entry
+    .type umk_fault_entry, @function
+    .p2align 4
+umk_fault_entry:
+    movq umk_kernel_fault_entry@GOTPCREL(%rip), %rcx
+    callq *(%rcx)
+    jmp umk_dispatch
+    .size umk_fault_entry, .-umk_fault_entry
 
 // void umk_context_start(umk_host_context_t *first)
     .globl umk_context_start

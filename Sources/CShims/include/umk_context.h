@@ -26,7 +26,25 @@ typedef struct umk_host_context {
     uint16_t pad;        // 62
     uint64_t io;         // 64: the guest's umk_syscall_io_t while it is in the kernel
     uint64_t access[4];  // 72: the guest's Swift exclusivity access set while switched out
+    uint64_t kind;       // 104: UMK_CONTEXT_CALL (stopped in umk_syscall) or UMK_CONTEXT_FULL
+    uint64_t frame;      // 112: the umk_full_frame_t to restore when kind is UMK_CONTEXT_FULL
 } umk_host_context_t;
+
+#define UMK_CONTEXT_CALL 0
+#define UMK_CONTEXT_FULL 1
+
+/// A guest stopped by a signal: every general register, and what stopped it. The FP state
+/// (fxsave layout, 512 bytes, 16-byte aligned) is at `fpstate`.
+typedef struct umk_full_frame {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t rip, rsp, rflags;
+    uint64_t signo;      // the host signal
+    uint64_t addr;       // si_addr
+    uint64_t err;        // the x86 error code (page-fault error code for SIGSEGV)
+    uint64_t trapno;     // the x86 vector
+    uint64_t fpstate;    // address of the 512-byte fxsave area
+    uint64_t pad;
+} umk_full_frame_t;
 
 /// A syscall as a guest makes it: inputs, then outputs written back in place.
 typedef struct umk_syscall_io {
@@ -35,6 +53,9 @@ typedef struct umk_syscall_io {
     uint64_t info;       // in/out: message info
     uint64_t mr[4];      // in/out: MR0...MR3
 } umk_syscall_io_t;
+
+/// The kernel's fault callback: a signal stopped umk_current; returns the next context.
+extern umk_host_context_t *(*umk_kernel_fault_entry)(void *cookie);
 
 /// The running guest's context (set by the kernel before it resumes a guest).
 extern umk_host_context_t *umk_current;
@@ -50,6 +71,10 @@ extern void *umk_kernel_cookie;
 
 /// Installs the kernel (entry, cookie, stack) before guests run; NULLs uninstall it.
 void umk_context_install(void *stack_top, umk_host_context_t *(*entry)(void *cookie), void *cookie);
+/// Installs the fault callback and the guest fault signal handlers (SIGSEGV, SIGBUS,
+/// SIGILL, SIGFPE, SIGTRAP on an alternate stack); NULL restores the previous handlers.
+/// Returns 0 or -errno.
+int umk_faults_install(umk_host_context_t *(*fault_entry)(void *cookie));
 /// Makes `ctx` the running guest's context, with its window and IPC buffer addresses.
 void umk_context_set_current(umk_host_context_t *ctx, uint64_t window, uint64_t ipc_buffer);
 

@@ -94,9 +94,9 @@ public struct TCB {
     public var flags: UInt64
     /// The thread's name for reports (DebugNameThread), NUL-padded.
     var name: InlineArray<32, UInt8>
-    /// Space the HAL keeps per thread (the Linux backend's saved host context); the kernel
-    /// never reads it. 32-byte aligned by its position.
-    var halArea: InlineArray<32, UInt64>
+    /// Space the HAL keeps per thread (the Linux backend's saved host context, register
+    /// frame and FP area); the kernel never reads it.
+    var halArea: InlineArray<128, UInt64>
 
     /// The thread state.
     public var state: ThreadState {

@@ -12,6 +12,7 @@
 // per process: the context globals in CShims are the one "CPU".
 
 import CShims
+import Glibc
 import UMKABI
 
 /// A guest program's entry point: `entry(arg0, arg1)`. The root task gets the virtual
@@ -28,8 +29,12 @@ public struct LinuxRunResult: Sendable {
     public var hostFailure: String?
 }
 
-/// Slot of the TCB's HAL area holding "has a host context" (after the 13-word context).
+/// Layout of the TCB's HAL area (words): the host context at 0, "has a host context" at 16,
+/// the full register frame of a thread stopped by a signal at 32, its FP area (fxsave, 512
+/// bytes, 16-byte aligned) at 64.
 private let startedWord = 16
+private let frameWord = 32
+private let fpWord = 64
 
 extension Kernel where H == LinuxHAL {
     /// The Linux-side context area of `t`'s TCB.
@@ -37,6 +42,22 @@ extension Kernel where H == LinuxHAL {
         let offset = MemoryLayout<TCB>.offset(of: \TCB.halArea)!
         // SAFETY: the HAL area is 256 bytes inside the TCB object in RAM; the context is 104.
         return unsafe (physmap.base + Int(t.paddr) + offset).assumingMemoryBound(to: umk_host_context_t.self)
+    }
+
+    /// The full register frame of `t` (for a thread stopped by a signal).
+    func fullFrame(_ t: TCBRef) -> UnsafeMutablePointer<umk_full_frame_t> {
+        let offset = MemoryLayout<TCB>.offset(of: \TCB.halArea)! + frameWord * 8
+        // SAFETY: words 32...55 of the HAL area, inside the TCB object in RAM.
+        return unsafe (physmap.base + Int(t.paddr) + offset).assumingMemoryBound(to: umk_full_frame_t.self)
+    }
+
+    /// Points a fresh context at its frame and FP area.
+    func prepareContext(_ t: TCBRef) {
+        let area = MemoryLayout<TCB>.offset(of: \TCB.halArea)!
+        precondition((area + fpWord * 8) % 16 == 0, "the FP area must be 16-byte aligned")
+        let ctx = hostContext(t), frame = fullFrame(t)
+        unsafe ctx.pointee.frame = UInt64(UInt(bitPattern: frame))
+        unsafe frame.pointee.fpstate = UInt64(UInt(bitPattern: physmap.base)) + t.paddr + UInt64(area + fpWord * 8)
     }
 
     /// The host address of guest vaddr 0 for `t` (its VSpace's window), if it has one.
@@ -63,6 +84,12 @@ extension Kernel where H == LinuxHAL {
             return k.kernelEntry()
         }, Unmanaged.passUnretained(self).toOpaque())
         defer { unsafe umk_context_install(nil, nil, nil) }
+        _ = try LinuxSyscalls.check(unsafe umk_faults_install({ cookie in
+            // SAFETY: as for the syscall entry.
+            let k = unsafe Unmanaged<Kernel<LinuxHAL>>.fromOpaque(cookie!).takeUnretainedValue()
+            return k.kernelFaultEntry()
+        }), "sigaction")
+        defer { _ = unsafe umk_faults_install(nil) }
         if let first = resumeNext() {
             unsafe umk_context_start(first)
         }
@@ -92,6 +119,37 @@ extension Kernel where H == LinuxHAL {
         return resumeNext()
     }
 
+    /// The kernel side of a guest fault, on the kernel stack: the signal handler saved the
+    /// thread's registers in its frame; they become its TCB registers (FaultIP = the
+    /// faulting instruction) and the fault goes to its handler.
+    func kernelFaultEntry() -> UnsafeMutablePointer<umk_host_context_t>? {
+        let t = currentThread
+        let ctx = hostContext(t)
+        unsafe withUnsafeMutableBytes(of: &ctx.pointee.access) { unsafe swift_task_exitThreadLocalContext($0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+        let f = unsafe fullFrame(t).pointee
+        let w = window(of: t) ?? 0
+        t.pointee[.rax] = f.rax; t.pointee[.rbx] = f.rbx; t.pointee[.rcx] = f.rcx; t.pointee[.rdx] = f.rdx
+        t.pointee[.rsi] = f.rsi; t.pointee[.rdi] = f.rdi; t.pointee[.rbp] = f.rbp
+        t.pointee[.r8] = f.r8; t.pointee[.r9] = f.r9; t.pointee[.r10] = f.r10; t.pointee[.r11] = f.r11
+        t.pointee[.r12] = f.r12; t.pointee[.r13] = f.r13; t.pointee[.r14] = f.r14; t.pointee[.r15] = f.r15
+        t.pointee[.rip] = f.rip
+        t.pointee.nextIP = f.rip
+        t.pointee[.rsp] = f.rsp &- w
+        t.pointee[.rflags] = f.rflags
+        let windowSize = UInt64(1) << LinuxHAL.windowBits
+        switch Int32(f.signo) {
+        case SIGSEGV where f.trapno == 14, SIGBUS:
+            // The window-relative address for the thread's own window, raw otherwise.
+            let address = w != 0 && f.addr >= w && f.addr - w < windowSize ? f.addr - w : f.addr
+            handleVMFaultEvent(address: address, fsr: f.err, instructionFault: f.err & 0x10 != 0)
+        case SIGFPE:
+            handleUserLevelFault(number: f.trapno, code: 0)
+        default:
+            handleUserLevelFault(number: f.trapno, code: f.err)
+        }
+        return resumeNext()
+    }
+
     /// Picks up the thread the kernel chose and returns its context to switch to.
     func resumeNext() -> UnsafeMutablePointer<umk_host_context_t>? {
         let stub = umk_syscall_address()
@@ -103,7 +161,24 @@ extension Kernel where H == LinuxHAL {
             if n == idleThread { return nil }
             let ctx = hostContext(n)
             let started = n.pointee.halArea[startedWord] != 0
-            if started && n.pointee.nextIP == stub + 1 {
+            let stoppedBySignal = unsafe ctx.pointee.kind == UInt64(UMK_CONTEXT_FULL)
+            if started && stoppedBySignal && n.pointee.nextIP != 0 {
+                // Stopped by a signal: every register comes back from the TCB (a fault
+                // handler may have changed them), the FP state from the frame.
+                let w = window(of: n) ?? 0
+                let f = fullFrame(n)
+                unsafe f.pointee.rax = n.pointee[.rax]; unsafe f.pointee.rbx = n.pointee[.rbx]
+                unsafe f.pointee.rcx = n.pointee[.rcx]; unsafe f.pointee.rdx = n.pointee[.rdx]
+                unsafe f.pointee.rsi = n.pointee[.rsi]; unsafe f.pointee.rdi = n.pointee[.rdi]
+                unsafe f.pointee.rbp = n.pointee[.rbp]; unsafe f.pointee.r8 = n.pointee[.r8]
+                unsafe f.pointee.r9 = n.pointee[.r9]; unsafe f.pointee.r10 = n.pointee[.r10]
+                unsafe f.pointee.r11 = n.pointee[.r11]; unsafe f.pointee.r12 = n.pointee[.r12]
+                unsafe f.pointee.r13 = n.pointee[.r13]; unsafe f.pointee.r14 = n.pointee[.r14]
+                unsafe f.pointee.r15 = n.pointee[.r15]
+                unsafe f.pointee.rip = n.pointee.nextIP
+                unsafe f.pointee.rsp = w &+ n.pointee[.rsp]
+                unsafe f.pointee.rflags = sanitiseRegister(.rflags, n.pointee[.rflags])
+            } else if started && n.pointee.nextIP == stub + 1 {
                 // Back from a syscall: results into the io block.
                 let io = unsafe UnsafeMutablePointer<umk_syscall_io_t>(bitPattern: UInt(ctx.pointee.io))!
                 unsafe io.pointee.cptr = n.pointee[.rdi]
@@ -124,6 +199,7 @@ extension Kernel where H == LinuxHAL {
                     continue
                 }
                 unsafe umk_context_init(ctx, start &+ n.pointee[.rsp], n.pointee.nextIP, n.pointee[.rdi], n.pointee[.rsi])
+                prepareContext(n)
                 n.pointee.halArea[startedWord] = 1
             }
             let w = window(of: n) ?? 0

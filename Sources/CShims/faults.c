@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Guest faults. A SIGSEGV, SIGBUS, SIGILL, SIGFPE or SIGTRAP in guest code is caught on an
+// alternate stack; the handler saves the interrupted guest's registers and FP state into
+// its context's full frame, records the fault, and rewrites the signal context so that
+// sigreturn lands in umk_fault_entry on the kernel stack. It calls nothing that is not
+// async-signal-safe. The same signals while the kernel runs are a kernel bug: reported and
+// aborted.
+#include "CShims.h"
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include <ucontext.h>
+#include <errno.h>
+
+umk_host_context_t *(*umk_kernel_fault_entry)(void *cookie);
+/// 1 while a guest runs (set by the resume paths, cleared on every kernel entry).
+__attribute__((visibility("hidden"))) volatile uint64_t umk_in_guest;
+/// Where umk_resume_full jumps (it has no register left to hold it).
+__attribute__((visibility("hidden"))) uint64_t umk_resume_rip;
+
+extern void umk_fault_entry(void);
+extern void *umk_kernel_stack_top;
+extern void *umk_kernel_cookie;
+
+static const int fault_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP };
+#define NSIGNALS (sizeof(fault_signals) / sizeof(fault_signals[0]))
+static struct sigaction previous[NSIGNALS];
+static stack_t previous_stack;
+static char alt_stack[64 * 1024] __attribute__((aligned(16)));
+static int installed;
+
+static void write_str(const char *s) {
+    size_t n = strlen(s);
+    while (n > 0) {
+        ssize_t w = write(2, s, n);
+        if (w <= 0) return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static void write_hex(uint64_t v) {
+    char buf[19] = "0x";
+    for (int i = 0; i < 16; i++) buf[2 + i] = "0123456789abcdef"[(v >> (60 - 4 * i)) & 0xF];
+    buf[18] = 0;
+    write_str(buf);
+}
+
+static void kernel_fault_report(int sig, siginfo_t *si, ucontext_t *uc) {
+    static const char *names[] = { "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "rip" };
+    static const int regs[] = { REG_RAX, REG_RBX, REG_RCX, REG_RDX, REG_RSI, REG_RDI, REG_RBP, REG_RSP, REG_RIP };
+    write_str("umk: kernel bug: signal ");
+    write_hex((uint64_t)sig);
+    write_str(" while the kernel ran (not in a guest), fault address ");
+    write_hex((uint64_t)(uintptr_t)si->si_addr);
+    write_str(", umk_fault_entry at ");
+    write_hex((uint64_t)(uintptr_t)&umk_fault_entry);
+    write_str("\n");
+    for (unsigned i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
+        write_str("  ");
+        write_str(names[i]);
+        write_str(" ");
+        write_hex((uint64_t)uc->uc_mcontext.gregs[regs[i]]);
+        write_str("\n");
+    }
+}
+
+static void fault_handler(int sig, siginfo_t *si, void *ucv) {
+    ucontext_t *uc = ucv;
+    umk_host_context_t *ctx = umk_current;
+    if (!umk_in_guest || !ctx || !ctx->frame || !umk_kernel_fault_entry) {
+        kernel_fault_report(sig, si, uc);
+        signal(SIGABRT, SIG_DFL);
+        abort();
+    }
+    umk_in_guest = 0;
+    umk_full_frame_t *f = (umk_full_frame_t *)(uintptr_t)ctx->frame;
+    greg_t *g = uc->uc_mcontext.gregs;
+    f->rax = (uint64_t)g[REG_RAX]; f->rbx = (uint64_t)g[REG_RBX]; f->rcx = (uint64_t)g[REG_RCX];
+    f->rdx = (uint64_t)g[REG_RDX]; f->rsi = (uint64_t)g[REG_RSI]; f->rdi = (uint64_t)g[REG_RDI];
+    f->rbp = (uint64_t)g[REG_RBP]; f->r8 = (uint64_t)g[REG_R8]; f->r9 = (uint64_t)g[REG_R9];
+    f->r10 = (uint64_t)g[REG_R10]; f->r11 = (uint64_t)g[REG_R11]; f->r12 = (uint64_t)g[REG_R12];
+    f->r13 = (uint64_t)g[REG_R13]; f->r14 = (uint64_t)g[REG_R14]; f->r15 = (uint64_t)g[REG_R15];
+    f->rip = (uint64_t)g[REG_RIP]; f->rsp = (uint64_t)g[REG_RSP]; f->rflags = (uint64_t)g[REG_EFL];
+    f->signo = (uint64_t)sig;
+    f->addr = (uint64_t)(uintptr_t)si->si_addr;
+    f->err = (uint64_t)g[REG_ERR];
+    f->trapno = (uint64_t)g[REG_TRAPNO];
+    if (uc->uc_mcontext.fpregs && f->fpstate) {
+        memcpy((void *)(uintptr_t)f->fpstate, uc->uc_mcontext.fpregs, 512);
+    }
+    ctx->kind = UMK_CONTEXT_FULL;
+    // sigreturn resumes in umk_fault_entry, at the top of the kernel stack.
+    g[REG_RIP] = (greg_t)(uintptr_t)&umk_fault_entry;
+    g[REG_RSP] = (greg_t)(uintptr_t)umk_kernel_stack_top;  // 16-byte aligned: umk_fault_entry calls from here
+    g[REG_RDI] = (greg_t)(uintptr_t)umk_kernel_cookie;
+}
+
+int umk_faults_install(umk_host_context_t *(*fault_entry)(void *cookie)) {
+    if (fault_entry) {
+        umk_kernel_fault_entry = fault_entry;
+        if (installed) return 0;
+        stack_t ss = { .ss_sp = alt_stack, .ss_size = sizeof(alt_stack), .ss_flags = 0 };
+        if (sigaltstack(&ss, &previous_stack) != 0) return -errno;
+        for (unsigned i = 0; i < NSIGNALS; i++) {
+            struct sigaction sa;
+            memset(&sa, 0, sizeof(sa));
+            sa.sa_sigaction = fault_handler;
+            sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+            sigemptyset(&sa.sa_mask);
+            if (sigaction(fault_signals[i], &sa, &previous[i]) != 0) return -errno;
+        }
+        installed = 1;
+        return 0;
+    }
+    umk_kernel_fault_entry = 0;
+    if (!installed) return 0;
+    for (unsigned i = 0; i < NSIGNALS; i++) sigaction(fault_signals[i], &previous[i], 0);
+    sigaltstack(&previous_stack, 0);
+    installed = 0;
+    return 0;
+}

@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Deliberate processor exceptions, for fault tests and fault demos: Swift itself would trap
+// (ud2) before dividing by zero, so the real instructions come from here.
+#ifndef UMK_TRAPS_H
+#define UMK_TRAPS_H
+
+#include <stdint.h>
+
+/// Executes ud2 (#UD, SIGILL); a handler resumes it 2 bytes on.
+void umk_trap_ud2(void);
+/// Executes int3 (#BP, SIGTRAP).
+void umk_trap_int3(void);
+/// Divides with idiv (#DE, SIGFPE when `divisor` is 0).
+int64_t umk_trap_divide(int64_t dividend, int64_t divisor);
+/// Loads distinct values into every general register and xmm0, executes ud2, and after
+/// being resumed (at the next instruction) returns a bit mask of the registers that do not
+/// hold their values any more (0 = all restored).
+uint64_t umk_trap_check_registers(void);
+
+#endif

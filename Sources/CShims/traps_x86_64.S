@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Deliberate exceptions for fault tests (see umk_traps.h).
+#if defined(__x86_64__)
+    .text
+    .globl umk_trap_ud2
+    .type umk_trap_ud2, @function
+umk_trap_ud2:
+    ud2
+    retq
+    .size umk_trap_ud2, .-umk_trap_ud2
+
+    .globl umk_trap_int3
+    .type umk_trap_int3, @function
+umk_trap_int3:
+    int3
+    retq
+    .size umk_trap_int3, .-umk_trap_int3
+
+    .globl umk_trap_divide
+    .type umk_trap_divide, @function
+umk_trap_divide:
+    movq %rdi, %rax
+    cqto
+    idivq %rsi
+    retq
+    .size umk_trap_divide, .-umk_trap_divide
+
+// Registers get 0x1000 + n; xmm0 gets 0x5A5A...; after ud2 each is compared.
+    .globl umk_trap_check_registers
+    .type umk_trap_check_registers, @function
+umk_trap_check_registers:
+    pushq %rbx
+    pushq %rbp
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movabsq $0x5A5A5A5A5A5A5A5A, %rax
+    movq %rax, %xmm0
+    movq $0x1001, %rax
+    movq $0x1002, %rbx
+    movq $0x1003, %rcx
+    movq $0x1004, %rdx
+    movq $0x1005, %rsi
+    movq $0x1006, %rdi
+    movq $0x1007, %rbp
+    movq $0x1008, %r8
+    movq $0x1009, %r9
+    movq $0x100a, %r10
+    movq $0x100b, %r11
+    movq $0x100c, %r12
+    movq $0x100d, %r13
+    movq $0x100e, %r14
+    movq $0x100f, %r15
+    ud2
+    // Resumed here: store every register, then compare each with what was loaded.
+    subq $128, %rsp
+    movq %rax, 0(%rsp)
+    movq %rbx, 8(%rsp)
+    movq %rcx, 16(%rsp)
+    movq %rdx, 24(%rsp)
+    movq %rsi, 32(%rsp)
+    movq %rdi, 40(%rsp)
+    movq %rbp, 48(%rsp)
+    movq %r8, 56(%rsp)
+    movq %r9, 64(%rsp)
+    movq %r10, 72(%rsp)
+    movq %r11, 80(%rsp)
+    movq %r12, 88(%rsp)
+    movq %r13, 96(%rsp)
+    movq %r14, 104(%rsp)
+    movq %r15, 112(%rsp)
+    movq %xmm0, %rax
+    movq %rax, 120(%rsp)
+    xorq %rax, %rax
+    cmpq $0x1001, 0(%rsp)
+    setne %cl
+    movzbq %cl, %rcx
+    shlq $0, %rcx
+    orq %rcx, %rax
+    cmpq $0x1002, 8(%rsp)
+    setne %cl
+    movzbq %cl, %rcx
+    shlq $1, %rcx
+    orq %rcx, %rax
+    cmpq $0x1003, 16(%rsp)
+    setne %cl
+    movzbq %cl, %rcx
+    shlq $2, %rcx
+    orq %rcx, %rax
+    cmpq $0x1004, 24(%rsp)
+    setne %cl
+    movzbq %cl, %rcx
+    shlq $3, %rcx
+    orq %rcx, %rax
+    cmpq $0x1005, 32(%rsp)
+    setne %cl
+    movzbq %cl, %rcx
+    shlq $4, %rcx
+    orq %rcx, %rax
+    cmpq $0x1006, 40(%rsp)
+    setne %cl
+    movzbq %cl, %rcx
+    shlq $5, %rcx
+    orq %rcx, %rax
+    cmpq $0x1007, 48(%rsp)
+    setne %cl
+    movzbq %cl, %rcx
+    shlq $6, %rcx
+    orq %rcx, %rax
+    cmpq $0x1008, 56(%rsp)
+    setne %cl
+    movzbq %cl, %rcx
+    shlq $7, %rcx
+    orq %rcx, %rax
+    cmpq $0x1009, 64(%rsp)
+    setne %cl
+    movzbq %cl, %rcx
+    shlq $8, %rcx
+    orq %rcx, %rax
+    cmpq $0x100a, 72(%rsp)
+    setne %cl
+    movzbq %cl, %rcx
+    shlq $9, %rcx
+    orq %rcx, %rax
+    cmpq $0x100b, 80(%rsp)
+    setne %cl
+    movzbq %cl, %rcx
+    shlq $10, %rcx
+    orq %rcx, %rax
+    cmpq $0x100c, 88(%rsp)
+    setne %cl
+    movzbq %cl, %rcx
+    shlq $11, %rcx
+    orq %rcx, %rax
+    cmpq $0x100d, 96(%rsp)
+    setne %cl
+    movzbq %cl, %rcx
+    shlq $12, %rcx
+    orq %rcx, %rax
+    cmpq $0x100e, 104(%rsp)
+    setne %cl
+    movzbq %cl, %rcx
+    shlq $13, %rcx
+    orq %rcx, %rax
+    cmpq $0x100f, 112(%rsp)
+    setne %cl
+    movzbq %cl, %rcx
+    shlq $14, %rcx
+    orq %rcx, %rax
+    movabsq $0x5A5A5A5A5A5A5A5A, %rdx
+    cmpq %rdx, 120(%rsp)
+    setne %cl
+    movzbq %cl, %rcx
+    shlq $15, %rcx
+    orq %rcx, %rax
+    addq $128, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbp
+    popq %rbx
+    retq
+    .size umk_trap_check_registers, .-umk_trap_check_registers
+
+    .section .note.GNU-stack,"",@progbits
+#endif
