@@ -4,6 +4,7 @@
 
 import ArgumentParser
 import CShims
+import Glibc
 import Servers
 import UMKernel
 
@@ -17,6 +18,8 @@ struct BenchCommand: ParsableCommand {
             guest-ipc: Call round trips (Call + the server's ReplyRecv) between a client
             and a server in different address spaces on the Linux backend, timed by the
             client with the TSC.
+            vmfault: a first touch of a fresh heap page: VMFault → user-level pager (another
+            thread) → frame retyped and mapped → reply → the instruction restarts.
             """
     )
 
@@ -47,6 +50,27 @@ struct BenchCommand: ParsableCommand {
             print("guest-ipc (different address spaces, \(samples) round trips, length \(length), \(length <= 4 ? "fastpath" : "slowpath"))")
             print("  Call round trip: median \(median) cycles (p10 \(p10), p90 \(p90)); one way ~\(median / 2)")
         }
+        PagerSystem.heapPages = UInt64(min(samples, 16384))
+        PagerSystem.samples = []
+        let kernel = Kernel(hal: try LinuxHAL(ramSize: 256 << 20, echo: false))
+        _ = try kernel.runGuests(root: PagerSystem.root)
+        kernel.hal.release()
+        let faults = PagerSystem.samples.sorted()
+        guard !faults.isEmpty else { throw ValidationError("vmfault: the pager system did not finish") }
+        let hz = Double(tscHz())
+        let median = faults[faults.count / 2]
+        print("vmfault (fault → pager → mapped → resumed, \(faults.count) pages)")
+        print("  median \(median) cycles (p10 \(faults[faults.count / 10]), p90 \(faults[faults.count * 9 / 10])) ≈ \(Int(Double(median) / hz * 1e9)) ns at \(Int(hz / 1e6)) MHz")
+    }
+
+    /// The TSC rate, measured against the monotonic clock over 50 ms.
+    private func tscHz() -> UInt64 {
+        var start = timespec(), now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        let c0 = umk_cycles()
+        repeat { clock_gettime(CLOCK_MONOTONIC, &now) } while (now.tv_sec - start.tv_sec) * 1_000_000_000 + (now.tv_nsec - start.tv_nsec) < 50_000_000
+        let ns = UInt64((now.tv_sec - start.tv_sec) * 1_000_000_000 + (now.tv_nsec - start.tv_nsec))
+        return (umk_cycles() - c0) * 1_000_000_000 / ns
     }
 
     private func pad(_ v: UInt64) -> String {
