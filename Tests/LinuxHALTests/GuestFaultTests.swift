@@ -6,6 +6,7 @@
 
 import Testing
 import CShims
+import Glibc
 import UMKGuest
 @testable import UMKernel
 
@@ -242,6 +243,57 @@ extension LinuxGuests {
             #expect(out.contains("report: illegal instruction: badge 3 label 3 word1 0x6"), "\(out)")
             #expect(out.contains("report: stack overflow: badge 4 label 5"), "\(out)")
             #expect(out.contains("service still running"), "\(out)")
+        }
+    }
+}
+
+enum UnknownSyscallPrograms {
+    /// Makes syscall number -50, which no kernel defines; prints what came back.
+    static let caller: ThreadEntry = { _, _ in
+        var io = umk_syscall_io_t()
+        io.number = -50
+        io.cptr = 7
+        umk_syscall(&io)
+        debugPrint("caller: emulated syscall returned \(io.cptr)\n")
+        seL4.signal(2)
+        _ = seL4.wait(3)
+    }
+
+    static let root: ThreadEntry = { bootInfo, _ in
+        var alloc = ObjectAllocator(bootInfo: readBootInfo(at: bootInfo))
+        guard let ep = alloc.make(.endpoint), let done = alloc.make(.notification), let park = alloc.make(.notification),
+              FaultPrograms.faultingTask(&alloc, ep: ep, done: done, park: park, entry: caller) != nil else {
+            return guestCheck(false, "setup")
+        }
+        // UnknownSyscall: label 2, 19 MRs, MR18 the number, MR5 rdi, MR15 FaultIP.
+        let (msg, _) = seL4.recv(ep)
+        let number = Int64(bitPattern: IPCBuffer.getMR(18)), rdi = IPCBuffer.getMR(5), ip = IPCBuffer.getMR(15)
+        debugPrint("handler: label \(msg.label) length \(msg.length) syscall \(number) rdi \(rdi) ip-is-stub \(ip == umk_syscall_address())\n")
+        // Emulate it: the result in rdi, and resume after the call instead of re-executing.
+        let words = (0..<18).map { IPCBuffer.getMR($0) }
+        for (i, w) in words.enumerated() { IPCBuffer.setMR(i, w) }
+        IPCBuffer.setMR(5, rdi * 100)
+        IPCBuffer.setMR(15, ip + 1)
+        seL4.reply(MessageInfo(label: 0, length: 18))
+        _ = seL4.wait(done)
+        seL4.debugHalt()
+    }
+}
+
+extension LinuxGuests.GuestFaultTests {
+    @Test("SYSCALL0001 an unknown syscall is a fault; a label-0 reply that moves FaultIP past the call emulates it")
+    func unknownSyscallEmulated() throws {
+        let (r, out) = try runSystem(UnknownSyscallPrograms.root)
+        #expect(r.halted, "\(out)")
+        #expect(out.contains("handler: label 2 length 19 syscall -50 rdi 7 ip-is-stub true"), "\(out)")
+        #expect(out.contains("caller: emulated syscall returned 700"), "\(out)")
+    }
+
+    @Test("KERNEL0001 a fault signal while no guest runs is a kernel bug: reported, then abort")
+    func faultInKernelAborts() async {
+        await #expect(processExitsWith: .signal(SIGABRT)) {
+            _ = umk_faults_install({ _ in nil })
+            raise(SIGSEGV)
         }
     }
 }
