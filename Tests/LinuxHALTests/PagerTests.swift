@@ -6,6 +6,7 @@
 
 import Testing
 import Servers
+import UMKGuest
 @testable import UMKernel
 
 extension LinuxGuests {
@@ -24,5 +25,71 @@ extension LinuxGuests {
             #expect(out.contains("init: all clients accounted for"), "\(out)")
             #expect(PagerSystem.samples.count == 16384)
         }
+    }
+}
+
+enum StackGrowthPrograms {
+    nonisolated(unsafe) static var pager: Pager?
+
+    /// Recursion that needs about `arg0` KiB of stack, then a report.
+    static let deep: ThreadEntry = { kib, _ in
+        let depth = descend(kib * 1024 / 256)
+        debugPrint("deep: reached depth \(depth)\n")
+        seL4.signal(2)
+        _ = seL4.wait(3)
+    }
+    @inline(never) static func descend(_ n: UInt64) -> UInt64 {
+        var frame = (n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n)
+        return withUnsafeMutablePointer(to: &frame) { p in n == 0 ? 0 : 1 + descend(p.pointee.0 - 1) }
+    }
+
+    static let pagerThread: ThreadEntry = { endpoint, _ in
+        guard var p = pager else { return }
+        p.serve(endpoint)
+    }
+
+    static let root: ThreadEntry = { bootInfo, kib in
+        var alloc = ObjectAllocator(bootInfo: readBootInfo(at: bootInfo))
+        guard let faults = alloc.make(.endpoint), let reports = alloc.make(.endpoint), let done = alloc.make(.notification),
+              let park = alloc.make(.notification), let pagerTCB = alloc.make(.tcb),
+              let frames = alloc.mapFrames(vspace: InitialCap.initThreadVSpace.rawValue, at: 0x7000_0000, count: 17),
+              let task = alloc.makeTask(priority: 100, faultEP: 1, stackPages: 1) else { return guestCheck(false, "setup") }
+        guestCheck(alloc.give(task, faults, at: 1, rights: [.write, .grant], badge: 1) == .noError, "faults")
+        guestCheck(alloc.give(task, done, at: 2, rights: .write) == .noError, "done")
+        guestCheck(alloc.give(task, park, at: 3, rights: .read) == .noError, "park")
+        // The stack may grow down to 768 KiB below its top (the IPC buffer is 1 MiB below).
+        let limit = task.stackTop - 768 * 1024
+        pager = Pager(clients: [1: PagerClient(name: "deep", vspace: task.vspace,
+                                              regions: [.stack(top: task.stackTop, limit: limit)])],
+                      allocator: alloc, reportTo: reports)
+        guestCheck(TCB.configure(pagerTCB, faultEP: 0, cspaceRoot: InitialCap.initThreadCNode.rawValue, cspaceRootData: 0,
+                                 vspaceRoot: InitialCap.initThreadVSpace.rawValue, vspaceRootData: 0, buffer: 0x7000_0000,
+                                 bufferFrame: frames[0]) == .noError, "pager configure")
+        guestCheck(TCB.setPriority(pagerTCB, authority: InitialCap.initThreadTCB.rawValue, priority: 200) == .noError, "prio")
+        guestCheck(startThread(pagerTCB, entry: pagerThread, stackTop: 0x7000_0000 + 17 * 0x1000, arg0: faults) == .noError, "pager")
+        guestCheck(startThread(task.tcb, entry: deep, stackTop: task.stackTop, arg0: StackGrowthPrograms.kib) == .noError, "deep")
+        guestCheck(TCB.bindNotification(InitialCap.initThreadTCB.rawValue, notification: done) == .noError, "bind")
+        let (msg, _) = seL4.recv(reports)
+        if msg.label == 1 {
+            debugPrint("init: stack overflow past the limit at 0x\(String(IPCBuffer.getMR(2), radix: 16))\n")
+            seL4.reply(MessageInfo(label: 0, length: 0))
+        }
+        seL4.debugHalt()
+    }
+    nonisolated(unsafe) static var kib: UInt64 = 64
+}
+
+extension LinuxGuests.PagerTests {
+    @Test("PAGER0002 the stack grows through the pager down to its limit; past it, the fault is reported")
+    func stackGrowth() throws {
+        StackGrowthPrograms.kib = 64
+        let (r, out) = try runSystem(StackGrowthPrograms.root)
+        #expect(r.halted, "\(out)")
+        #expect(out.contains("deep: reached depth 256"), "\(out)")
+        StackGrowthPrograms.kib = 4096
+        let (r2, out2) = try runSystem(StackGrowthPrograms.root)
+        #expect(r2.halted, "\(out2)")
+        #expect(out2.contains("init: stack overflow past the limit"), "\(out2)")
+        #expect(!out2.contains("deep: reached"), "\(out2)")
     }
 }
