@@ -22,6 +22,7 @@ _Static_assert(offsetof(umk_host_context_t, kind) == 104, "context layout");
 _Static_assert(offsetof(umk_full_frame_t, rip) == 120, "frame layout");
 _Static_assert(sizeof(umk_full_frame_t) == 192, "frame layout");
 _Static_assert(offsetof(umk_full_frame_t, fpstate) == 176, "frame layout");
+_Static_assert(offsetof(umk_full_frame_t, xsave) == 184, "frame layout");
 
 void umk_context_init(umk_host_context_t *ctx, uint64_t stack_top, uint64_t entry, uint64_t arg0, uint64_t arg1) {
     // After umk_resume's ret pops the trampoline's address, rsp is 16-byte aligned, so the

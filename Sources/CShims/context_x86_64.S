@@ -28,6 +28,9 @@ umk_syscall:
     movq $0, 104(%rax)
     movq umk_kernel_stack_top@GOTPCREL(%rip), %rcx
     movq (%rcx), %rsp
+    // The kernel runs with the ABI's FP control state (the guest's was saved above).
+    ldmxcsr umk_default_mxcsr(%rip)
+    fldcw umk_default_fpucw(%rip)
     movq umk_kernel_cookie@GOTPCREL(%rip), %rcx
     movq (%rcx), %rdi
     movq umk_kernel_entry@GOTPCREL(%rip), %rcx
@@ -54,7 +57,17 @@ umk_resume:
 umk_resume_full:
     movq 112(%rax), %rax
     movq 176(%rax), %rcx
+    cmpq $0, 184(%rax)
+    je 1f
+    movq %rax, %r8
+    movl $-1, %eax
+    movl $-1, %edx
+    xrstor (%rcx)
+    movq %r8, %rax
+    jmp 2f
+1:
     fxrstor (%rcx)
+2:
     movq 120(%rax), %rcx
     movq %rcx, umk_resume_rip(%rip)
     pushq 136(%rax)
@@ -84,6 +97,7 @@ umk_resume_full:
     .type umk_fault_entry, @function
     .p2align 4
 umk_fault_entry:
+    cld
     movq umk_kernel_fault_entry@GOTPCREL(%rip), %rcx
     callq *(%rcx)
     jmp umk_dispatch
@@ -100,6 +114,9 @@ umk_context_start:
     pushq %r13
     pushq %r14
     pushq %r15
+    subq $16, %rsp
+    stmxcsr 0(%rsp)
+    fnstcw 4(%rsp)
     movq umk_host_rsp@GOTPCREL(%rip), %rcx
     movq %rsp, (%rcx)
     movq %rdi, %rax
@@ -107,6 +124,9 @@ umk_context_start:
 umk_return_to_host:
     movq umk_host_rsp@GOTPCREL(%rip), %rcx
     movq (%rcx), %rsp
+    ldmxcsr 0(%rsp)
+    fldcw 4(%rsp)
+    addq $16, %rsp
     popq %r15
     popq %r14
     popq %r13
@@ -126,6 +146,13 @@ umk_thread_trampoline:
     callq *%r12
     ud2
     .size umk_thread_trampoline, .-umk_thread_trampoline
+
+    .section .rodata
+    .p2align 2
+umk_default_mxcsr:
+    .long 0x1F80
+umk_default_fpucw:
+    .word 0x037F
 
     .section .note.GNU-stack,"",@progbits
 #endif

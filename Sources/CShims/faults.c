@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <ucontext.h>
 #include <errno.h>
+#include <sys/syscall.h>
 
 umk_host_context_t *(*umk_kernel_fault_entry)(void *cookie);
 /// 1 while a guest runs (set by the resume paths, cleared on every kernel entry).
@@ -30,6 +31,10 @@ static struct sigaction previous[NSIGNALS];
 static stack_t previous_stack;
 static char alt_stack[64 * 1024] __attribute__((aligned(16)));
 static int installed;
+/// The host thread that runs guests; a fault signal on any other thread is not a guest's.
+static pid_t guest_tid;
+/// Bytes the FP area of a frame holds (the XSAVE area must fit, else only fxsave is kept).
+#define FP_CAPACITY 3456
 
 static void write_str(const char *s) {
     size_t n = strlen(s);
@@ -70,7 +75,7 @@ static void kernel_fault_report(int sig, siginfo_t *si, ucontext_t *uc) {
 static void fault_handler(int sig, siginfo_t *si, void *ucv) {
     ucontext_t *uc = ucv;
     umk_host_context_t *ctx = umk_current;
-    if (!umk_in_guest || !ctx || !ctx->frame || !umk_kernel_fault_entry) {
+    if (!umk_in_guest || !ctx || !ctx->frame || !umk_kernel_fault_entry || (pid_t)syscall(SYS_gettid) != guest_tid) {
         kernel_fault_report(sig, si, uc);
         signal(SIGABRT, SIG_DFL);
         abort();
@@ -88,9 +93,27 @@ static void fault_handler(int sig, siginfo_t *si, void *ucv) {
     f->addr = (uint64_t)(uintptr_t)si->si_addr;
     f->err = (uint64_t)g[REG_ERR];
     f->trapno = (uint64_t)g[REG_TRAPNO];
+    f->xsave = 0;
     if (uc->uc_mcontext.fpregs && f->fpstate) {
-        memcpy((void *)(uintptr_t)f->fpstate, uc->uc_mcontext.fpregs, 512);
+        // The signal frame holds the XSAVE area (AVX, AVX-512 state) when the kernel says
+        // so in the fxsave area's software-reserved bytes; keep all of it if it fits.
+        const uint8_t *fp = (const uint8_t *)uc->uc_mcontext.fpregs;
+        const struct _fpx_sw_bytes *sw = (const struct _fpx_sw_bytes *)(fp + 464);
+        size_t size = 512;
+        if (sw->magic1 == FP_XSTATE_MAGIC1 && sw->xstate_size <= FP_CAPACITY && sw->xstate_size > 512) {
+            size = sw->xstate_size;
+            f->xsave = 1;
+        }
+        memcpy((void *)(uintptr_t)f->fpstate, fp, size);
+        // The kernel runs with the ABI's FP control state, whatever the guest had set.
+        struct _libc_fpstate *fx = uc->uc_mcontext.fpregs;
+        fx->mxcsr = 0x1F80;
+        fx->cwd = 0x037F;
+        fx->swd = 0;
+        fx->ftw = 0;
     }
+    // ... and with DF, TF and AC clear.
+    g[REG_EFL] &= ~(greg_t)(0x400 | 0x100 | 0x40000);
     ctx->kind = UMK_CONTEXT_FULL;
     // sigreturn resumes in umk_fault_entry, at the top of the kernel stack.
     g[REG_RIP] = (greg_t)(uintptr_t)&umk_fault_entry;
@@ -102,6 +125,7 @@ int umk_faults_install(umk_host_context_t *(*fault_entry)(void *cookie)) {
     if (fault_entry) {
         umk_kernel_fault_entry = fault_entry;
         if (installed) return 0;
+        guest_tid = (pid_t)syscall(SYS_gettid);
         stack_t ss = { .ss_sp = alt_stack, .ss_size = sizeof(alt_stack), .ss_flags = 0 };
         if (sigaltstack(&ss, &previous_stack) != 0) return -errno;
         for (unsigned i = 0; i < NSIGNALS; i++) {
@@ -110,7 +134,12 @@ int umk_faults_install(umk_host_context_t *(*fault_entry)(void *cookie)) {
             sa.sa_sigaction = fault_handler;
             sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
             sigemptyset(&sa.sa_mask);
-            if (sigaction(fault_signals[i], &sa, &previous[i]) != 0) return -errno;
+            if (sigaction(fault_signals[i], &sa, &previous[i]) != 0) {
+                int e = errno;
+                while (i-- > 0) sigaction(fault_signals[i], &previous[i], 0);
+                sigaltstack(&previous_stack, 0);
+                return -e;
+            }
         }
         installed = 1;
         return 0;

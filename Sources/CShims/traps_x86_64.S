@@ -38,6 +38,10 @@ umk_trap_check_registers:
     pushq %r15
     movabsq $0x5A5A5A5A5A5A5A5A, %rax
     movq %rax, %xmm0
+    // ymm1's upper half carries 0x3C3C...: only a full XSAVE restore keeps it.
+    movabsq $0x3C3C3C3C3C3C3C3C, %rax
+    movq %rax, %xmm2
+    vpbroadcastq %xmm2, %ymm1
     movq $0x1001, %rax
     movq $0x1002, %rbx
     movq $0x1003, %rcx
@@ -155,6 +159,15 @@ umk_trap_check_registers:
     movzbq %cl, %rcx
     shlq $15, %rcx
     orq %rcx, %rax
+    vextracti128 $1, %ymm1, %xmm2
+    movq %xmm2, %rdx
+    movabsq $0x3C3C3C3C3C3C3C3C, %r8
+    cmpq %r8, %rdx
+    setne %cl
+    movzbq %cl, %rcx
+    shlq $16, %rcx
+    orq %rcx, %rax
+    vzeroupper
     addq $128, %rsp
     popq %r15
     popq %r14

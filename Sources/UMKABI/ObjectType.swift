@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Object types (`seL4_ObjectType` + x86_64 mode + x86 arch types) and their sizes. umk's
-// TCB is larger than seL4's 2^11: it holds a saved host register frame and FP area; that
-// size is stated here and nowhere else.
+// TCB is larger than seL4's 2^11 (2^12 with a big XSAVE area): it holds a saved host
+// register frame and a full XSAVE area (AVX-512 included); that size is stated here and
+// nowhere else.
 
 /// A kernel object type as Untyped_Retype takes it.
 public enum ObjectType: UInt64, Sendable, CaseIterable {
@@ -48,8 +49,8 @@ public enum ObjectType: UInt64, Sendable, CaseIterable {
 public enum ObjectSize {
     /// One CNode slot: a two-word cap plus two-word derivation links.
     public static let slotBits: UInt64 = 5
-    /// umk's TCB: seL4's 2^11 plus room for the host register frame and FP area.
-    public static let tcbBits: UInt64 = 12
+    /// umk's TCB: room for the host register frame and a full XSAVE area.
+    public static let tcbBits: UInt64 = 13
     public static let endpointBits: UInt64 = 4
     public static let notificationBits: UInt64 = 5
     public static let pageTableBits: UInt64 = 12

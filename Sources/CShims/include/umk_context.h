@@ -34,7 +34,7 @@ typedef struct umk_host_context {
 #define UMK_CONTEXT_FULL 1
 
 /// A guest stopped by a signal: every general register, and what stopped it. The FP state
-/// (fxsave layout, 512 bytes, 16-byte aligned) is at `fpstate`.
+/// (the signal frame's XSAVE image, or its fxsave part) is at `fpstate`.
 typedef struct umk_full_frame {
     uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
     uint64_t rip, rsp, rflags;
@@ -42,8 +42,8 @@ typedef struct umk_full_frame {
     uint64_t addr;       // si_addr
     uint64_t err;        // the x86 error code (page-fault error code for SIGSEGV)
     uint64_t trapno;     // the x86 vector
-    uint64_t fpstate;    // address of the 512-byte fxsave area
-    uint64_t pad;
+    uint64_t fpstate;    // address of the FP area (64-byte aligned, 3456 bytes)
+    uint64_t xsave;      // 1: the FP area holds a full XSAVE image (xrstor), 0: fxsave only
 } umk_full_frame_t;
 
 /// A syscall as a guest makes it: inputs, then outputs written back in place.

@@ -13,7 +13,8 @@ void umk_trap_ud2(void);
 void umk_trap_int3(void);
 /// Divides with idiv (#DE, SIGFPE when `divisor` is 0).
 int64_t umk_trap_divide(int64_t dividend, int64_t divisor);
-/// Loads distinct values into every general register and xmm0, executes ud2, and after
+/// Loads distinct values into every general register, xmm0 and ymm1's upper half (AVX2),
+/// executes ud2, and after
 /// being resumed (at the next instruction) returns a bit mask of the registers that do not
 /// hold their values any more (0 = all restored).
 uint64_t umk_trap_check_registers(void);

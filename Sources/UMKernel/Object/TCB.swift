@@ -96,7 +96,7 @@ public struct TCB {
     var name: InlineArray<32, UInt8>
     /// Space the HAL keeps per thread (the Linux backend's saved host context, register
     /// frame and FP area); the kernel never reads it.
-    var halArea: InlineArray<128, UInt64>
+    var halArea: InlineArray<512, UInt64>
 
     /// The thread state.
     public var state: ThreadState {

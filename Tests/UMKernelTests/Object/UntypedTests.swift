@@ -417,9 +417,10 @@ struct UntypedTests {
         let (r, tcbs) = retypeFrom(h, u, .tcb)
         #expect(r.error == .noError)
         #expect(h.cap(tcbs[0]).paddr == base)
-        #expect(h.cap(u).untypedFreeIndex == 0x1000)
+        let tcbSize = UInt64(1) << ObjectSize.tcbBits
+        #expect(h.cap(u).untypedFreeIndex == tcbSize)
         // Zeroed below the old watermark (past the new TCB, whose fields were initialised).
-        for off in stride(from: UInt64(0x1000), to: 0x4000, by: 0x800) {
+        for off in stride(from: tcbSize, to: 0x4000, by: 0x800) {
             #expect(h.k.physmap.loadWord(base + off) == 0, "offset 0x\(String(off, radix: 16))")
         }
         #expect(h.k.physmap.loadWord(base + 0x3FF8) == 0)

@@ -30,11 +30,12 @@ public struct LinuxRunResult: Sendable {
 }
 
 /// Layout of the TCB's HAL area (words): the host context at 0, "has a host context" at 16,
-/// the full register frame of a thread stopped by a signal at 32, its FP area (fxsave, 512
-/// bytes, 16-byte aligned) at 64.
+/// the full register frame of a thread stopped by a signal at 32, its FP area (an XSAVE
+/// image of up to 3456 bytes, 64-byte aligned) from word 64.
 private let startedWord = 16
 private let frameWord = 32
 private let fpWord = 64
+private let fpCapacity = 3456
 
 extension Kernel where H == LinuxHAL {
     /// The Linux-side context area of `t`'s TCB.
@@ -54,10 +55,12 @@ extension Kernel where H == LinuxHAL {
     /// Points a fresh context at its frame and FP area.
     func prepareContext(_ t: TCBRef) {
         let area = MemoryLayout<TCB>.offset(of: \TCB.halArea)!
-        precondition((area + fpWord * 8) % 16 == 0, "the FP area must be 16-byte aligned")
+        let areaEnd = area + MemoryLayout<InlineArray<512, UInt64>>.size
+        let fp = (area + fpWord * 8 + 63) & ~63
+        precondition(fp + fpCapacity <= areaEnd, "the XSAVE area must fit in the TCB's HAL area")
         let ctx = hostContext(t), frame = fullFrame(t)
         unsafe ctx.pointee.frame = UInt64(UInt(bitPattern: frame))
-        unsafe frame.pointee.fpstate = UInt64(UInt(bitPattern: physmap.base)) + t.paddr + UInt64(area + fpWord * 8)
+        unsafe frame.pointee.fpstate = UInt64(UInt(bitPattern: physmap.base)) + t.paddr + UInt64(fp)
     }
 
     /// The host address of guest vaddr 0 for `t` (its VSpace's window), if it has one.
