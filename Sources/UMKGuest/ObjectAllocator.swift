@@ -34,15 +34,20 @@ public struct ObjectAllocator {
         return nextSlot
     }
 
-    /// A new object in a fresh slot, or nil when memory or slots run out.
+    /// A new object in a fresh slot, or nil when memory or slots run out. Untypeds are
+    /// tried first fit from the first one with room; one too full for a large object still
+    /// serves smaller ones later.
     public mutating func make(_ type: ObjectType, sizeBits: UInt64 = 0) -> CPtr? {
         guard let dest = slot() else { return nil }
-        while current < untypeds.count {
-            let e = Untyped.retype(untypeds[current].slot, type: type, sizeBits: sizeBits, root: root,
+        var i = current
+        while i < untypeds.count {
+            let e = Untyped.retype(untypeds[i].slot, type: type, sizeBits: sizeBits, root: root,
                                    nodeIndex: 0, nodeDepth: 0, nodeOffset: dest, numObjects: 1)
             if e == .noError { return dest }
             guard e == .notEnoughMemory else { return nil }
-            current += 1
+            // MR0 is the bytes left: an untyped with less than the smallest object is done.
+            if i == current && IPCBuffer.getMR(0) < 16 { current += 1 }
+            i += 1
         }
         return nil
     }

@@ -50,6 +50,9 @@ public struct Pager {
     public var reportTo: CPtr?
     /// Frames mapped so far.
     public private(set) var mapped = 0
+    /// Pages already backed, per client: a second fault there (another thread of the same
+    /// client got there first) is answered without a new frame.
+    var backed: [UInt64: Set<UInt64>] = [:]
 
     public init(clients: [UInt64: PagerClient], allocator: ObjectAllocator, reportTo: CPtr? = nil) {
         self.clients = clients; self.allocator = allocator; self.reportTo = reportTo
@@ -66,12 +69,20 @@ public struct Pager {
             return .refused(address: address)
         }
         let page = address & ~0xFFF
+        // A protection fault (present bit set) on a page the pager backed: the access is
+        // not one the region allows, so it is refused rather than remapped.
+        if IPCBuffer.getMR(3) & 1 != 0 {
+            report(badge, ip: ip, address: address, access: fetch ? 2 : write ? 1 : 0)
+            return .refused(address: address)
+        }
+        if backed[badge]?.contains(page) == true { return .mapped(address: page) }
         guard let frame = allocator.make(.smallPage),
               allocator.map(frame, vspace: client.vspace, vaddr: page, rights: region.rights) else {
             report(badge, ip: ip, address: address, access: fetch ? 2 : write ? 1 : 0)
             return .exhausted(address: address)
         }
         mapped += 1
+        backed[badge, default: []].insert(page)
         return .mapped(address: page)
     }
 
