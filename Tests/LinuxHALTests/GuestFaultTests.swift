@@ -297,3 +297,50 @@ extension LinuxGuests.GuestFaultTests {
         }
     }
 }
+
+enum StartPrograms {
+    static let child: ThreadEntry = { _, _ in
+        debugPrint("child: started on a stack the pager provided\n")
+        seL4.signal(2)
+        _ = seL4.wait(3)
+    }
+
+    /// Starts a thread whose stack top is on an unmapped page: its first frame faults to the
+    /// root, which maps the page and replies; then it starts. A stack outside the window
+    /// faults too instead of touching host memory.
+    static let root: ThreadEntry = { bootInfo, _ in
+        var alloc = ObjectAllocator(bootInfo: readBootInfo(at: bootInfo))
+        guard let ep = alloc.make(.endpoint), let done = alloc.make(.notification), let park = alloc.make(.notification),
+              let task = alloc.makeTask(priority: 100, faultEP: 1) else { return guestCheck(false, "setup") }
+        guestCheck(alloc.give(task, ep, at: 1, rights: [.write, .grant]) == .noError, "ep")
+        guestCheck(alloc.give(task, done, at: 2, rights: .write) == .noError, "done")
+        guestCheck(alloc.give(task, park, at: 3, rights: .read) == .noError, "park")
+        let top = FaultPrograms.heap + 0x10000
+        guestCheck(startThread(task.tcb, entry: child, stackTop: top) == .noError, "start")
+        let (msg, _) = seL4.recv(ep)
+        debugPrint("root: start fault label \(msg.label) at 0x\(String(IPCBuffer.getMR(1), radix: 16))\n")
+        guard let frame = alloc.make(.smallPage), alloc.map(frame, vspace: task.vspace, vaddr: top - 0x1000, rights: .readWrite) else {
+            return guestCheck(false, "map stack")
+        }
+        seL4.reply(MessageInfo(label: 0, length: 0))
+        _ = seL4.wait(done)
+        // A stack pointer outside any window is a fault at that address, not a host write.
+        guard let t2 = alloc.makeTask(priority: 100, faultEP: 1, base: 0x2000_0000) else { return guestCheck(false, "t2") }
+        guestCheck(alloc.give(t2, ep, at: 1, rights: [.write, .grant]) == .noError, "ep2")
+        guestCheck(startThread(t2.tcb, entry: child, stackTop: 0xFFFF_0000_0000) == .noError, "start2")
+        let (msg2, _) = seL4.recv(ep)
+        debugPrint("root: wild stack fault label \(msg2.label) at 0x\(String(IPCBuffer.getMR(1), radix: 16))\n")
+        seL4.debugHalt()
+    }
+}
+
+extension LinuxGuests.GuestFaultTests {
+    @Test("START0001 a thread started on an unmapped stack takes a VMFault there instead of crashing the host")
+    func startOnUnmappedStack() throws {
+        let (r, out) = try runSystem(StartPrograms.root)
+        #expect(r.halted, "\(out)")
+        #expect(out.contains("root: start fault label 5 at 0x4000fff8"), "\(out)")
+        #expect(out.contains("child: started on a stack the pager provided"), "\(out)")
+        #expect(out.contains("root: wild stack fault label 5 at 0xfffefffffff8"), "\(out)")
+    }
+}

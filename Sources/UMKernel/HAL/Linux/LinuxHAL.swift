@@ -140,6 +140,15 @@ public struct LinuxHAL: HAL {
         }
     }
 
+    /// True if guest vaddr `vaddr` of `asid` is mirrored writable in its window.
+    public func isMirroredWritable(asid: UInt64, vaddr: UInt64) -> Bool {
+        guard let pages = mirrored[asid] else { return false }
+        for bits: UInt64 in [12, 21, 30] {
+            if let m = pages[vaddr & ~((1 << bits) - 1)], m.sizeBits == bits { return m.rights == .readWrite }
+        }
+        return false
+    }
+
     public mutating func isInterruptPending() -> Bool { false }
 
     public mutating func debugPutChar(_ byte: UInt8) {

@@ -201,6 +201,15 @@ extension Kernel where H == LinuxHAL {
                     activateThread()
                     continue
                 }
+                // The first frame goes on the thread's stack: that page must be there and
+                // writable, or the thread takes a VMFault there (its pager may map it).
+                let frameAddress = (n.pointee[.rsp] & ~15) &- 8
+                let asid = n.slot(.vTable).pointee.cap.mappedASID
+                guard n.pointee[.rsp] <= hal.userTop, frameAddress < n.pointee[.rsp],
+                      hal.isMirroredWritable(asid: asid, vaddr: frameAddress) else {
+                    handleVMFaultEvent(address: frameAddress, fsr: 0x6, instructionFault: false)
+                    continue
+                }
                 unsafe umk_context_init(ctx, start &+ n.pointee[.rsp], n.pointee.nextIP, n.pointee[.rdi], n.pointee[.rsi])
                 prepareContext(n)
                 n.pointee.halArea[startedWord] = 1
