@@ -344,3 +344,41 @@ extension LinuxGuests.GuestFaultTests {
         #expect(out.contains("root: wild stack fault label 5 at 0xfffefffffff8"), "\(out)")
     }
 }
+
+enum StaleSpacePrograms {
+    static let waiter: ThreadEntry = { _, _ in
+        _ = seL4.recv(4)
+        debugPrint("waiter: should not get here\n")
+    }
+
+    /// Deletes the VSpace of a thread blocked in Recv, then wakes it: its results cannot be
+    /// delivered and it faults on its (gone) stack — a VMFault, not a host crash.
+    static let root: ThreadEntry = { bootInfo, _ in
+        var alloc = ObjectAllocator(bootInfo: readBootInfo(at: bootInfo))
+        guard let faults = alloc.make(.endpoint), let ep = alloc.make(.endpoint),
+              let task = alloc.makeTask(priority: 100, faultEP: 1) else { return guestCheck(false, "setup") }
+        guestCheck(alloc.give(task, faults, at: 1, rights: [.write, .grant]) == .noError, "faults")
+        guestCheck(alloc.give(task, ep, at: 4, rights: .read) == .noError, "ep")
+        guestCheck(startThread(task.tcb, entry: waiter, stackTop: task.stackTop) == .noError, "start")
+        guestCheck(TCB.setPriority(InitialCap.initThreadTCB.rawValue, authority: InitialCap.initThreadTCB.rawValue,
+                                   priority: 50) == .noError, "lower")
+        // The waiter ran and blocked; delete its VSpace (the last cap: the TCB holds a copy).
+        guestCheck(CNode.delete(alloc.root, index: task.vspace, depth: 64) == .noError, "delete vspace")
+        guestCheck(TCB.setSpace(task.tcb, faultEP: 1, cspaceRoot: task.cnode, cspaceRootData: 64 - task.cnodeRadix,
+                                vspaceRoot: InitialCap.initThreadVSpace.rawValue, vspaceRootData: 0) == .noError, "set space")
+        seL4.send(ep, MessageInfo(label: 0, length: 0))
+        let (msg, _) = seL4.recv(faults)
+        debugPrint("root: the waiter faulted with label \(msg.label)\n")
+        seL4.debugHalt()
+    }
+}
+
+extension LinuxGuests.GuestFaultTests {
+    @Test("STALE0001 a thread whose VSpace was deleted while it waited faults when it resumes; the host survives")
+    func staleSpace() throws {
+        let (r, out) = try runSystem(StaleSpacePrograms.root)
+        #expect(r.halted, "\(out)")
+        #expect(out.contains("root: the waiter faulted with label 5"), "\(out)")
+        #expect(!out.contains("should not get here"), "\(out)")
+    }
+}

@@ -22,6 +22,9 @@ public struct LinuxHAL: HAL {
     var windows = [UInt64](repeating: 0, count: VSpaceLayout.asidPoolCount * VSpaceLayout.asidPoolEntries)
     /// What is mirrored in each window (vaddr → paddr, size, rights), to tell a remap.
     var mirrored: [UInt64: [UInt64: SimulatedMapping]] = [:]
+    /// Counts unmaps and window releases: host addresses checked under one generation stay
+    /// valid while it does not change.
+    public private(set) var unmapGeneration: UInt64 = 0
     /// Fresh mappings not made yet: consecutive frames are mapped by one mmap.
     var pendingRun: PendingRun?
     /// Host mapping calls made (mmap/mprotect), for measurements.
@@ -73,6 +76,7 @@ public struct LinuxHAL: HAL {
     public mutating func releaseASID(_ asid: UInt64) {
         guard let base = window(asid: asid) else { return }
         flushMappings()
+        unmapGeneration &+= 1
         windows[Int(asid)] = 0
         try? LinuxSyscalls.unmap(base, length: 1 << Self.windowBits)
         mirrored[asid] = nil
@@ -89,6 +93,7 @@ public struct LinuxHAL: HAL {
         let length = UInt64(1) << sizeBits
         if let old = mirrored[asid]?[vaddr], old.paddr == paddr, old.sizeBits == sizeBits {
             flushMappings()
+            unmapGeneration &+= 1
             do {
                 hostMappingCalls += 1
                 try LinuxSyscalls.protect(base + vaddr, length: length, prot: prot)
@@ -131,6 +136,7 @@ public struct LinuxHAL: HAL {
     public mutating func unmapFrame(asid: UInt64, vaddr: UInt64, sizeBits: UInt64) {
         guard let base = window(asid: asid), mirrored[asid]?[vaddr] != nil else { return }
         flushMappings()
+        unmapGeneration &+= 1
         do {
             hostMappingCalls += 1
             try LinuxSyscalls.unmapFixed(base + vaddr, length: 1 << sizeBits)

@@ -33,6 +33,10 @@ public struct LinuxRunResult: Sendable {
 /// the full register frame of a thread stopped by a signal at 32, its FP area (an XSAVE
 /// image of up to 3456 bytes, 64-byte aligned) from word 64.
 private let startedWord = 16
+/// The ASID the thread's window had when it entered the kernel by umk_syscall.
+private let entryASIDWord = 17
+/// The HAL's unmap generation at that entry: unchanged means the io block is still mapped.
+private let entryGenerationWord = 18
 private let frameWord = 32
 private let fpWord = 64
 private let fpCapacity = 3456
@@ -117,6 +121,8 @@ extension Kernel where H == LinuxHAL {
         unsafe t.pointee[.r15] = io.pointee.mr.3
         t.pointee[.rip] = stub
         t.pointee.nextIP = stub + 1
+        t.pointee.halArea[entryASIDWord] = t.slot(.vTable).pointee.cap.mappedASID
+        t.pointee.halArea[entryGenerationWord] = hal.unmapGeneration
         if let w = window(of: t) { t.pointee[.rsp] = unsafe ctx.pointee.rsp &- w }
         handleSyscall(unsafe io.pointee.number)
         return resumeNext()
@@ -182,11 +188,23 @@ extension Kernel where H == LinuxHAL {
                 unsafe f.pointee.rsp = w &+ n.pointee[.rsp]
                 unsafe f.pointee.rflags = sanitiseRegister(.rflags, n.pointee[.rflags])
             } else if started && n.pointee.nextIP == stub + 1 {
-                // Back from a syscall: results into the io block.
-                let io = unsafe UnsafeMutablePointer<umk_syscall_io_t>(bitPattern: UInt(ctx.pointee.io))!
-                unsafe io.pointee.cptr = n.pointee[.rdi]
-                unsafe io.pointee.info = n.pointee[.rsi]
-                unsafe io.pointee.mr = (n.pointee[.r10], n.pointee[.r8], n.pointee[.r9], n.pointee[.r15])
+                // Back from a syscall: results into the io block, if the window it lies in
+                // is still there (a VSpace deleted under a blocked thread is not; the thread
+                // then faults on its own stack when it runs, as it would on hardware).
+                let ioAddress = unsafe ctx.pointee.io
+                let asid = n.pointee.halArea[entryASIDWord]
+                let size = UInt64(MemoryLayout<umk_syscall_io_t>.size)
+                let stillMapped = n.pointee.halArea[entryGenerationWord] == hal.unmapGeneration
+                    || hal.window(asid: asid).map { w in
+                        ioAddress >= w && hal.isMirroredWritable(asid: asid, vaddr: ioAddress - w)
+                            && hal.isMirroredWritable(asid: asid, vaddr: ioAddress - w + size - 1)
+                    } ?? false
+                if stillMapped {
+                    let io = unsafe UnsafeMutablePointer<umk_syscall_io_t>(bitPattern: UInt(ioAddress))!
+                    unsafe io.pointee.cptr = n.pointee[.rdi]
+                    unsafe io.pointee.info = n.pointee[.rsi]
+                    unsafe io.pointee.mr = (n.pointee[.r10], n.pointee[.r8], n.pointee[.r9], n.pointee[.r15])
+                }
             } else if started && n.pointee.nextIP == stub {
                 // Restart: the syscall runs again, as re-executing the instruction would,
                 // and completes like any other entry (back to after the stub).
