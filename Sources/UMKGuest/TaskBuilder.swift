@@ -80,12 +80,14 @@ extension ObjectAllocator {
     }
 }
 
-/// Starts a configured thread at `entry(arg0, arg1)` with its stack at `stackTop`
-/// (TCB_WriteRegisters with resume).
+/// Starts (or restarts) a thread at `entry(arg0, arg1)` with its stack ending at
+/// `stackTop` (TCB_WriteRegisters with resume).
 public func startThread(_ tcb: CPtr, entry: ThreadEntry, stackTop: UInt64, arg0: UInt64 = 0, arg1: UInt64 = 0) -> KernelError {
     var regs = [UInt64](repeating: 0, count: UserRegister.count)
     regs[UserRegister.rip.rawValue] = UInt64(UInt(bitPattern: unsafeBitCast(entry, to: UnsafeRawPointer.self)))
-    regs[UserRegister.rsp.rawValue] = stackTop
+    // As after a call: rsp ≡ 8 (mod 16) at the entry, with room for a return address, so
+    // the thread starts correctly whether it resumes a fresh or a signal-stopped context.
+    regs[UserRegister.rsp.rawValue] = (stackTop & ~15) - 8
     regs[UserRegister.rdi.rawValue] = arg0
     regs[UserRegister.rsi.rawValue] = arg1
     regs[UserRegister.rflags.rawValue] = 0x202
