@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // The kernel's failure vocabulary, seL4's `exception_t` done as values: a decode step
-// throws a `SyscallError` (an seL4 error code plus its detail words), a lookup of the
-// invoked cap raises a lookup fault, and a long operation that stops at a preemption point
-// throws `.preempted` so the caller is left to restart it.
+// throws a `SyscallError` (an seL4 error code plus its detail words), and a long operation
+// that stops at a preemption point throws `.preempted` so the caller is left to restart it.
+// Lookup faults of the invoked cap are raised by the syscall entry itself (handleFault).
 
 import UMKABI
 
@@ -36,9 +36,6 @@ public struct SyscallError: Error, Equatable, Sendable {
 public enum KernelException: Error, Equatable, Sendable {
     /// An invocation failed: reply with the error (Call) or drop it (Send).
     case syscallError(SyscallError)
-    /// The invoked cap (or an extra cap, or the receive endpoint) could not be looked up:
-    /// the thread takes a CapFault.
-    case lookupFault(LookupFailure, address: UInt64, inReceivePhase: Bool)
     /// A long operation stopped at a preemption point; the thread restarts it.
     case preempted
 }

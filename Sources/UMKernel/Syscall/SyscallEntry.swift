@@ -99,13 +99,14 @@ extension Kernel {
                              thread: thread)
         do throws(KernelException) {
             try decodeInvocation(inv)
-        } catch .preempted {
-            return .preempted
-        } catch .syscallError(let e) {
-            if isCall { replyFromKernelError(thread, e) }
-            return nil
         } catch {
-            fatalError("decodeInvocation: unexpected \(error)")
+            switch error {
+            case .preempted:
+                return .preempted
+            case .syscallError(let e):
+                if isCall { replyFromKernelError(thread, e) }
+                return nil
+            }
         }
         if thread.pointee.state == .restart {
             if isCall { replyFromKernelSuccessEmpty(thread) }

@@ -17,7 +17,7 @@ private let freeVaddr: UInt64 = 0x5A_0000
 /// PML4 slot 1: no PDPT there in the root VSpace.
 private let farVaddr: UInt64 = 1 << 39
 
-private func mapping(_ h: KernelHarness, _ vaddr: UInt64, asid: UInt64 = rootASID) -> SimulatedMapping? {
+private func mapping(_ h: KernelHarness, _ vaddr: UInt64, asid: UInt64 = rootASID) -> FrameMapping? {
     h.k.hal.mappings[asid]?[vaddr]
 }
 

@@ -21,7 +21,7 @@ public struct LinuxHAL: HAL {
     /// Host base address of each assigned ASID's window (0 = none), indexed by ASID.
     var windows = [UInt64](repeating: 0, count: VSpaceLayout.asidPoolCount * VSpaceLayout.asidPoolEntries)
     /// What is mirrored in each window (vaddr → paddr, size, rights), to tell a remap.
-    var mirrored: [UInt64: [UInt64: SimulatedMapping]] = [:]
+    var mirrored: [UInt64: [UInt64: FrameMapping]] = [:]
     /// Counts unmaps and window releases: host addresses checked under one generation stay
     /// valid while it does not change.
     public private(set) var unmapGeneration: UInt64 = 0
@@ -89,7 +89,7 @@ public struct LinuxHAL: HAL {
         case .readOnly: 1
         case .readWrite: 3
         }
-        let m = SimulatedMapping(paddr: paddr, sizeBits: sizeBits, rights: rights)
+        let m = FrameMapping(paddr: paddr, sizeBits: sizeBits, rights: rights)
         let length = UInt64(1) << sizeBits
         if let old = mirrored[asid]?[vaddr], old.paddr == paddr, old.sizeBits == sizeBits {
             flushMappings()

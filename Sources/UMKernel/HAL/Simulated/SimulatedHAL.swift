@@ -6,8 +6,8 @@
 
 import UMKABI
 
-/// A mapping the kernel asked for, as the simulated backend recorded it.
-public struct SimulatedMapping: Equatable, Sendable {
+/// A frame mapping the kernel asked a backend for (recorded by both backends).
+public struct FrameMapping: Equatable, Sendable {
     public var paddr: UInt64
     public var sizeBits: UInt64
     public var rights: VMRights
@@ -18,7 +18,7 @@ public struct SimulatedHAL: HAL {
     public let physmap: Physmap
     public var userTop: UInt64 { VSpaceLayout.kernelUserTop }
     /// Current mappings by ASID and virtual address.
-    public var mappings: [UInt64: [UInt64: SimulatedMapping]] = [:]
+    public var mappings: [UInt64: [UInt64: FrameMapping]] = [:]
     /// ASIDs assigned to VSpaces (asid → PML4 paddr).
     public var assignedASIDs: [UInt64: UInt64] = [:]
     /// Number of map/unmap requests seen (what a real backend's host calls would be).
@@ -48,7 +48,7 @@ public struct SimulatedHAL: HAL {
     }
     public mutating func mapFrame(asid: UInt64, vaddr: UInt64, paddr: UInt64, sizeBits: UInt64, rights: VMRights) {
         mappingCalls += 1
-        mappings[asid, default: [:]][vaddr] = SimulatedMapping(paddr: paddr, sizeBits: sizeBits, rights: rights)
+        mappings[asid, default: [:]][vaddr] = FrameMapping(paddr: paddr, sizeBits: sizeBits, rights: rights)
     }
     public mutating func unmapFrame(asid: UInt64, vaddr: UInt64, sizeBits: UInt64) {
         mappingCalls += 1
