@@ -62,7 +62,10 @@ static void kernel_fault_report(int sig, siginfo_t *si, ucontext_t *uc) {
     write_hex((uint64_t)(uintptr_t)si->si_addr);
     write_str(", umk_fault_entry at ");
     write_hex((uint64_t)(uintptr_t)&umk_fault_entry);
-    write_str("\n");
+    write_str("\n  last guest context ");
+    write_hex((uint64_t)(uintptr_t)umk_current);
+    write_str(umk_kernel_fault_entry ? " (guests installed: the fault is in kernel code or a host thread)\n"
+                                     : " (no guests installed: a host fault)\n");
     for (unsigned i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
         write_str("  ");
         write_str(names[i]);
