@@ -207,7 +207,6 @@ struct GuestThreadTests {
             sharedArray = []
             let (r, out) = try! runSystem(ThreadPrograms.exclusivityRoot)
             guard r.halted, out.contains("root: shared array [1, 3, 1, 2, 4]") else { fatalError(out) }
-            _ = r
         }
     }
 

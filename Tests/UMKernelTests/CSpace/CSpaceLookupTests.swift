@@ -89,9 +89,7 @@ struct CSpaceLookupTests {
         // Reaching a non-CNode cap with bits to spare.
         let top = cnode(h)
         let ep = h.retype(.endpoint)[0]
-        let copy = h.allocSlot()
         #expect(h.error(top.slot, .cnodeCopy, [9, 4, ep, 64, CapRights.all.rawValue], caps: [InitialCap.initThreadCNode.rawValue]) == .noError)
-        _ = copy
         let deep = h.invoke(top.slot, .cnodeDelete, [9 << 4, 8])
         #expect(deep.error == .failedLookup)
         #expect(deep.mrs == [0] + LookupFailure.depthMismatch(bitsLeft: 4, bitsFound: 0).words)
