@@ -90,6 +90,8 @@ umk_resume_full:
     movq $1, umk_in_guest(%rip)
     movq 0(%rax), %rax
     jmpq *umk_resume_rip(%rip)
+    .globl umk_stub_end
+umk_stub_end:
     .size umk_syscall, .-umk_syscall
 
 // Where a guest's fault signal returns to: on the kernel stack, cookie in rdi.

@@ -22,6 +22,7 @@ __attribute__((visibility("hidden"))) volatile uint64_t umk_in_guest;
 __attribute__((visibility("hidden"))) uint64_t umk_resume_rip;
 
 extern void umk_fault_entry(void);
+extern void umk_add_interrupt_signals(sigset_t *set);
 extern void *umk_kernel_stack_top;
 extern void *umk_kernel_cookie;
 
@@ -32,7 +33,7 @@ static stack_t previous_stack;
 static char alt_stack[64 * 1024] __attribute__((aligned(16)));
 static int installed;
 /// The host thread that runs guests; a fault signal on any other thread is not a guest's.
-static pid_t guest_tid;
+__attribute__((visibility("hidden"))) pid_t guest_tid;
 /// Bytes the FP area of a frame holds (the XSAVE area must fit, else only fxsave is kept).
 #define FP_CAPACITY 3456
 
@@ -83,6 +84,14 @@ static void fault_handler(int sig, siginfo_t *si, void *ucv) {
         signal(SIGABRT, SIG_DFL);
         abort();
     }
+    umk_save_guest_frame(sig, si, ucv);
+}
+
+/// Copies the interrupted guest's state into its frame and makes sigreturn enter the kernel.
+void umk_save_guest_frame(int sig, void *siv, void *ucv) {
+    siginfo_t *si = siv;
+    ucontext_t *uc = ucv;
+    umk_host_context_t *ctx = umk_current;
     umk_in_guest = 0;
     umk_full_frame_t *f = (umk_full_frame_t *)(uintptr_t)ctx->frame;
     greg_t *g = uc->uc_mcontext.gregs;
@@ -137,6 +146,8 @@ int umk_faults_install(umk_host_context_t *(*fault_entry)(void *cookie)) {
             sa.sa_sigaction = fault_handler;
             sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
             sigemptyset(&sa.sa_mask);
+            // An interrupt must not land in the middle of saving a fault's frame.
+            umk_add_interrupt_signals(&sa.sa_mask);
             if (sigaction(fault_signals[i], &sa, &previous[i]) != 0) {
                 int e = errno;
                 while (i-- > 0) sigaction(fault_signals[i], &previous[i], 0);

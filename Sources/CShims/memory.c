@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <fcntl.h>
 
 static int prot_bits(int prot) {
     return ((prot & 1) ? PROT_READ : 0) | ((prot & 2) ? PROT_WRITE : 0);
@@ -53,6 +54,11 @@ int umk_unmap(uint64_t addr, uint64_t length) {
 int64_t umk_map_anonymous(uint64_t length) {
     void *p = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     return p == MAP_FAILED ? -(int64_t)errno : (int64_t)(uintptr_t)p;
+}
+
+int umk_create_file(const char *path) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    return fd < 0 ? -errno : fd;
 }
 
 int umk_close(int fd) {

@@ -54,12 +54,15 @@ public struct KernelGlobals {
 /// Where the kernel keeps its own data in RAM.
 public enum KernelLayout {
     /// KernelGlobals at 0, the IRQ node (one slot per IRQ: the notification cap it signals,
-    /// seL4 intStateIRQNode) at 0x3000, the idle thread's TCB at 0x4000.
+    /// seL4 intStateIRQNode) at 0x3000, the idle thread's TCB at 0x4000, the I/O port
+    /// bitmap at 0x6000.
     public static let globals: UInt64 = 0
     public static let irqNode: UInt64 = 0x3000
     /// Legacy PIC IRQ lines 0...15 (seL4 maxIRQ for the PIC).
     public static let irqCount: UInt64 = 16
     public static let idleThread: UInt64 = 0x4000
+    /// The allocated I/O ports (seL4 x86KSAllocatedIOPorts), one bit per port: 8 KiB.
+    public static let ioPortBitmap: UInt64 = 0x6000
     /// RAM below this is the kernel's; boot hands out what follows.
     public static let reservedTop: UInt64 = 0x8000
     /// Work units between preemption checks (CONFIG_MAX_NUM_WORK_UNITS_PER_PREEMPTION).

@@ -12,6 +12,7 @@
 
 #include "umk_clock.h"
 #include "umk_context.h"
+#include "umk_interrupts.h"
 #include "umk_memory.h"
 #include "umk_traps.h"
 

@@ -26,6 +26,8 @@ int umk_unmap(uint64_t addr, uint64_t length);
 /// Anonymous read-write memory (stacks); returns the address or -errno.
 int64_t umk_map_anonymous(uint64_t length);
 /// Closes a file descriptor; returns 0 or -errno.
+/// Creates (or truncates) a file for writing. Returns the descriptor or -errno.
+int umk_create_file(const char *path);
 int umk_close(int fd);
 
 /// Writes one byte to `fd` (the debug console); errors are ignored.

@@ -92,6 +92,7 @@ extension Kernel {
         provide(InitialCap.initThreadVSpace.rawValue, pml4Cap)
         provide(InitialCap.irqControl.rawValue, .irqControl)
         provide(InitialCap.asidControl.rawValue, .asidControl)
+        provide(InitialCap.ioPortControl.rawValue, .ioPortControl)
         provide(InitialCap.initThreadASIDPool.rawValue, .asidPool(paddr: asidPool, asidBase: 0))
         provide(InitialCap.bootInfoFrame.rawValue, mapFrame(bootInfoFrame, config.bootInfoAddress))
         provide(InitialCap.initThreadIPCBuffer.rawValue, mapFrame(ipcBufferFrame, config.ipcBufferAddress))

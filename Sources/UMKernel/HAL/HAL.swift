@@ -3,7 +3,8 @@
 // The seam between the kernel and the machine. The kernel is generic over it
 // (`Kernel<H: HAL>`, never `any HAL`) so every call is specialised. A backend provides RAM,
 // makes the kernel's page-table decisions real (or records them), answers whether an
-// interrupt is pending at preemption points, and carries the debug console.
+// interrupt is pending at preemption points, raises interrupt lines, carries the devices
+// behind the I/O ports and the debug console.
 
 /// What a machine backend provides to the kernel.
 public protocol HAL {
@@ -24,6 +25,15 @@ public protocol HAL {
 
     /// True if an interrupt is waiting; long kernel operations stop at a preemption point.
     mutating func isInterruptPending() -> Bool
+    /// Interrupt lines asserted now among `unmasked` (a bit per IRQ): a level-triggered
+    /// device's line while it asserts it, an edge (timer expiry, host signal) once, when
+    /// taken. A masked line's edge stays latched until the line is unmasked.
+    mutating func takeInterrupts(unmasked: UInt64) -> UInt64
+
+    /// Reads `width` bytes (1, 2 or 4) from I/O port `port` (IOPort In8/16/32).
+    mutating func ioPortIn(_ port: UInt16, width: Int) -> UInt32
+    /// Writes `width` bytes (1, 2 or 4) of `value` to I/O port `port` (IOPort Out8/16/32).
+    mutating func ioPortOut(_ port: UInt16, width: Int, value: UInt32)
     /// Writes one byte of debug output (DebugPutChar, kernel reports).
     mutating func debugPutChar(_ byte: UInt8)
     /// DebugHalt was called: the backend stops running guests.

@@ -52,6 +52,8 @@ extension Kernel {
                 globals.pointee.irqPending &= ~(1 << irq)
                 handleInterrupt(irq)
             }
+            // A device still asserting its line (data left in a FIFO) interrupts again.
+            deliverInterrupts()
         case .irqSetIRQHandler:
             guard let ntfn = extraCap(inv, 0) else { throw .syscallError(.truncatedMessage) }
             guard ntfn.cap.type == .notification, ntfn.cap.rights.contains(.write) else {
@@ -93,6 +95,17 @@ extension Kernel {
             timerTick()
         case .inactive:
             maskInterrupt(true, irq)
+        }
+    }
+
+    /// Delivers the lines the HAL asserts among the unmasked ones.
+    public func deliverInterrupts() {
+        let all: UInt64 = (1 << KernelLayout.irqCount) - 1
+        var lines = hal.takeInterrupts(unmasked: ~globals.pointee.irqMasked & all)
+        while lines != 0 {
+            let irq = UInt64(lines.trailingZeroBitCount)
+            lines &= lines - 1
+            handleInterrupt(irq)
         }
     }
 

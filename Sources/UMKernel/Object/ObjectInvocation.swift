@@ -53,10 +53,10 @@ extension Kernel {
             try decodeIRQHandlerInvocation(inv)
         case .frame, .pageTable, .pageDirectory, .pdpt, .pml4, .asidControl, .asidPool:
             try decodeX86MMUInvocation(inv)
-        case .ioPortControl, .ioPort:
-            // umk's boot state hands out no I/O port caps yet (seL4 allows a null
-            // IOPortControl slot), so none can be invoked.
-            throw .syscallError(.illegalOperation)
+        case .ioPortControl:
+            try decodeIOPortControlInvocation(inv)
+        case .ioPort:
+            try decodeIOPortInvocation(inv)
         }
     }
 

@@ -341,6 +341,8 @@ extension Kernel {
             if final && cap.isMapped { deleteASID(cap.mappedASID, vspace: cap.paddr) }
         case .asidPool:
             if final { deleteASIDPool(base: cap.asidBase, pool: cap.paddr) }
+        case .ioPort:
+            if final { freeIOPortRange(cap) }
         default:
             break
         }

@@ -62,7 +62,7 @@ struct DebugSyscallTests {
         let h = KernelHarness()
         for (cptr, tag) in [(InitialCap.initThreadCNode.rawValue, 10), (InitialCap.initThreadTCB.rawValue, 12),
                             (InitialCap.initThreadVSpace.rawValue, 9), (InitialCap.bootInfoFrame.rawValue, 1),
-                            (InitialCap.ioPortControl.rawValue, 0)] as [(UInt64, UInt64)] {
+                            (InitialCap.ioPortControl.rawValue, 31), (InitialCap.ioSpace.rawValue, 0)] as [(UInt64, UInt64)] {
             debug(h, .debugCapIdentify, cptr: cptr)
             #expect(h.root.pointee[.rdi] == tag)
         }

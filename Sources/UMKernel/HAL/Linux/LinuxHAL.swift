@@ -40,17 +40,46 @@ public struct LinuxHAL: HAL {
     /// True once a host call failed (cheap to test on every kernel exit).
     public private(set) var failed = false
 
+    // Interrupts, devices and time (LinuxHAL+Interrupts.swift).
+    public let options: MachineOptions
+    /// The devices behind the I/O ports.
+    public internal(set) var devices = PCDevices()
+    /// Everything the guest transmitted through the UART (also written to the console).
+    public internal(set) var consoleOutput: [UInt8] = []
+    var console: HostConsole
+    /// Host input read and not yet in the UART's FIFO (the host side is flow-controlled).
+    var inputBacklog: [UInt8] = []
+    /// Kernel entries so far (the stamp of recorded input).
+    public internal(set) var entries: UInt64 = 0
+    var virtualNow: UInt64 = 0
+    var nextVirtualTick: UInt64
+    let hostStart: UInt64
+    var recordFD: Int32 = -1
+    var replayIndex = 0
+    var armedPITDeadline: UInt64? = nil
+    var tickArmed = false
+    var interruptsInstalled = false
+
     /// RAM of `ramSize` bytes in a fresh memfd.
-    public init(ramSize: UInt64 = 256 << 20, echo: Bool = true) throws(HostError) {
+    public init(ramSize: UInt64 = 256 << 20, echo: Bool = true, options: MachineOptions = MachineOptions()) throws(HostError) {
         ramFD = try LinuxSyscalls.memfdCreate("umk-ram", size: ramSize)
         let base = try LinuxSyscalls.mapShared(fd: ramFD, offset: 0, length: ramSize)
         // SAFETY: the mapping is ramSize bytes, owned until `release()`.
         physmap = unsafe Physmap(base: UnsafeMutableRawPointer(bitPattern: UInt(base))!, size: ramSize)
         self.echo = echo
+        self.options = options
+        self.console = try HostConsole(options.replay != nil ? .none : options.console)
+        hostStart = umk_monotonic_ns()
+        nextVirtualTick = options.tickNanoseconds
+        if let path = options.recordPath {
+            recordFD = try LinuxSyscalls.createFile(path)
+        }
     }
 
     /// Unmaps RAM and every window and closes the memfd.
     public mutating func release() {
+        console.close()
+        if recordFD >= 0 { LinuxSyscalls.close(recordFD); recordFD = -1 }
         pendingRun = nil
         for base in windows where base != 0 { try? LinuxSyscalls.unmap(base, length: 1 << Self.windowBits) }
         windows = []
@@ -155,7 +184,6 @@ public struct LinuxHAL: HAL {
         return false
     }
 
-    public mutating func isInterruptPending() -> Bool { false }
 
     public mutating func debugPutChar(_ byte: UInt8) {
         output.append(byte)

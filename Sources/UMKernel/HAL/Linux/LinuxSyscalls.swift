@@ -24,7 +24,7 @@ enum LinuxSyscalls {
     }
 
     static func memfdCreate(_ name: String, size: UInt64) throws(HostError) -> Int32 {
-        try check(umk_memfd_create(name, size), "memfd_create")
+        try check(unsafe umk_memfd_create(name, size), "memfd_create")
     }
     static func mapShared(fd: Int32, offset: UInt64, length: UInt64) throws(HostError) -> UInt64 {
         try check(umk_map_shared(fd, offset, length), "mmap(MAP_SHARED)")
@@ -46,6 +46,9 @@ enum LinuxSyscalls {
     }
     static func unmap(_ addr: UInt64, length: UInt64) throws(HostError) {
         _ = try check(umk_unmap(addr, length), "munmap")
+    }
+    static func createFile(_ path: String) throws(HostError) -> Int32 {
+        try check(unsafe umk_create_file(path), "open(\(path))")
     }
     static func close(_ fd: Int32) {
         _ = umk_close(fd)

@@ -62,7 +62,7 @@ extension Kernel where H == LinuxHAL {
         let areaEnd = area + MemoryLayout<InlineArray<512, UInt64>>.size
         let fp = (area + fpWord * 8 + 63) & ~63
         precondition(fp + fpCapacity <= areaEnd, "the XSAVE area must fit in the TCB's HAL area")
-        let ctx = hostContext(t), frame = fullFrame(t)
+        let ctx = unsafe hostContext(t), frame = unsafe fullFrame(t)
         unsafe ctx.pointee.frame = UInt64(UInt(bitPattern: frame))
         unsafe frame.pointee.fpstate = UInt64(UInt(bitPattern: physmap.base)) + t.paddr + UInt64(fp)
     }
@@ -78,7 +78,7 @@ extension Kernel where H == LinuxHAL {
     /// system or none can run.
     public func runGuests(root: GuestEntry, config: BootConfig = LinuxSystem.rootConfig) throws(HostError) -> LinuxRunResult {
         var config = config
-        config.entry = UInt64(UInt(bitPattern: unsafeBitCast(root, to: UnsafeRawPointer.self)))
+        config.entry = UInt64(UInt(bitPattern: unsafe unsafeBitCast(root, to: UnsafeRawPointer.self)))
         _ = boot(config)
         let stackSize: UInt64 = 1 << 20
         let stack = try LinuxSyscalls.mapAnonymous(stackSize + 4096)
@@ -88,15 +88,17 @@ extension Kernel where H == LinuxHAL {
         unsafe umk_context_install(UnsafeMutableRawPointer(bitPattern: UInt(stack + 4096 + stackSize)), { cookie in
             // SAFETY: the cookie is the kernel that installed this entry, alive during the run.
             let k = unsafe Unmanaged<Kernel<LinuxHAL>>.fromOpaque(cookie!).takeUnretainedValue()
-            return k.kernelEntry()
+            return unsafe k.kernelEntry()
         }, Unmanaged.passUnretained(self).toOpaque())
-        defer { unsafe umk_context_install(nil, nil, nil) }
+        defer { umk_context_install(nil, nil, nil) }
         _ = try LinuxSyscalls.check(unsafe umk_faults_install({ cookie in
             // SAFETY: as for the syscall entry.
             let k = unsafe Unmanaged<Kernel<LinuxHAL>>.fromOpaque(cookie!).takeUnretainedValue()
-            return k.kernelFaultEntry()
+            return unsafe k.kernelFaultEntry()
         }), "sigaction")
-        defer { _ = unsafe umk_faults_install(nil) }
+        defer { _ = umk_faults_install(nil) }
+        try hal.installInterrupts()
+        defer { hal.uninstallInterrupts() }
         if let first = resumeNext() {
             unsafe umk_context_start(first)
         }
@@ -109,6 +111,7 @@ extension Kernel where H == LinuxHAL {
         let t = currentThread
         let ctx = hostContext(t)
         unsafe withUnsafeMutableBytes(of: &ctx.pointee.access) { unsafe swift_task_exitThreadLocalContext($0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+        hal.noteKernelEntry()
         // SAFETY: io is the guest's syscall block on its own stack, live while it waits.
         let io = unsafe UnsafeMutablePointer<umk_syscall_io_t>(bitPattern: UInt(ctx.pointee.io))!
         let stub = umk_syscall_address()
@@ -135,6 +138,7 @@ extension Kernel where H == LinuxHAL {
         let t = currentThread
         let ctx = hostContext(t)
         unsafe withUnsafeMutableBytes(of: &ctx.pointee.access) { unsafe swift_task_exitThreadLocalContext($0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+        hal.noteKernelEntry()
         let f = unsafe fullFrame(t).pointee
         let w = window(of: t) ?? 0
         t.pointee[.rax] = f.rax; t.pointee[.rbx] = f.rbx; t.pointee[.rcx] = f.rcx; t.pointee[.rdx] = f.rdx
@@ -146,6 +150,11 @@ extension Kernel where H == LinuxHAL {
         t.pointee[.rsp] = f.rsp &- w
         t.pointee[.rflags] = f.rflags
         let windowSize = UInt64(1) << LinuxHAL.windowBits
+        if umk_is_interrupt_signal(Int32(f.signo)) != 0 {
+            // An interrupt: the thread stays Running and resumes where it was; the events
+            // are taken on the way out.
+            return resumeNext()
+        }
         switch Int32(f.signo) {
         case SIGSEGV where f.trapno == 14, SIGBUS:
             // The window-relative address for the thread's own window, raw otherwise.
@@ -159,6 +168,24 @@ extension Kernel where H == LinuxHAL {
         return resumeNext()
     }
 
+    /// Takes the host's events: the kernel's tick, then every unmasked line a device or
+    /// signal raised; then chooses the thread to run.
+    func serviceInterrupts() {
+        if hal.takeHostEvents() { timerTick() }
+        deliverInterrupts()
+        schedule()
+        activateThread()
+    }
+
+    /// IRQ lines with a handler that can deliver them now (a notification, unmasked).
+    var linesWithHandlers: UInt64 {
+        var lines: UInt64 = 0
+        for irq in 0..<KernelLayout.irqCount where irqState(irq) == .signal && !isIRQMasked(irq) {
+            if irqSlot(irq).pointee.cap.type == .notification { lines |= 1 << irq }
+        }
+        return lines
+    }
+
     /// Picks up the thread the kernel chose and returns its context to switch to.
     func resumeNext() -> UnsafeMutablePointer<umk_host_context_t>? {
         let stub = umk_syscall_address()
@@ -166,8 +193,15 @@ extension Kernel where H == LinuxHAL {
             // Pending mappings become real before anything touches a window.
             hal.flushMappings()
             if isHalted || hal.failed { return nil }
+            if hal.hasHostWork { serviceInterrupts() }
             let n = currentThread
-            if n == idleThread { return nil }
+            if n == idleThread {
+                // Nothing can run: wait in the host for an interrupt a handler waits on, or
+                // stop if none can come.
+                guard hal.idle(handledLines: linesWithHandlers) else { return nil }
+                serviceInterrupts()
+                continue
+            }
             let ctx = hostContext(n)
             let started = n.pointee.halArea[startedWord] != 0
             let stoppedBySignal = unsafe ctx.pointee.kind == UInt64(UMK_CONTEXT_FULL)

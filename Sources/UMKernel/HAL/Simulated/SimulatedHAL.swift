@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // The deterministic backend for kernel tests (NIO's EmbeddedEventLoop in spirit): RAM is
-// anonymous memory, mappings are recorded rather than made, interrupts are scripted and
-// debug output is collected. No signals, no host mappings, no clock.
+// anonymous memory, mappings are recorded rather than made, interrupts are scripted, time
+// is virtual and debug output is collected. No signals, no host mappings, no host clock.
 
 import UMKABI
 
@@ -28,6 +28,12 @@ public struct SimulatedHAL: HAL {
     /// Preemption points left before one reports a pending interrupt (nil = never).
     public var interruptAfterChecks: Int? = nil
     public private(set) var isHalted = false
+    /// The devices behind the I/O ports.
+    public var devices = PCDevices()
+    /// Virtual time in nanoseconds (tests move it; the PIT counts against it).
+    public var now: UInt64 = 0
+    /// Bytes the guest sent through the UART.
+    public var console: [UInt8] = []
     private let storage: RAMStorage
 
     /// A simulated machine with `ramSize` bytes of zeroed RAM.
@@ -59,6 +65,19 @@ public struct SimulatedHAL: HAL {
         if n <= 0 { return true }
         interruptAfterChecks = n - 1
         return false
+    }
+    /// Raises edge-triggered IRQ `irq` (a scripted device or host signal).
+    public mutating func raise(_ irq: UInt64) { devices.latchedLines |= 1 << irq }
+    public mutating func takeInterrupts(unmasked: UInt64) -> UInt64 {
+        devices.advance(to: now)
+        return devices.takeInterrupts(unmasked: unmasked)
+    }
+    public mutating func ioPortIn(_ port: UInt16, width: Int) -> UInt32 {
+        devices.read(port, width: width, now: now)
+    }
+    public mutating func ioPortOut(_ port: UInt16, width: Int, value: UInt32) {
+        devices.write(port, width: width, value: value, now: now)
+        console += devices.uart.takeTransmitted()
     }
     public mutating func debugPutChar(_ byte: UInt8) { output.append(byte) }
     public mutating func halt() { isHalted = true }

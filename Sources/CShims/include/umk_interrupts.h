@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Interrupts as host signals. Timer signals (the kernel's tick, the PIT's deadline, a
+// deferred preemption's retry), readable host input (F_SETSIG), SIGUSR1 and SIGUSR2 are
+// caught by one async-signal-safe C handler that records the event in `umk_events`.
+// While the kernel runs (the software interrupt-disable flag: umk_in_guest == 0) that is
+// all it does; the kernel looks at the events before it resumes a guest. While a guest
+// runs in its own code, the handler saves the guest's registers like a fault does and
+// enters the kernel; while a guest runs in host code that may hold a lock (libc, the
+// Swift runtime, the dynamic loader, the context-switch stub: decided by the interrupted
+// PC) it leaves the event recorded and arms a short retry instead.
+#ifndef UMK_INTERRUPTS_H
+#define UMK_INTERRUPTS_H
+
+#include <stdint.h>
+
+/// Event bits in umk_events: IRQ-numbered bits for the user signals, higher bits for the
+/// host's timers and input.
+#define UMK_EVENT_USR1  (1ull << 5)
+#define UMK_EVENT_USR2  (1ull << 6)
+#define UMK_EVENT_TICK  (1ull << 32)
+#define UMK_EVENT_PIT   (1ull << 33)
+#define UMK_EVENT_RETRY (1ull << 34)
+#define UMK_EVENT_INPUT (1ull << 35)
+
+/// The host timers umk arms.
+#define UMK_TIMER_TICK  0
+#define UMK_TIMER_PIT   1
+#define UMK_TIMER_RETRY 2
+
+/// Events recorded and not yet taken by the kernel.
+uint64_t umk_events_take(void);
+/// Events recorded, without taking them.
+uint64_t umk_events_peek(void);
+
+/// Installs the handlers and timers on the calling (guest-running) thread. With
+/// `async_preemption` 0 (virtual time) the handler only records: the kernel samples the
+/// events at its entries. Returns 0 or -errno.
+int umk_interrupts_install(int async_preemption);
+/// Removes them (handlers restored, timers deleted, input released).
+void umk_interrupts_uninstall(void);
+/// Arms host timer `which` to fire `delay_ns` from now (0 disarms), every `interval_ns`
+/// after that if non-zero. Returns 0 or -errno.
+int umk_timer_arm(int which, uint64_t delay_ns, uint64_t interval_ns);
+/// Makes `fd` raise UMK_EVENT_INPUT when it becomes readable (-1: none). 0 or -errno.
+int umk_input_watch(int fd);
+/// Waits in the host until an event is recorded, `input_fd` is readable (if >= 0) or
+/// `timeout_ns` passes (negative: no limit). Uses no CPU while it waits.
+int umk_idle_wait(int input_fd, int64_t timeout_ns);
+/// Host monotonic time in nanoseconds.
+uint64_t umk_monotonic_ns(void);
+/// Deferred preemptions so far (interrupts that landed in host code and were retried).
+uint64_t umk_deferred_count(void);
+/// The number of host code ranges where a guest is not preempted (found at install).
+int umk_unsafe_range_count(void);
+/// 1 if a guest interrupted at `pc` may be switched (its own code), 0 if the interrupt
+/// waits for it to leave host code (valid after install).
+int umk_pc_preemptible(uint64_t pc);
+/// 1 if `signo` is one of the interrupt signals (a frame saved by the interrupt handler).
+int umk_is_interrupt_signal(int signo);
+
+/// Opens a pseudo-terminal master; its slave's path goes to `name`. fd or -errno.
+int umk_open_pty(char *name, uint64_t capacity);
+/// Accepts a client on a listening socket without blocking. fd or -errno.
+int umk_accept(int listener);
+
+/// Shared with the fault path: copies the interrupted guest's registers and FP state into
+/// its context's frame and redirects sigreturn to the kernel's fault entry.
+void umk_save_guest_frame(int sig, void *siginfo, void *ucontext);
+
+#endif

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The two clocks (DESIGN.md section 2). Real time: host monotonic time, timer signals,
+// asynchronous preemption at async-safe points. Virtual time: time advances a fixed amount
+// per kernel entry and jumps to the next deadline when the system is idle; nothing is
+// preempted asynchronously; host input is taken only at kernel entries (and recorded), so
+// a run is reproducible from the same recording.
+
+/// Which clock a Linux machine runs on.
+public enum ClockMode: Sendable, Equatable {
+    case realtime
+    /// Virtual time advancing `nanosecondsPerEntry` per kernel entry.
+    case virtual(nanosecondsPerEntry: UInt64)
+
+    public static let deterministic = ClockMode.virtual(nanosecondsPerEntry: 1_000)
+}
+
+/// How a Linux machine is set up besides RAM.
+public struct MachineOptions: Sendable {
+    public var clock: ClockMode = .deterministic
+    /// The kernel's scheduling tick (separate from the PIT): 250 Hz.
+    public var tickNanoseconds: UInt64 = 4_000_000
+    public var console: ConsoleBinding = .none
+    /// Virtual time only: write host input events to this file as they are taken.
+    public var recordPath: String? = nil
+    /// Virtual time only: take host input from these events instead of the host.
+    public var replay: [RecordedInput]? = nil
+
+    public init(clock: ClockMode = .deterministic, console: ConsoleBinding = .none) {
+        self.clock = clock
+        self.console = console
+    }
+}

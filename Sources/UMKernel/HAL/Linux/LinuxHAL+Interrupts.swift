@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Interrupts, devices and time on the Linux backend. Host signals (CShims/interrupts.c)
+// only record events; the kernel takes them here, on its own stack, before it resumes a
+// guest: timer expiries become the kernel's tick and the PIT's edge, readable console
+// input fills the UART, SIGUSR1/SIGUSR2 raise IRQs 5 and 6. In virtual time the same
+// events are taken at kernel entries only and recorded (or replayed), so a run repeats.
+
+import CShims
+
+extension LinuxHAL {
+    /// Nanoseconds since the machine started, on the run's clock.
+    public var now: UInt64 {
+        switch options.clock {
+        case .realtime: umk_monotonic_ns() &- hostStart
+        case .virtual: virtualNow
+        }
+    }
+
+    var isRealtime: Bool { options.clock == .realtime }
+
+    public mutating func isInterruptPending() -> Bool {
+        // Virtual time takes events at kernel entries only, so long operations are
+        // preempted at the same points in every run.
+        isRealtime && umk_events_peek() != 0
+    }
+
+    public mutating func takeInterrupts(unmasked: UInt64) -> UInt64 {
+        feedUART()
+        devices.advance(to: now)
+        syncPITTimer()
+        return devices.takeInterrupts(unmasked: unmasked)
+    }
+
+    public mutating func ioPortIn(_ port: UInt16, width: Int) -> UInt32 {
+        let value = devices.read(port, width: width, now: now)
+        feedUART()
+        return value
+    }
+
+    public mutating func ioPortOut(_ port: UInt16, width: Int, value: UInt32) {
+        devices.write(port, width: width, value: value, now: now)
+        let sent = devices.uart.takeTransmitted()
+        if !sent.isEmpty {
+            consoleOutput += sent
+            console.write(sent)
+        }
+        feedUART()
+        syncPITTimer()
+    }
+
+    /// Moves backlogged host input into the UART's FIFO while it has room.
+    mutating func feedUART() {
+        guard !inputBacklog.isEmpty else { return }
+        let n = min(devices.uart.receiveRoom, inputBacklog.count)
+        guard n > 0 else { return }
+        for b in inputBacklog[0..<n] { devices.uart.receive(b) }
+        inputBacklog.removeFirst(n)
+    }
+
+    /// Keeps the host's PIT timer armed for the PIT's next edge (real time only).
+    mutating func syncPITTimer() {
+        guard isRealtime, interruptsInstalled else { return }
+        let deadline = devices.pit.nextDeadline
+        guard deadline != armedPITDeadline else { return }
+        armedPITDeadline = deadline
+        if let d = deadline {
+            let t = now
+            _ = umk_timer_arm(Int32(UMK_TIMER_PIT), d > t ? d - t : 1, 0)
+        } else {
+            _ = umk_timer_arm(Int32(UMK_TIMER_PIT), 0, 0)
+        }
+    }
+
+    /// Installs the interrupt signals and timers (on the thread that runs guests).
+    mutating func installInterrupts() throws(HostError) {
+        _ = try LinuxSyscalls.check(umk_interrupts_install(isRealtime ? 1 : 0), "interrupt signals")
+        interruptsInstalled = true
+        if console.input >= 0 && options.replay == nil {
+            // A console that cannot signal (a regular file) is still read when idle.
+            _ = umk_input_watch(console.input)
+        }
+        armTick(true)
+    }
+
+    mutating func uninstallInterrupts() {
+        guard interruptsInstalled else { return }
+        umk_interrupts_uninstall()
+        interruptsInstalled = false
+        tickArmed = false
+        armedPITDeadline = nil
+    }
+
+    /// The kernel's periodic tick on (while guests run) or off (while idle), real time only.
+    mutating func armTick(_ on: Bool) {
+        guard isRealtime, interruptsInstalled, on != tickArmed else { return }
+        tickArmed = on
+        let period = options.tickNanoseconds
+        _ = umk_timer_arm(Int32(UMK_TIMER_TICK), on ? period : 0, on ? period : 0)
+    }
+
+    /// Called at every kernel entry: virtual time moves on.
+    @inline(__always) mutating func noteKernelEntry() {
+        entries &+= 1
+        if case .virtual(let step) = options.clock { virtualNow &+= step }
+    }
+
+    /// True if host events or virtual deadlines wait to be taken.
+    @inline(__always) var hasHostWork: Bool {
+        if umk_events_peek() != 0 { return true }
+        guard case .virtual = options.clock else { return false }
+        if virtualNow >= nextVirtualTick { return true }
+        if let d = devices.pit.nextDeadline, virtualNow >= d { return true }
+        if let r = options.replay, replayIndex < r.count, r[replayIndex].entry <= entries { return true }
+        return false
+    }
+
+    /// Takes the recorded host events into the devices. Returns true if the kernel's
+    /// scheduling tick is due.
+    mutating func takeHostEvents() -> Bool {
+        let events = umk_events_take()
+        var tick = false
+        switch options.clock {
+        case .realtime:
+            tick = events & UMK_EVENT_TICK != 0
+            raiseUserSignals(events)
+            if events & UMK_EVENT_INPUT != 0 { readConsole() }
+        case .virtual:
+            if let replay = options.replay {
+                while replayIndex < replay.count, replay[replayIndex].entry <= entries {
+                    apply(replay[replayIndex].event)
+                    replayIndex += 1
+                }
+            } else {
+                if events & UMK_EVENT_USR1 != 0 { record(.irq(5)) }
+                if events & UMK_EVENT_USR2 != 0 { record(.irq(6)) }
+                raiseUserSignals(events)
+                if events & UMK_EVENT_INPUT != 0 { readConsole() }
+            }
+            if virtualNow >= nextVirtualTick {
+                tick = true
+                let period = options.tickNanoseconds
+                nextVirtualTick += (virtualNow - nextVirtualTick) / period * period + period
+            }
+        }
+        return tick
+    }
+
+    mutating func raiseUserSignals(_ events: UInt64) {
+        if events & UMK_EVENT_USR1 != 0 { devices.latchedLines |= 1 << PCDevices.userSignalIRQs.0 }
+        if events & UMK_EVENT_USR2 != 0 { devices.latchedLines |= 1 << PCDevices.userSignalIRQs.1 }
+    }
+
+    mutating func apply(_ event: RecordedInput.Event) {
+        switch event {
+        case .input(let bytes): inputBacklog += bytes
+        case .irq(let irq): devices.latchedLines |= 1 << irq
+        }
+        feedUART()
+    }
+
+    /// Reads what the console has; in virtual time the bytes are recorded at this entry.
+    mutating func readConsole() {
+        guard let bytes = console.readAvailable() else { return }
+        guard !bytes.isEmpty else { return }
+        if case .virtual = options.clock { record(.input(bytes)) }
+        inputBacklog += bytes
+        feedUART()
+    }
+
+    mutating func record(_ event: RecordedInput.Event) {
+        guard recordFD >= 0 else { return }
+        console.writeLine(RecordedInput(entry: entries, event: event).line, to: recordFD)
+    }
+
+    /// Waits until an interrupt can be delivered, when no thread can run. `lines` are the
+    /// IRQ lines a handler waits on; false if none of them can ever fire (the system is
+    /// finished).
+    mutating func idle(handledLines lines: UInt64) -> Bool {
+        let pit = lines & (1 << PCDevices.pitIRQ) != 0 ? devices.pit.nextDeadline : nil
+        let wantsInput = lines & (1 << PCDevices.uartIRQ) != 0
+        let wantsSignals = lines & (1 << PCDevices.userSignalIRQs.0 | 1 << PCDevices.userSignalIRQs.1) != 0
+        switch options.clock {
+        case .realtime:
+            let inputOpen = wantsInput && !console.inputClosed && console.input >= 0
+            guard pit != nil || inputOpen || wantsSignals || !inputBacklog.isEmpty else { return false }
+            if !inputBacklog.isEmpty { return true }
+            armTick(false)
+            let t = now
+            let timeout: Int64 = pit.map { $0 > t ? Int64($0 - t) : 0 } ?? -1
+            _ = umk_idle_wait(inputOpen ? console.input : -1, timeout)
+            armTick(true)
+            if inputOpen { readConsole() }
+            return true
+        case .virtual:
+            if let d = pit {
+                // Nothing runs until the next deadline: time jumps there.
+                if d > virtualNow { virtualNow = d }
+                return true
+            }
+            if let replay = options.replay {
+                guard replayIndex < replay.count else { return false }
+                apply(replay[replayIndex].event)
+                replayIndex += 1
+                return true
+            }
+            let inputOpen = wantsInput && !console.inputClosed && console.input >= 0
+            guard inputOpen || wantsSignals else { return false }
+            _ = umk_idle_wait(inputOpen ? console.input : -1, -1)
+            if inputOpen { readConsole() }
+            return true
+        }
+    }
+}
