@@ -6,6 +6,7 @@
 // async-signal-safe: atomics, write(2), timer_settime(2), tgkill(2).
 #include "CShims.h"
 #include <signal.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 #include <errno.h>
@@ -33,6 +34,7 @@ static int input_fd = -1;
 static int input_previous_flags;
 static volatile uint64_t deferred;
 static struct sigaction previous_usr1, previous_usr2, previous_timer, previous_input;
+static sigset_t previous_mask;
 
 /// Host text where a guest may hold a lock: libc, the dynamic loader, the Swift runtime
 /// and the libraries it uses. Found once at install by the loaded objects' names.
@@ -193,6 +195,12 @@ int umk_interrupts_install(int async) {
     }
     timers_made = 1;
     installed = 1;
+    // The thread that runs guests may have inherited a mask blocking them (a dispatch
+    // worker blocks every asynchronous signal): unblock them once, here, not per entry.
+    sigset_t set;
+    sigemptyset(&set);
+    umk_add_interrupt_signals(&set);
+    pthread_sigmask(SIG_UNBLOCK, &set, &previous_mask);
     return 0;
 }
 
@@ -202,6 +210,7 @@ void umk_interrupts_uninstall(void) {
     if (timers_made) {
         for (int i = 0; i < 3; i++) timer_delete(timers[i]);
         timers_made = 0;
+        pthread_sigmask(SIG_SETMASK, &previous_mask, 0);
     }
     sigaction(SIGUSR1, &previous_usr1, 0);
     sigaction(SIGUSR2, &previous_usr2, 0);

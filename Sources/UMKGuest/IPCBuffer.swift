@@ -56,3 +56,34 @@ public enum IPCBuffer {
 
 /// A capability pointer in the running guest's CSpace.
 public typealias CPtr = UInt64
+
+extension IPCBuffer {
+    /// Puts `bytes` in message registers from `first` on, 8 per word, little-endian;
+    /// returns the number of words used.
+    @discardableResult
+    public static func setBytes<C: Collection<UInt8>>(_ bytes: C, from first: Int) -> Int {
+        var word: UInt64 = 0, shift: UInt64 = 0, mr = first
+        for b in bytes {
+            word |= UInt64(b) << shift
+            shift += 8
+            if shift == 64 {
+                setMR(mr, word)
+                mr += 1
+                word = 0
+                shift = 0
+            }
+        }
+        if shift > 0 { setMR(mr, word); mr += 1 }
+        return mr - first
+    }
+
+    /// Reads `count` bytes packed by `setBytes` from message registers `first...`.
+    public static func getBytes(_ count: Int, from first: Int) -> [UInt8] {
+        var result: [UInt8] = []
+        result.reserveCapacity(count)
+        for i in 0..<count {
+            result.append(UInt8(truncatingIfNeeded: getMR(first + i / 8) >> (UInt64(i % 8) * 8)))
+        }
+        return result
+    }
+}

@@ -191,3 +191,38 @@ public enum DomainSet {
         invoke(service, .domainSetSet, [domain], caps: [thread])
     }
 }
+
+/// seL4_X86_IOPortControl_*.
+public enum IOPortControl {
+    /// Issues a cap for ports `first...last` into `root[index, depth]`.
+    public static func issue(_ service: CPtr, first: UInt16, last: UInt16, root: CPtr, index: CPtr, depth: UInt64) -> KernelError {
+        invoke(service, .x86IOPortControlIssue, [UInt64(first), UInt64(last), index, depth], caps: [root])
+    }
+}
+
+/// seL4_X86_IOPort_In8/16/32 and Out8/16/32. An In returns the value, or the error.
+public enum IOPort {
+    public static func in8(_ service: CPtr, port: UInt16) -> Result<UInt8, KernelError> {
+        read(service, .x86IOPortIn8, port).map { UInt8(truncatingIfNeeded: $0) }
+    }
+    public static func in16(_ service: CPtr, port: UInt16) -> Result<UInt16, KernelError> {
+        read(service, .x86IOPortIn16, port).map { UInt16(truncatingIfNeeded: $0) }
+    }
+    public static func in32(_ service: CPtr, port: UInt16) -> Result<UInt32, KernelError> {
+        read(service, .x86IOPortIn32, port).map { UInt32(truncatingIfNeeded: $0) }
+    }
+    public static func out8(_ service: CPtr, port: UInt16, _ value: UInt8) -> KernelError {
+        invoke(service, .x86IOPortOut8, [UInt64(port), UInt64(value)])
+    }
+    public static func out16(_ service: CPtr, port: UInt16, _ value: UInt16) -> KernelError {
+        invoke(service, .x86IOPortOut16, [UInt64(port), UInt64(value)])
+    }
+    public static func out32(_ service: CPtr, port: UInt16, _ value: UInt32) -> KernelError {
+        invoke(service, .x86IOPortOut32, [UInt64(port), UInt64(value)])
+    }
+
+    static func read(_ service: CPtr, _ label: InvocationLabel, _ port: UInt16) -> Result<UInt64, KernelError> {
+        let e = invoke(service, label, [UInt64(port)])
+        return e == .noError ? .success(IPCBuffer.getMR(0)) : .failure(e)
+    }
+}

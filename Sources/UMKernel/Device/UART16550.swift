@@ -4,7 +4,8 @@
 // interrupt-driven driver touches, with the same bits, so a driver written against it
 // drives the real chip. Transmission is instantaneous (the transmit holding register is
 // always empty again after a write); received bytes wait in a 16-byte FIFO (a byte that
-// finds it full sets Overrun and is dropped, as the chip does). The interrupt output
+// finds it full sets Overrun and is dropped, as the chip does), fed by a host side that
+// honours RTS flow control. The interrupt output
 // follows the chip's priority order and is gated by MCR.OUT2, as on every PC.
 // Host-independent: the backend feeds `receive` and drains `takeTransmitted`.
 
@@ -34,6 +35,8 @@ public struct UART16550: Sendable {
     public static let lcrDLAB: UInt8 = 0x80
     /// MCR.OUT2 connects the interrupt output to the PIC on a PC.
     public static let mcrOut2: UInt8 = 0x08
+    /// MCR.RTS: the driver is ready to receive (the host holds input until it is set).
+    public static let mcrRTS: UInt8 = 0x02
     public static let mcrLoopback: UInt8 = 0x10
     /// The receive FIFO's depth.
     public static let fifoDepth = 16
@@ -59,8 +62,12 @@ public struct UART16550: Sendable {
         modemControl & Self.mcrOut2 != 0 && interruptCause != nil
     }
 
-    /// Free room in the receive FIFO.
-    public var receiveRoom: Int { Self.fifoDepth - receiveFIFO.count }
+    /// Free room in the receive FIFO for a host that follows hardware flow control: none
+    /// until the driver raises RTS (so input typed before the driver programmed the chip
+    /// is not lost to its FIFO reset), then what the FIFO has free.
+    public var receiveRoom: Int {
+        modemControl & Self.mcrRTS == 0 ? 0 : Self.fifoDepth - receiveFIFO.count
+    }
 
     /// A byte arrived from the host side.
     public mutating func receive(_ byte: UInt8) {

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Host input of a virtual-time run, recorded so the run can be replayed exactly: each
-// event is stamped with the kernel entry at which the kernel took it. A replay delivers
-// the same events at the same entries and never reads the host. One event per line:
-//   <entry> input <hex bytes>
-//   <entry> irq <line>
+// event is stamped with the kernel entry at which the kernel took it, and whether it came
+// while the system was idle (before time jumped to the next deadline) or on the way out
+// of that entry. A replay delivers the same events at the same points and never reads the
+// host. One event per line:
+//   <entry> [idle] input <hex bytes>
+//   <entry> [idle] irq <line>
 
 /// One recorded host event.
 public struct RecordedInput: Equatable, Sendable {
@@ -13,23 +15,27 @@ public struct RecordedInput: Equatable, Sendable {
         case irq(UInt64)
     }
     public var entry: UInt64
+    /// Taken while no thread could run, before time moved on.
+    public var idle: Bool
     public var event: Event
 
-    public init(entry: UInt64, event: Event) {
+    public init(entry: UInt64, idle: Bool = false, event: Event) {
         self.entry = entry
+        self.idle = idle
         self.event = event
     }
 
     /// The event's line in a recording.
     public var line: String {
-        switch event {
+        let stamp = idle ? "\(entry) idle" : "\(entry)"
+        return switch event {
         case .input(let bytes):
-            "\(entry) input " + bytes.map { b in
+            "\(stamp) input " + bytes.map { b in
                 let s = String(b, radix: 16)
                 return b < 16 ? "0" + s : s
             }.joined()
         case .irq(let irq):
-            "\(entry) irq \(irq)"
+            "\(stamp) irq \(irq)"
         }
     }
 
@@ -39,7 +45,9 @@ public struct RecordedInput: Equatable, Sendable {
         for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingPrefix(while: { $0 == " " })
             if line.isEmpty || line.hasPrefix("#") { continue }
-            let parts = line.split(separator: " ")
+            var parts = line.split(separator: " ")
+            let idle = parts.count == 4 && parts[1] == "idle"
+            if idle { parts.remove(at: 1) }
             guard parts.count == 3, let entry = UInt64(parts[0]) else { throw RecordingError(line: i + 1) }
             switch parts[1] {
             case "input":
@@ -52,10 +60,10 @@ public struct RecordedInput: Equatable, Sendable {
                     }
                     bytes.append(b)
                 }
-                events.append(RecordedInput(entry: entry, event: .input(bytes)))
+                events.append(RecordedInput(entry: entry, idle: idle, event: .input(bytes)))
             case "irq":
                 guard let irq = UInt64(parts[2]), irq < 64 else { throw RecordingError(line: i + 1) }
-                events.append(RecordedInput(entry: entry, event: .irq(irq)))
+                events.append(RecordedInput(entry: entry, idle: idle, event: .irq(irq)))
             default:
                 throw RecordingError(line: i + 1)
             }

@@ -79,6 +79,8 @@ extension LinuxHAL {
         if console.input >= 0 && options.replay == nil {
             // A console that cannot signal (a regular file) is still read when idle.
             _ = umk_input_watch(console.input)
+            // Input already waiting raises no signal: take it now (recorded at entry 0).
+            readConsole()
         }
         armTick(true)
     }
@@ -111,7 +113,7 @@ extension LinuxHAL {
         guard case .virtual = options.clock else { return false }
         if virtualNow >= nextVirtualTick { return true }
         if let d = devices.pit.nextDeadline, virtualNow >= d { return true }
-        if let r = options.replay, replayIndex < r.count, r[replayIndex].entry <= entries { return true }
+        if let r = options.replay, replayIndex < r.count, !r[replayIndex].idle, r[replayIndex].entry <= entries { return true }
         return false
     }
 
@@ -127,7 +129,7 @@ extension LinuxHAL {
             if events & UMK_EVENT_INPUT != 0 { readConsole() }
         case .virtual:
             if let replay = options.replay {
-                while replayIndex < replay.count, replay[replayIndex].entry <= entries {
+                while replayIndex < replay.count, !replay[replayIndex].idle, replay[replayIndex].entry <= entries {
                     apply(replay[replayIndex].event)
                     replayIndex += 1
                 }
@@ -146,6 +148,16 @@ extension LinuxHAL {
         return tick
     }
 
+    /// Live virtual time: user signals that woke the idle wait are taken (and recorded) now.
+    mutating func recordIdleSignals() {
+        let events = umk_events_peek() & (UMK_EVENT_USR1 | UMK_EVENT_USR2)
+        guard events != 0 else { return }
+        _ = umk_events_take()
+        if events & UMK_EVENT_USR1 != 0 { record(.irq(PCDevices.userSignalIRQs.0), idle: true) }
+        if events & UMK_EVENT_USR2 != 0 { record(.irq(PCDevices.userSignalIRQs.1), idle: true) }
+        raiseUserSignals(events)
+    }
+
     mutating func raiseUserSignals(_ events: UInt64) {
         if events & UMK_EVENT_USR1 != 0 { devices.latchedLines |= 1 << PCDevices.userSignalIRQs.0 }
         if events & UMK_EVENT_USR2 != 0 { devices.latchedLines |= 1 << PCDevices.userSignalIRQs.1 }
@@ -160,17 +172,26 @@ extension LinuxHAL {
     }
 
     /// Reads what the console has; in virtual time the bytes are recorded at this entry.
-    mutating func readConsole() {
+    mutating func readConsole(idle: Bool = false) {
         guard let bytes = console.readAvailable() else { return }
         guard !bytes.isEmpty else { return }
-        if case .virtual = options.clock { record(.input(bytes)) }
+        if case .virtual = options.clock { record(.input(bytes), idle: idle) }
         inputBacklog += bytes
         feedUART()
     }
 
-    mutating func record(_ event: RecordedInput.Event) {
+    mutating func record(_ event: RecordedInput.Event, idle: Bool = false) {
         guard recordFD >= 0 else { return }
-        console.writeLine(RecordedInput(entry: entries, event: event).line, to: recordFD)
+        console.writeLine(RecordedInput(entry: entries, idle: idle, event: event).line, to: recordFD)
+    }
+
+    /// Replay: applies the events recorded while idle at this entry.
+    mutating func applyIdleEvents() {
+        guard let replay = options.replay else { return }
+        while replayIndex < replay.count, replay[replayIndex].idle, replay[replayIndex].entry <= entries {
+            apply(replay[replayIndex].event)
+            replayIndex += 1
+        }
     }
 
     /// Waits until an interrupt can be delivered, when no thread can run. `lines` are the
@@ -193,21 +214,32 @@ extension LinuxHAL {
             if inputOpen { readConsole() }
             return true
         case .virtual:
+            let live = options.replay == nil
+            let inputOpen = live && wantsInput && !console.inputClosed && console.input >= 0
             if let d = pit {
-                // Nothing runs until the next deadline: time jumps there.
+                // Nothing runs until the next deadline: time jumps there. Live host input
+                // gets a moment of real time first (so waiting for it does not spin); what
+                // arrives is recorded as taken while idle at this entry.
+                if inputOpen || (live && wantsSignals) {
+                    _ = umk_idle_wait(inputOpen ? console.input : -1, 1_000_000)
+                    if inputOpen { readConsole(idle: true) }
+                    recordIdleSignals()
+                }
+                applyIdleEvents()
                 if d > virtualNow { virtualNow = d }
                 return true
             }
             if let replay = options.replay {
                 guard replayIndex < replay.count else { return false }
-                apply(replay[replayIndex].event)
-                replayIndex += 1
+                // An event due at a later entry can never come: nothing runs to get there.
+                if !replay[replayIndex].idle { return false }
+                applyIdleEvents()
                 return true
             }
-            let inputOpen = wantsInput && !console.inputClosed && console.input >= 0
             guard inputOpen || wantsSignals else { return false }
             _ = umk_idle_wait(inputOpen ? console.input : -1, -1)
-            if inputOpen { readConsole() }
+            if inputOpen { readConsole(idle: true) }
+            recordIdleSignals()
             return true
         }
     }

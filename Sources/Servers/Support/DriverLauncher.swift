@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Starting a driver task the way init does: its own CSpace and VSpace, an endpoint for
+// clients, an IOPort cap for its ports, an IRQ handler whose notification (badged) is
+// bound to the driver's TCB, and its own CNode to save reply caps in. The slot numbers
+// are the drivers' (ConsoleDriver.Slot, TimerServer.Slot share them).
+
+import UMKGuest
+
+/// A started driver: its task and the endpoint clients call (in the builder's CSpace).
+public struct DriverTask {
+    public var task: Task
+    public var endpoint: CPtr
+}
+
+/// What went wrong starting a driver.
+public struct DriverLaunchError: Error, CustomStringConvertible {
+    public var step: String
+    public var error: KernelError
+    public var description: String { "\(step): \(error)" }
+}
+
+extension ObjectAllocator {
+    /// Builds and starts `entry` as a driver for `ports` and `irq` at `priority`.
+    public mutating func startDriver(_ entry: ThreadEntry, name: String, priority: UInt64, ports: ClosedRange<UInt16>,
+                                     irq: UInt64, irqBadge: UInt64, base: UInt64 = 0x1000_0000,
+                                     stackPages: UInt64 = 64, cnodeRadix: UInt64 = 8) throws(DriverLaunchError) -> DriverTask {
+        func check(_ e: KernelError, _ step: String) throws(DriverLaunchError) {
+            if e != .noError { throw DriverLaunchError(step: step, error: e) }
+        }
+        guard let endpoint = make(.endpoint), let notification = make(.notification),
+              let task = makeTask(priority: priority, base: base, stackPages: stackPages, cnodeRadix: cnodeRadix),
+              let portSlot = slot(), let handlerSlot = slot(), let badged = slot() else {
+            throw DriverLaunchError(step: "objects for \(name)", error: .notEnoughMemory)
+        }
+        try check(IOPortControl.issue(InitialCap.ioPortControl.rawValue, first: ports.lowerBound, last: ports.upperBound,
+                                      root: root, index: portSlot, depth: 64), "I/O ports of \(name)")
+        try check(IRQControl.get(InitialCap.irqControl.rawValue, irq: irq, root: root, index: handlerSlot, depth: 64),
+                  "IRQ \(irq) of \(name)")
+        try check(CNode.mint(root, destIndex: badged, destDepth: 64, srcRoot: root, srcIndex: notification, srcDepth: 64,
+                             rights: .all, badge: irqBadge), "IRQ badge of \(name)")
+        try check(IRQHandler.setNotification(handlerSlot, notification: badged), "IRQ notification of \(name)")
+        try check(TCB.bindNotification(task.tcb, notification: notification), "bound notification of \(name)")
+        try check(give(task, endpoint, at: ConsoleDriver.Slot.endpoint), "endpoint of \(name)")
+        try check(give(task, portSlot, at: ConsoleDriver.Slot.ioPort), "port cap of \(name)")
+        try check(give(task, handlerSlot, at: ConsoleDriver.Slot.irqHandler), "IRQ handler of \(name)")
+        try check(give(task, task.cnode, at: ConsoleDriver.Slot.cnode), "CNode of \(name)")
+        seL4.debugNameThread(task.tcb, name)
+        try check(startThread(task.tcb, entry: entry, stackTop: task.stackTop, arg0: cnodeRadix), "start \(name)")
+        return DriverTask(task: task, endpoint: endpoint)
+    }
+}

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The timer server: the only task that touches the PIT. It keeps time from channel 0 in
+// mode 0 (interrupt on terminal count), programmed for the nearest deadline (at most
+// 65535 input clocks, about 55 ms, ahead); reading the count back gives the time elapsed
+// since programming, including how late the interrupt was taken, since the 8254 keeps
+// counting down through zero. Clients Call to sleep for a delay or until a deadline (the
+// reply comes when it passes: many may wait at once, each as a saved reply cap in a queue
+// ordered by deadline, then by arrival) or to read the time.
+
+import UMKGuest
+
+/// The timer server's protocol and its CSpace layout.
+public enum TimerServer {
+    /// Request labels; times are nanoseconds on the server's clock.
+    public enum Request: UInt64 {
+        /// MR0 = delay. Reply when it has passed: MR0 = the time then.
+        case sleepFor = 1
+        /// MR0 = deadline. Reply when it has passed: MR0 = the time then.
+        case sleepUntil = 2
+        /// Reply: MR0 = the time now.
+        case now = 3
+    }
+
+    /// Slots in the server's own CSpace.
+    public enum Slot {
+        public static let endpoint: CPtr = 1
+        /// IOPort for 0x40...0x43.
+        public static let ioPort: CPtr = 2
+        /// IRQHandler for IRQ 0.
+        public static let irqHandler: CPtr = 3
+        /// The server's own CNode (to save reply caps).
+        public static let cnode: CPtr = 4
+        public static let firstReply: CPtr = 8
+        public static let replyCount: UInt64 = 240
+    }
+
+    /// The badge of the IRQ notification bound to the server's TCB.
+    public static let irqBadge: UInt64 = 1 << 62
+
+    /// The server's entry: arg0 = its CNode's radix.
+    public static let main: ThreadEntry = { radix, _ in
+        var server = State(cnodeRadix: radix)
+        server.reprogram(now: 0)
+        server.serve()
+    }
+
+    struct Timer {
+        var deadline: UInt64
+        var sequence: UInt64
+        var reply: CPtr
+    }
+
+    struct State {
+        let cnodeRadix: UInt64
+        /// Server time when the PIT was last programmed, and the count it was given.
+        var base: UInt64 = 0
+        var programmed: UInt64 = 0
+        /// The PIT's interrupt came since it was programmed.
+        var fired = false
+        var queue: [Timer] = []
+        var sequence: UInt64 = 0
+        var freeReplySlots: [CPtr] = (0..<Slot.replyCount).map { Slot.firstReply + $0 }.reversed()
+
+        init(cnodeRadix: UInt64) { self.cnodeRadix = cnodeRadix }
+
+        static func nanoseconds(_ clocks: UInt64) -> UInt64 { clocks * 1_000_000_000 / PIT8254Clock.frequency }
+        static func clocks(_ ns: UInt64) -> UInt64 {
+            let (high, low) = ns.multipliedFullWidth(by: PIT8254Clock.frequency)
+            let (q, r) = UInt64(1_000_000_000).dividingFullWidth((high, low))
+            return r == 0 ? q : q + 1
+        }
+
+        func out(_ port: UInt16, _ value: UInt8) { _ = IOPort.out8(Slot.ioPort, port: port, value) }
+        func inb(_ port: UInt16) -> UInt64 { UInt64((try? IOPort.in8(Slot.ioPort, port: port).get()) ?? 0) }
+
+        /// The time now: the base plus the clocks counted since programming.
+        func current() -> UInt64 {
+            guard programmed > 0 else { return base }
+            out(0x43, 0x00)   // latch channel 0
+            let count = inb(0x40) | inb(0x40) << 8
+            let elapsed = fired || count > programmed ? programmed + (0x10000 - count) % 0x10000 : programmed - count
+            return base + Self.nanoseconds(elapsed)
+        }
+
+        /// Programs a one-shot for the nearest deadline from `now`.
+        mutating func reprogram(now: UInt64) {
+            base = now
+            fired = false
+            let wait = queue.first.map { $0.deadline > now ? Self.clocks($0.deadline - now) : 1 } ?? 0xFFFF
+            programmed = min(max(wait, 1), 0xFFFF)
+            out(0x43, 0x30)   // channel 0, lo/hi, mode 0, binary
+            out(0x40, UInt8(programmed & 0xFF))
+            out(0x40, UInt8(programmed >> 8))
+        }
+
+        /// Answers every timer whose deadline has passed, in order.
+        mutating func expire(now: UInt64) {
+            while let first = queue.first, first.deadline <= now {
+                queue.removeFirst()
+                IPCBuffer.setMR(0, now)
+                seL4.send(first.reply, MessageInfo(label: 0, length: 1))
+                freeReplySlots.append(first.reply)
+            }
+        }
+
+        mutating func serve() {
+            var (msg, badge) = seL4.recv(Slot.endpoint)
+            while true {
+                if badge & irqBadge != 0 {
+                    fired = true
+                    let now = current()
+                    expire(now: now)
+                    reprogram(now: now)
+                    _ = IRQHandler.ack(Slot.irqHandler)
+                    (msg, badge) = seL4.recv(Slot.endpoint)
+                    continue
+                }
+                // The argument first: reading the PIT makes calls that reuse the MRs.
+                let argument = msg.length >= 1 ? IPCBuffer.getMR(0) : 0
+                let now = current()
+                switch Request(rawValue: msg.label) {
+                case .now:
+                    IPCBuffer.setMR(0, now)
+                    (msg, badge) = seL4.replyRecv(Slot.endpoint, MessageInfo(label: 0, length: 1))
+                case .sleepFor, .sleepUntil:
+                    guard msg.length >= 1 else {
+                        (msg, badge) = seL4.replyRecv(Slot.endpoint, MessageInfo(label: KernelError.truncatedMessage.rawValue, length: 0))
+                        continue
+                    }
+                    let deadline = msg.label == Request.sleepFor.rawValue ? now &+ argument : argument
+                    if deadline <= now {
+                        IPCBuffer.setMR(0, now)
+                        (msg, badge) = seL4.replyRecv(Slot.endpoint, MessageInfo(label: 0, length: 1))
+                        continue
+                    }
+                    guard let slot = freeReplySlots.popLast(),
+                          CNode.saveCaller(Slot.cnode, index: slot, depth: cnodeRadix) == .noError else {
+                        (msg, badge) = seL4.replyRecv(Slot.endpoint, MessageInfo(label: KernelError.notEnoughMemory.rawValue, length: 0))
+                        continue
+                    }
+                    sequence += 1
+                    let timer = Timer(deadline: deadline, sequence: sequence, reply: slot)
+                    // Ordered by deadline, then by arrival.
+                    var lo = 0, hi = queue.count
+                    while lo < hi {
+                        let mid = (lo + hi) / 2
+                        if queue[mid].deadline <= deadline { lo = mid + 1 } else { hi = mid }
+                    }
+                    queue.insert(timer, at: lo)
+                    if lo == 0 {
+                        // A new nearest deadline: the rest of the current count is time passed.
+                        reprogram(now: current())
+                    }
+                    (msg, badge) = seL4.recv(Slot.endpoint)
+                case nil:
+                    (msg, badge) = seL4.replyRecv(Slot.endpoint, MessageInfo(label: KernelError.illegalOperation.rawValue, length: 0))
+                }
+            }
+        }
+    }
+}
+
+/// The 8254's input clock, as guests see it.
+public enum PIT8254Clock {
+    public static let frequency: UInt64 = 1_193_182
+}
+
+/// A client's side of the timer server's protocol.
+public enum TimerClient {
+    /// Sleeps `nanoseconds`; returns the server's time at wake-up.
+    @discardableResult
+    public static func sleep(_ endpoint: CPtr, nanoseconds: UInt64) -> UInt64 {
+        IPCBuffer.setMR(0, nanoseconds)
+        _ = seL4.call(endpoint, MessageInfo(label: TimerServer.Request.sleepFor.rawValue, length: 1))
+        return IPCBuffer.getMR(0)
+    }
+    /// Sleeps until `deadline`; returns the server's time at wake-up.
+    @discardableResult
+    public static func sleep(_ endpoint: CPtr, until deadline: UInt64) -> UInt64 {
+        IPCBuffer.setMR(0, deadline)
+        _ = seL4.call(endpoint, MessageInfo(label: TimerServer.Request.sleepUntil.rawValue, length: 1))
+        return IPCBuffer.getMR(0)
+    }
+    /// The server's time now.
+    public static func now(_ endpoint: CPtr) -> UInt64 {
+        _ = seL4.call(endpoint, MessageInfo(label: TimerServer.Request.now.rawValue, length: 0))
+        return IPCBuffer.getMR(0)
+    }
+}
