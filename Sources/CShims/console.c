@@ -4,6 +4,7 @@
 #include "CShims.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,4 +24,8 @@ int umk_open_pty(char *name, uint64_t capacity) {
 int umk_accept(int listener) {
     int fd = accept4(listener, 0, 0, SOCK_CLOEXEC | SOCK_NONBLOCK);
     return fd < 0 ? -errno : fd;
+}
+
+void umk_line_buffer_stdout(void) {
+    setvbuf(stdout, 0, _IOLBF, 0);
 }

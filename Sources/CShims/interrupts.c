@@ -133,6 +133,11 @@ static void interrupt_handler(int sig, siginfo_t *si, void *ucv) {
     errno = saved_errno;
 }
 
+int umk_gettid(void) { return (int)syscall(SYS_gettid); }
+int umk_signal_thread(int tid, int sig) {
+    return syscall(SYS_tgkill, getpid(), tid, sig) == 0 ? 0 : -errno;
+}
+
 int umk_pc_preemptible(uint64_t pc) { return preemptible((uintptr_t)pc); }
 int umk_is_interrupt_signal(int signo) {
     return signo == SIGUSR1 || signo == SIGUSR2 || signo == timer_signal() || signo == input_signal();

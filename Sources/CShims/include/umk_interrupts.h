@@ -64,6 +64,14 @@ int umk_open_pty(char *name, uint64_t capacity);
 /// Accepts a client on a listening socket without blocking. fd or -errno.
 int umk_accept(int listener);
 
+/// Makes stdout line-buffered (progress shows through a pipe).
+void umk_line_buffer_stdout(void);
+/// The calling host thread's id.
+int umk_gettid(void);
+/// Sends `sig` to host thread `tid` of this process (a device or a benchmark poking the
+/// thread that runs guests). 0 or -errno.
+int umk_signal_thread(int tid, int sig);
+
 /// Shared with the fault path: copies the interrupted guest's registers and FP state into
 /// its context's frame and redirects sigreturn to the kernel's fault entry.
 void umk_save_guest_frame(int sig, void *siginfo, void *ucontext);
