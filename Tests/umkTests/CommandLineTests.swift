@@ -15,14 +15,18 @@ struct CommandLineTests {
         return URL(fileURLWithPath: ".build/debug/umk")
     }
 
-    func run(_ args: [String]) throws -> (status: Int32, output: String) {
+    func run(_ args: [String], input: String? = nil) throws -> (status: Int32, output: String) {
         let p = Process()
         p.executableURL = Self.binary
         p.arguments = args
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = pipe
+        let stdin = Pipe()
+        p.standardInput = stdin
         try p.run()
+        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        try stdin.fileHandleForWriting.close()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
@@ -74,5 +78,38 @@ struct CommandLineTests {
         #expect(r.status != 0)
         #expect(r.output.contains("--ram-mib must be between 4 and 65536"))
         #expect(!r.output.contains("root:"))
+    }
+
+    @Test("umk run --system shell: the console driver, the timer server and a shell answer commands from stdin")
+    func shell() throws {
+        let r = try run(["run", "--system", "shell", "--ram-mib", "64"], input: "time\nsleep 20\necho hi there\nfrobnicate\nquit\n")
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.output.contains("> slept 200"), "\(r.output)")
+        #expect(r.output.contains("> hi there\n"))
+        #expect(r.output.contains("> unknown command: frobnicate\n"))
+        #expect(r.output.contains("> bye\n"))
+    }
+
+    @Test("umk run --record then --replay: the replay prints the same bytes without reading the console")
+    func recordReplay() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("umk-cli-\(getpid()).rec").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let first = try run(["run", "--system", "shell", "--ram-mib", "64", "--record", file],
+                            input: "echo one\nsleep 3\ntime\nquit\n")
+        #expect(first.status == 0, "\(first.output)")
+        let second = try run(["run", "--system", "shell", "--ram-mib", "64", "--replay", file], input: "quit\n")
+        #expect(second.status == 0)
+        #expect(second.output == first.output)
+        #expect(first.output.contains("> one\n"))
+    }
+
+    @Test("umk run refuses --record with --realtime, and an unknown console binding")
+    func clockValidation() throws {
+        let r = try run(["run", "--realtime", "--record", "/tmp/x.rec"])
+        #expect(r.status != 0)
+        #expect(r.output.contains("--record and --replay need virtual time"))
+        let c = try run(["run", "--console", "serial0"])
+        #expect(c.status != 0)
+        #expect(c.output.contains("--console must be terminal, pty, none or unix:PATH"))
     }
 }

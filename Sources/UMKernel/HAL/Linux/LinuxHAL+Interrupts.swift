@@ -19,6 +19,9 @@ extension LinuxHAL {
 
     var isRealtime: Bool { options.clock == .realtime }
 
+    /// The console's host name (a pseudo-terminal's path, a socket's), if it has one.
+    public var consoleName: String { console.name }
+
     public mutating func isInterruptPending() -> Bool {
         // Virtual time takes events at kernel entries only, so long operations are
         // preempted at the same points in every run.

@@ -68,7 +68,8 @@ public struct LinuxHAL: HAL {
         physmap = unsafe Physmap(base: UnsafeMutableRawPointer(bitPattern: UInt(base))!, size: ramSize)
         self.echo = echo
         self.options = options
-        self.console = try HostConsole(options.replay != nil ? .none : options.console)
+        // A replay writes to the console but never reads it.
+        self.console = try HostConsole(options.console)
         hostStart = umk_monotonic_ns()
         nextVirtualTick = options.tickNanoseconds
         if let path = options.recordPath {
