@@ -79,6 +79,7 @@ extension LinuxHAL {
     mutating func installInterrupts() throws(HostError) {
         _ = try LinuxSyscalls.check(umk_interrupts_install(isRealtime ? 1 : 0), "interrupt signals")
         interruptsInstalled = true
+        updateNextReplayDue()
         if console.input >= 0 && options.replay == nil {
             // A console that cannot signal (a regular file) is still read when idle.
             _ = umk_input_watch(console.input)
@@ -110,14 +111,22 @@ extension LinuxHAL {
         if case .virtual(let step) = options.clock { virtualNow &+= step }
     }
 
-    /// True if host events or virtual deadlines wait to be taken.
-    @inline(__always) var hasHostWork: Bool {
+    /// True if host events or virtual deadlines wait to be taken. Checked on every exit
+    /// to a guest: one load of the event word in real time, a few compares in virtual time
+    /// (mutating only for in-place access; see `window(asid:)`).
+    @inline(__always) mutating func hasHostWork() -> Bool {
         if umk_events_peek() != 0 { return true }
         guard case .virtual = options.clock else { return false }
-        if virtualNow >= nextVirtualTick { return true }
+        if virtualNow >= nextVirtualTick || entries >= nextReplayDue { return true }
         if let d = devices.pit.nextDeadline, virtualNow >= d { return true }
-        if let r = options.replay, replayIndex < r.count, !r[replayIndex].idle, r[replayIndex].entry <= entries { return true }
         return false
+    }
+
+    /// The entry of the next replayed event due on the way out of an entry (not at idle).
+    mutating func updateNextReplayDue() {
+        nextReplayDue = .max
+        guard let replay = options.replay, replayIndex < replay.count, !replay[replayIndex].idle else { return }
+        nextReplayDue = replay[replayIndex].entry
     }
 
     /// Takes the recorded host events into the devices. Returns true if the kernel's
@@ -136,6 +145,7 @@ extension LinuxHAL {
                     apply(replay[replayIndex].event)
                     replayIndex += 1
                 }
+                updateNextReplayDue()
             } else {
                 if events & UMK_EVENT_USR1 != 0 { record(.irq(5)) }
                 if events & UMK_EVENT_USR2 != 0 { record(.irq(6)) }
@@ -195,6 +205,7 @@ extension LinuxHAL {
             apply(replay[replayIndex].event)
             replayIndex += 1
         }
+        updateNextReplayDue()
     }
 
     /// Waits until an interrupt can be delivered, when no thread can run. `lines` are the

@@ -56,6 +56,8 @@ public struct LinuxHAL: HAL {
     let hostStart: UInt64
     var recordFD: Int32 = -1
     var replayIndex = 0
+    /// `entries` value at which the next replayed event is due (.max: none).
+    var nextReplayDue: UInt64 = .max
     var armedPITDeadline: UInt64? = nil
     var tickArmed = false
     var interruptsInstalled = false
@@ -88,8 +90,11 @@ public struct LinuxHAL: HAL {
         LinuxSyscalls.close(ramFD)
     }
 
-    /// The host address of guest vaddr 0 in `asid`'s window.
-    @inline(__always) public func window(asid: UInt64) -> UInt64? {
+    /// The host address of guest vaddr 0 in `asid`'s window. `mutating` only so that a
+    /// call through the kernel's `hal` property accesses the HAL in place: a non-mutating
+    /// call copies the whole struct (a retain and release of every reference in it) on
+    /// every kernel entry.
+    @inline(__always) public mutating func window(asid: UInt64) -> UInt64? {
         let base = asid < UInt64(windows.count) ? windows[Int(asid)] : 0
         return base == 0 ? nil : base
     }
@@ -176,8 +181,9 @@ public struct LinuxHAL: HAL {
         }
     }
 
-    /// True if guest vaddr `vaddr` of `asid` is mirrored writable in its window.
-    public func isMirroredWritable(asid: UInt64, vaddr: UInt64) -> Bool {
+    /// True if guest vaddr `vaddr` of `asid` is mirrored writable in its window (mutating
+    /// for in-place access, as `window(asid:)`).
+    public mutating func isMirroredWritable(asid: UInt64, vaddr: UInt64) -> Bool {
         guard let pages = mirrored[asid] else { return false }
         for bits: UInt64 in [12, 21, 30] {
             if let m = pages[vaddr & ~((1 << bits) - 1)], m.sizeBits == bits { return m.rights == .readWrite }

@@ -193,7 +193,7 @@ extension Kernel where H == LinuxHAL {
             // Pending mappings become real before anything touches a window.
             hal.flushMappings()
             if isHalted || hal.failed { return nil }
-            if hal.hasHostWork { serviceInterrupts() }
+            if hal.hasHostWork() { serviceInterrupts() }
             let n = currentThread
             if n == idleThread {
                 // Nothing can run: wait in the host for an interrupt a handler waits on, or
