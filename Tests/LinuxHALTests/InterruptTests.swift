@@ -185,6 +185,27 @@ enum InterruptPrograms {
         seL4.debugHalt()
     }
 
+    // MARK: User signals
+
+    /// Waits for IRQ 6 (SIGUSR2) twice, acking in between, then halts.
+    static let userSignalRoot: ThreadEntry = { bootInfo, _ in
+        var alloc = ObjectAllocator(bootInfo: readBootInfo(at: bootInfo))
+        guard let ntfn = alloc.make(.notification), let handler = alloc.slot(), let badged = alloc.slot() else {
+            return guestCheck(false, "setup")
+        }
+        guestCheck(IRQControl.get(InitialCap.irqControl.rawValue, irq: 6, root: alloc.root, index: handler, depth: 64) == .noError, "get")
+        guestCheck(CNode.mint(alloc.root, destIndex: badged, destDepth: 64, srcRoot: alloc.root, srcIndex: ntfn, srcDepth: 64,
+                              rights: .all, badge: 0x60) == .noError, "mint")
+        guestCheck(IRQHandler.setNotification(handler, notification: badged) == .noError, "set")
+        IRQBenchSystem.waitingFor.store(1, ordering: .sequentiallyConsistent)
+        let first = seL4.wait(ntfn)
+        guestCheck(IRQHandler.ack(handler) == .noError, "ack")
+        IRQBenchSystem.waitingFor.store(2, ordering: .sequentiallyConsistent)
+        let second = seL4.wait(ntfn)
+        debugPrint("IRQ 6 twice: 0x\(String(first, radix: 16)) 0x\(String(second, radix: 16))\n")
+        seL4.debugHalt()
+    }
+
     // MARK: Timer server
 
     /// A client: sleeps until its deadline, then reports (index, deadline, wake time).
@@ -319,6 +340,100 @@ extension LinuxGuests {
             }
             // The ticks did land inside memset and were retried.
             #expect(umk_deferred_count() > 0)
+        }
+
+        @Test("IRQ0003 SIGUSR2 from another host thread is IRQ 6: signalled with the handler's badge, again after Ack")
+        func userSignal() throws {
+            IRQBenchSystem.waitingFor.store(0, ordering: .sequentiallyConsistent)
+            let pid = getpid()
+            let sender = Thread {
+                for n in 1...2 {
+                    while IRQBenchSystem.waitingFor.load(ordering: .sequentiallyConsistent) < n { usleep(100) }
+                    usleep(2_000)
+                    // Process-directed, as `kill -USR2` from a shell would be.
+                    kill(pid, SIGUSR2)
+                }
+            }
+            sender.start()
+            let (r, out, _, _) = try runMachine(options: MachineOptions(clock: .realtime), InterruptPrograms.userSignalRoot)
+            #expect(r.halted, "\(out)")
+            #expect(out.hasPrefix("IRQ 6 twice: 0x60 0x60\n"), "\(out)")
+        }
+
+        @Test("CONSOLE0001 the console on a Unix socket: a client connects, types commands and reads the answers")
+        func socketConsole() throws {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("umk-\(getpid()).sock").path
+            defer { unlink(path) }
+            nonisolated(unsafe) var received = ""
+            let client = Thread {
+                // Connect once umk listens, send commands, read until the goodbye.
+                var fd: Int32 = -1
+                for _ in 0..<200 {
+                    fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+                    var addr = sockaddr_un()
+                    addr.sun_family = sa_family_t(AF_UNIX)
+                    withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+                        for (i, b) in path.utf8.enumerated() { raw[i] = b }
+                    }
+                    let ok = withUnsafePointer(to: &addr) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+                    }
+                    if ok == 0 { break }
+                    close(fd)
+                    fd = -1
+                    usleep(5_000)
+                }
+                guard fd >= 0 else { return }
+                writeAll(fd, "echo over the socket\nquit\n")
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                while !received.contains("bye") {
+                    let n = read(fd, &buffer, buffer.count)
+                    if n <= 0 { break }
+                    received += String(decoding: buffer[0..<n], as: UTF8.self)
+                }
+                close(fd)
+            }
+            client.start()
+            let (r, out, console, _) = try runMachine(options: MachineOptions(clock: .realtime, console: .unixSocket(path: path)),
+                                                      ShellSystem.root)
+            #expect(r.halted, "\(out)")
+            #expect(console.contains("> over the socket\n"), "\(console)")
+            usleep(50_000)
+            #expect(received.contains("> over the socket\n> bye"), "\(received)")
+        }
+
+        @Test("CONSOLE0002 the console on a pseudo-terminal: a user opens its path and talks to the shell")
+        func ptyConsole() throws {
+            var options = MachineOptions(clock: .realtime, console: .pseudoTerminal)
+            options.tickNanoseconds = 4_000_000
+            let k = Kernel(hal: try LinuxHAL(ramSize: 64 << 20, echo: false, options: options))
+            defer { k.hal.release() }
+            let path = k.hal.consoleName
+            #expect(path.hasPrefix("/dev/pts/"))
+            nonisolated(unsafe) var received = ""
+            let user = Thread {
+                let fd = open(path, O_RDWR | O_NOCTTY)
+                guard fd >= 0 else { return }
+                // Raw mode: no echo, no line editing, so the bytes are exactly the shell's.
+                var t = termios()
+                tcgetattr(fd, &t)
+                cfmakeraw(&t)
+                tcsetattr(fd, TCSANOW, &t)
+                writeAll(fd, "echo through the pty\nquit\n")
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+                while !received.contains("bye"), poll(&fds, 1, 5_000) > 0 {
+                    let n = read(fd, &buffer, buffer.count)
+                    if n <= 0 { break }
+                    received += String(decoding: buffer[0..<n], as: UTF8.self)
+                }
+                close(fd)
+            }
+            user.start()
+            let r = try k.runGuests(root: ShellSystem.root)
+            #expect(r.halted, "\(k.hal.outputText)")
+            usleep(50_000)
+            #expect(received.contains("> through the pty\n> bye"), "\(received)")
         }
 
         @Test("TIMER0001 the timer server wakes 100 clients in deadline order (virtual time)")

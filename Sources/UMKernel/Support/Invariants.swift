@@ -4,7 +4,8 @@
 // tests after every operation and by the fuzzer after every syscall: the derivation tree
 // is a well-formed list, every cap names a live object of its type inside RAM, endpoint,
 // notification and ready queues are consistent with thread states, the scheduler bitmap
-// matches the queues, and untyped watermarks cover their children.
+// matches the queues, untyped watermarks cover their children, and the allocated I/O
+// ports are exactly the IOPort caps' ranges.
 
 import UMKABI
 
@@ -63,6 +64,17 @@ extension Kernel {
                 p = slot(p).pointee.next
             }
             if u.untypedFreeIndex > UInt64(1) << u.untypedSizeBits { throw fail("untyped 0x\(hex(u.paddr)) free index past its end") }
+        }
+
+        // The allocated-ports bitmap is exactly the union of the IOPort caps' ranges.
+        var held = [UInt64](repeating: 0, count: 1024)
+        for s in slots where s.pointee.cap.type == .ioPort {
+            let c = s.pointee.cap
+            if c.ioPortFirst > c.ioPortLast { throw fail("IOPort cap at 0x\(hex(s.paddr)) with first > last") }
+            for p in c.ioPortFirst...c.ioPortLast { held[Int(p >> 6)] |= 1 << (p & 63) }
+        }
+        for w in 0..<1024 where physmap.loadWord(KernelLayout.ioPortBitmap + UInt64(w) * 8) != held[w] {
+            throw fail("allocated I/O ports (word \(w)) differ from the IOPort caps' ranges")
         }
 
         try checkQueues(threads)
