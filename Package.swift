@@ -24,6 +24,7 @@ let package = Package(
     name: "umk",
     products: [
         .executable(name: "umk", targets: ["umk"]),
+        .executable(name: "umk-libfuzzer", targets: ["UMKLibFuzzer"]),
         .library(name: "UMKernel", targets: ["UMKernel"]),
         .library(name: "UMKABI", targets: ["UMKABI"]),
         .library(name: "UMKGuest", targets: ["UMKGuest"]),
@@ -37,6 +38,8 @@ let package = Package(
         .target(name: "UMKernel", dependencies: ["UMKABI", "CShims"], swiftSettings: kernelSettings),
         .target(name: "UMKGuest", dependencies: ["UMKABI", "CShims"]),
         .target(name: "Servers", dependencies: ["UMKABI", "UMKGuest"], swiftSettings: [.strictMemorySafety()]),
+        // The libFuzzer target (scripts/build-libfuzzer.sh); a plain build is an input replayer.
+        .executableTarget(name: "UMKLibFuzzer", dependencies: ["UMKernel"]),
         .executableTarget(
             name: "umk",
             dependencies: [

@@ -3,6 +3,7 @@
 // Context globals and the layout of a fresh guest context.
 #include "CShims.h"
 #include <stddef.h>
+#include <errno.h>
 
 umk_host_context_t *umk_current;
 uint64_t umk_current_window;
@@ -20,7 +21,7 @@ _Static_assert(offsetof(umk_host_context_t, io) == 64, "context layout");
 _Static_assert(sizeof(umk_host_context_t) == 120, "context layout");
 _Static_assert(offsetof(umk_host_context_t, kind) == 104, "context layout");
 _Static_assert(offsetof(umk_full_frame_t, rip) == 120, "frame layout");
-_Static_assert(sizeof(umk_full_frame_t) == 192, "frame layout");
+_Static_assert(sizeof(umk_full_frame_t) == 200, "frame layout");
 _Static_assert(offsetof(umk_full_frame_t, fpstate) == 176, "frame layout");
 _Static_assert(offsetof(umk_full_frame_t, xsave) == 184, "frame layout");
 
@@ -62,4 +63,6 @@ void umk_context_set_current(umk_host_context_t *ctx, uint64_t window, uint64_t 
 }
 
 uint64_t umk_window(void) { return umk_current_window; }
+
+void umk_set_errno(int value) { errno = value; }
 uint64_t umk_ipc_buffer(void) { return umk_current_ipc_buffer; }

@@ -84,11 +84,11 @@ static void fault_handler(int sig, siginfo_t *si, void *ucv) {
         signal(SIGABRT, SIG_DFL);
         abort();
     }
-    umk_save_guest_frame(sig, si, ucv);
+    umk_save_guest_frame(sig, si, ucv, errno);
 }
 
 /// Copies the interrupted guest's state into its frame and makes sigreturn enter the kernel.
-void umk_save_guest_frame(int sig, void *siv, void *ucv) {
+void umk_save_guest_frame(int sig, void *siv, void *ucv, int guest_errno) {
     siginfo_t *si = siv;
     ucontext_t *uc = ucv;
     umk_host_context_t *ctx = umk_current;
@@ -106,6 +106,7 @@ void umk_save_guest_frame(int sig, void *siv, void *ucv) {
     f->err = (uint64_t)g[REG_ERR];
     f->trapno = (uint64_t)g[REG_TRAPNO];
     f->xsave = 0;
+    f->saved_errno = (uint64_t)(unsigned)guest_errno;
     if (uc->uc_mcontext.fpregs && f->fpstate) {
         // The signal frame holds the XSAVE area (AVX, AVX-512 state) when the kernel says
         // so in the fxsave area's software-reserved bytes; keep all of it if it fits.

@@ -37,7 +37,8 @@ static struct sigaction previous_usr1, previous_usr2, previous_timer, previous_i
 static sigset_t previous_mask;
 
 /// Host text where a guest may hold a lock: libc, the dynamic loader, the Swift runtime
-/// and the libraries it uses. Found once at install by the loaded objects' names.
+/// and the libraries it uses. Found once at install by the loaded objects' names (objects
+/// loaded later are not covered; the table's limit is far above what a Swift program maps).
 #define MAX_RANGES 64
 static struct { uintptr_t start, end; } unsafe_ranges[MAX_RANGES];
 static int unsafe_count;
@@ -95,25 +96,26 @@ static void arm_retry(void) {
 
 static void interrupt_handler(int sig, siginfo_t *si, void *ucv) {
     int saved_errno = errno;
+    if ((pid_t)syscall(SYS_gettid) != guest_tid) {
+        // Another host thread got a process-directed signal: pass it on to the thread that
+        // runs guests, which records it (once) and is interrupted if it runs a guest or
+        // waits idle.
+        if (sig == SIGUSR1 || sig == SIGUSR2) syscall(SYS_tgkill, getpid(), guest_tid, sig);
+        errno = saved_errno;
+        return;
+    }
     uint64_t bit;
     if (sig == SIGUSR1) bit = UMK_EVENT_USR1;
     else if (sig == SIGUSR2) bit = UMK_EVENT_USR2;
     else if (sig == input_signal()) bit = UMK_EVENT_INPUT;
     else if (si->si_code == SI_TIMER) bit = 1ull << (32 + si->si_value.sival_int);
     else bit = UMK_EVENT_TICK;
-    __atomic_fetch_or(&events, bit, __ATOMIC_SEQ_CST);
+    uint64_t all = __atomic_or_fetch(&events, bit, __ATOMIC_SEQ_CST);
     if (idle_wakeable && wake_fd >= 0) {
         uint64_t one = 1;
         (void)!write(wake_fd, &one, sizeof(one));
     }
-    if ((pid_t)syscall(SYS_gettid) != guest_tid) {
-        // Another host thread got a process-directed signal: pass it to the thread that
-        // runs guests, so a running guest is interrupted too.
-        if (sig == SIGUSR1 || sig == SIGUSR2) syscall(SYS_tgkill, getpid(), guest_tid, sig);
-        errno = saved_errno;
-        return;
-    }
-    if (!async_preemption || bit == 0) { errno = saved_errno; return; }
+    if (!async_preemption) { errno = saved_errno; return; }
     ucontext_t *uc = ucv;
     umk_host_context_t *ctx = umk_current;
     if (!umk_in_guest || !ctx || !ctx->frame || !umk_kernel_fault_entry) {
@@ -123,13 +125,19 @@ static void interrupt_handler(int sig, siginfo_t *si, void *ucv) {
         errno = saved_errno;
         return;
     }
+    if (all == UMK_EVENT_RETRY) {
+        // A retry with nothing left to deliver (the kernel took it): no reason to switch.
+        __atomic_and_fetch(&events, ~UMK_EVENT_RETRY, __ATOMIC_SEQ_CST);
+        errno = saved_errno;
+        return;
+    }
     if (!preemptible((uintptr_t)uc->uc_mcontext.gregs[REG_RIP])) {
         __atomic_fetch_add(&deferred, 1, __ATOMIC_RELAXED);
         arm_retry();
         errno = saved_errno;
         return;
     }
-    umk_save_guest_frame(sig, si, ucv);
+    umk_save_guest_frame(sig, si, ucv, saved_errno);
     errno = saved_errno;
 }
 

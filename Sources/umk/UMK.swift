@@ -15,10 +15,11 @@ struct UMK: ParsableCommand {
         discussion: """
             umk runs guest servers and drivers written against seL4's API as contexts of a
             single host process. The kernel core implements seL4's non-MCS objects,
-            capabilities, IPC and scheduling; `umk run`, `umk fuzz` and `umk bench` arrive
-            with the Linux backend.
+            capabilities, IPC and scheduling. `umk run` boots a system, `umk fuzz` fuzzes the
+            syscall interface with the kernel's invariants checked after every call, and
+            `umk bench` measures IPC, faults and interrupts.
             """,
         version: version,
-        subcommands: [RunCommand.self, BenchCommand.self]
+        subcommands: [RunCommand.self, FuzzCommand.self, BenchCommand.self]
     )
 }

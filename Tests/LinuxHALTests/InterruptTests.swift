@@ -41,6 +41,10 @@ enum InterruptPrograms {
     nonisolated(unsafe) static var resumes = [Int](repeating: 0, count: 4)
     nonisolated(unsafe) static var observedIPs: [UInt64] = []
     nonisolated(unsafe) static var wakeOrder: [(index: UInt64, deadline: UInt64, woke: UInt64)] = []
+    /// Host monotonic time at each client's wake-up, and the server's and host's time when
+    /// the deadlines were set (to check the server's clock against the host's).
+    nonisolated(unsafe) static var hostWake = [UInt64](repeating: 0, count: 100)
+    nonisolated(unsafe) static var clockPair: (server: UInt64, host: UInt64) = (0, 0)
 
     static func startDriver(_ alloc: inout ObjectAllocator, _ entry: ThreadEntry, _ name: String, prio: UInt64,
                             ports: ClosedRange<UInt16>, irq: UInt64, badge: UInt64) -> CPtr? {
@@ -211,6 +215,7 @@ enum InterruptPrograms {
     /// A client: sleeps until its deadline, then reports (index, deadline, wake time).
     static let sleeper: ThreadEntry = { index, deadline in
         let woke = TimerClient.sleep(1, until: deadline)
+        hostWake[Int(index)] = umk_monotonic_ns()
         IPCBuffer.setMR(0, index)
         IPCBuffer.setMR(1, deadline)
         IPCBuffer.setMR(2, woke)
@@ -234,7 +239,9 @@ enum InterruptPrograms {
             clients.append(t)
         }
         // Deadlines 0.5 ms apart in a scrambled order, starting 100 ms from now.
-        let t0 = TimerClient.now(timer) + 100_000_000
+        let serverNow = TimerClient.now(timer)
+        clockPair = (serverNow, umk_monotonic_ns())
+        let t0 = serverNow + 100_000_000
         for (i, t) in clients.enumerated() {
             let deadline = t0 + UInt64((i * 37) % 100) * 500_000
             guestCheck(startThread(t.tcb, entry: sleeper, stackTop: t.stackTop, arg0: UInt64(i), arg1: deadline) == .noError, "start")
@@ -365,7 +372,9 @@ extension LinuxGuests {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("umk-\(getpid()).sock").path
             defer { unlink(path) }
             nonisolated(unsafe) var received = ""
+            let finished = DispatchSemaphore(value: 0)
             let client = Thread {
+                defer { finished.signal() }
                 // Connect once umk listens, send commands, read until the goodbye.
                 var fd: Int32 = -1
                 for _ in 0..<200 {
@@ -398,7 +407,7 @@ extension LinuxGuests {
                                                       ShellSystem.root)
             #expect(r.halted, "\(out)")
             #expect(console.contains("> over the socket\n"), "\(console)")
-            usleep(50_000)
+            #expect(finished.wait(timeout: .now() + 10) == .success)
             #expect(received.contains("> over the socket\n> bye"), "\(received)")
         }
 
@@ -411,7 +420,9 @@ extension LinuxGuests {
             let path = k.hal.consoleName
             #expect(path.hasPrefix("/dev/pts/"))
             nonisolated(unsafe) var received = ""
+            let finished = DispatchSemaphore(value: 0)
             let user = Thread {
+                defer { finished.signal() }
                 let fd = open(path, O_RDWR | O_NOCTTY)
                 guard fd >= 0 else { return }
                 // Raw mode: no echo, no line editing, so the bytes are exactly the shell's.
@@ -432,7 +443,7 @@ extension LinuxGuests {
             user.start()
             let r = try k.runGuests(root: ShellSystem.root)
             #expect(r.halted, "\(k.hal.outputText)")
-            usleep(50_000)
+            #expect(finished.wait(timeout: .now() + 10) == .success)
             #expect(received.contains("> through the pty\n> bye"), "\(received)")
         }
 
@@ -450,6 +461,14 @@ extension LinuxGuests {
             let (r, out, _, _) = try runMachine(ramMiB: 256, options: MachineOptions(clock: .realtime), InterruptPrograms.timerRoot)
             #expect(r.halted, "\(out)")
             checkWakeOrder(slack: 0)
+            // The server's clock agrees with the host's: nobody wakes early by host time
+            // (1 ms of slack for the clocks' different starting points and rounding).
+            let (serverT0, hostT0) = InterruptPrograms.clockPair
+            for w in InterruptPrograms.wakeOrder {
+                let hostElapsed = InterruptPrograms.hostWake[Int(w.index)] &- hostT0
+                #expect(hostElapsed + 1_000_000 >= w.deadline - serverT0,
+                        "client \(w.index) woke after \(hostElapsed) ns of host time, deadline \(w.deadline - serverT0) ns")
+            }
         }
 
         func checkWakeOrder(slack: UInt64) {

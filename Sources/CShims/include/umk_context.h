@@ -44,6 +44,7 @@ typedef struct umk_full_frame {
     uint64_t trapno;     // the x86 vector
     uint64_t fpstate;    // address of the FP area (64-byte aligned, 3456 bytes)
     uint64_t xsave;      // 1: the FP area holds a full XSAVE image (xrstor), 0: fxsave only
+    uint64_t saved_errno; // the guest's errno (per host thread, so per guest only if saved)
 } umk_full_frame_t;
 
 /// A syscall as a guest makes it: inputs, then outputs written back in place.
@@ -77,6 +78,9 @@ void umk_context_install(void *stack_top, umk_host_context_t *(*entry)(void *coo
 int umk_faults_install(umk_host_context_t *(*fault_entry)(void *cookie));
 /// Makes `ctx` the running guest's context, with its window and IPC buffer addresses.
 void umk_context_set_current(umk_host_context_t *ctx, uint64_t window, uint64_t ipc_buffer);
+
+/// Sets the calling thread's errno (a guest resumed after a signal gets its own back).
+void umk_set_errno(int value);
 
 /// Guest side: the running guest's window base and IPC buffer host address (0 if none).
 uint64_t umk_window(void);

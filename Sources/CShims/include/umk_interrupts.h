@@ -74,6 +74,7 @@ int umk_signal_thread(int tid, int sig);
 
 /// Shared with the fault path: copies the interrupted guest's registers and FP state into
 /// its context's frame and redirects sigreturn to the kernel's fault entry.
-void umk_save_guest_frame(int sig, void *siginfo, void *ucontext);
+/// `guest_errno` is the errno the guest had when the signal came.
+void umk_save_guest_frame(int sig, void *siginfo, void *ucontext, int guest_errno);
 
 #endif

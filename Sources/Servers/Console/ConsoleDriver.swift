@@ -52,6 +52,8 @@ public enum ConsoleDriver {
         let cnodeRadix: UInt64
         var lines: [[UInt8]] = []
         var partial: [UInt8] = []
+        /// The last byte ended a line with CR: a following LF belongs to the same end.
+        var afterCR = false
         var readers: [CPtr] = []
         var freeReplySlots: [CPtr] = (0..<Slot.replyCount).map { Slot.firstReply + $0 }.reversed()
         /// Interrupts taken and acknowledged (reported by tests through the debug console).
@@ -96,10 +98,14 @@ public enum ConsoleDriver {
                     if !lines.isEmpty {
                         let info = putLine(lines.removeFirst())
                         (msg, badge) = seL4.replyRecv(Slot.endpoint, info)
-                    } else if let slot = freeReplySlots.popLast(),
-                              CNode.saveCaller(Slot.cnode, index: slot, depth: cnodeRadix) == .noError {
-                        readers.append(slot)
-                        (msg, badge) = seL4.recv(Slot.endpoint)
+                    } else if let slot = freeReplySlots.popLast() {
+                        if CNode.saveCaller(Slot.cnode, index: slot, depth: cnodeRadix) == .noError {
+                            readers.append(slot)
+                            (msg, badge) = seL4.recv(Slot.endpoint)
+                        } else {
+                            freeReplySlots.append(slot)
+                            (msg, badge) = seL4.replyRecv(Slot.endpoint, MessageInfo(label: KernelError.illegalOperation.rawValue, length: 0))
+                        }
                     } else {
                         // Too many readers waiting: say so rather than keep the caller forever.
                         (msg, badge) = seL4.replyRecv(Slot.endpoint, MessageInfo(label: KernelError.notEnoughMemory.rawValue, length: 0))
@@ -131,10 +137,14 @@ public enum ConsoleDriver {
             // Drain the FIFO: every byte while LSR.DR is set.
             while inb(5) & 0x01 != 0 {
                 let b = inb(0)
-                if b == UInt8(ascii: "\n") || b == UInt8(ascii: "\r") {
-                    if b == UInt8(ascii: "\n") || !partial.isEmpty { lines.append(partial) }
+                if b == UInt8(ascii: "\n") && afterCR {
+                    afterCR = false          // the LF of a CR LF pair
+                } else if b == UInt8(ascii: "\n") || b == UInt8(ascii: "\r") {
+                    lines.append(partial)
                     partial = []
+                    afterCR = b == UInt8(ascii: "\r")
                 } else {
+                    afterCR = false
                     partial.append(b)
                     if partial.count == maxLine {
                         lines.append(partial)

@@ -2,9 +2,11 @@
 //
 // The timer server: the only task that touches the PIT. It keeps time from channel 0 in
 // mode 0 (interrupt on terminal count), programmed for the nearest deadline (at most
-// 65535 input clocks, about 55 ms, ahead); reading the count back gives the time elapsed
+// 0x7FFF input clocks, about 27 ms, ahead); reading the count back gives the time elapsed
 // since programming, including how late the interrupt was taken, since the 8254 keeps
-// counting down through zero. Clients Call to sleep for a delay or until a deadline (the
+// counting down through zero (a count above the programmed one has wrapped). An interrupt
+// whose count has not run out is a stale one (the channel was reprogrammed after it came)
+// and is only acknowledged. Clients Call to sleep for a delay or until a deadline (the
 // reply comes when it passes: many may wait at once, each as a saved reply cap in a queue
 // ordered by deadline, then by arrival) or to read the time.
 
@@ -56,8 +58,8 @@ public enum TimerServer {
         /// Server time when the PIT was last programmed, and the count it was given.
         var base: UInt64 = 0
         var programmed: UInt64 = 0
-        /// The PIT's interrupt came since it was programmed.
-        var fired = false
+        /// The longest one-shot: half the counter, so a late reading is told from an early one.
+        static let maxCount: UInt64 = 0x7FFF
         var queue: [Timer] = []
         var sequence: UInt64 = 0
         var freeReplySlots: [CPtr] = (0..<Slot.replyCount).map { Slot.firstReply + $0 }.reversed()
@@ -74,21 +76,23 @@ public enum TimerServer {
         func out(_ port: UInt16, _ value: UInt8) { _ = IOPort.out8(Slot.ioPort, port: port, value) }
         func inb(_ port: UInt16) -> UInt64 { UInt64((try? IOPort.in8(Slot.ioPort, port: port).get()) ?? 0) }
 
-        /// The time now: the base plus the clocks counted since programming.
-        func current() -> UInt64 {
-            guard programmed > 0 else { return base }
+        /// The clocks counted since programming (0...programmed + 0x8000).
+        func elapsedClocks() -> UInt64 {
+            guard programmed > 0 else { return 0 }
             out(0x43, 0x00)   // latch channel 0
             let count = inb(0x40) | inb(0x40) << 8
-            let elapsed = fired || count > programmed ? programmed + (0x10000 - count) % 0x10000 : programmed - count
-            return base + Self.nanoseconds(elapsed)
+            if count == 0 { return programmed }
+            return count > programmed ? programmed + (0x10000 - count) : programmed - count
         }
+
+        /// The time now: the base plus the clocks counted since programming.
+        func current() -> UInt64 { base + Self.nanoseconds(elapsedClocks()) }
 
         /// Programs a one-shot for the nearest deadline from `now`.
         mutating func reprogram(now: UInt64) {
             base = now
-            fired = false
-            let wait = queue.first.map { $0.deadline > now ? Self.clocks($0.deadline - now) : 1 } ?? 0xFFFF
-            programmed = min(max(wait, 1), 0xFFFF)
+            let wait = queue.first.map { $0.deadline > now ? Self.clocks($0.deadline - now) : 1 } ?? Self.maxCount
+            programmed = min(max(wait, 1), Self.maxCount)
             out(0x43, 0x30)   // channel 0, lo/hi, mode 0, binary
             out(0x40, UInt8(programmed & 0xFF))
             out(0x40, UInt8(programmed >> 8))
@@ -108,10 +112,12 @@ public enum TimerServer {
             var (msg, badge) = seL4.recv(Slot.endpoint)
             while true {
                 if badge & irqBadge != 0 {
-                    fired = true
-                    let now = current()
-                    expire(now: now)
-                    reprogram(now: now)
+                    let elapsed = elapsedClocks()
+                    if elapsed >= programmed {
+                        let now = base + Self.nanoseconds(elapsed)
+                        expire(now: now)
+                        reprogram(now: now)
+                    }
                     _ = IRQHandler.ack(Slot.irqHandler)
                     (msg, badge) = seL4.recv(Slot.endpoint)
                     continue
@@ -128,14 +134,19 @@ public enum TimerServer {
                         (msg, badge) = seL4.replyRecv(Slot.endpoint, MessageInfo(label: KernelError.truncatedMessage.rawValue, length: 0))
                         continue
                     }
-                    let deadline = msg.label == Request.sleepFor.rawValue ? now &+ argument : argument
+                    let sum = now.addingReportingOverflow(argument)
+                    let deadline = msg.label == Request.sleepFor.rawValue ? (sum.overflow ? .max : sum.partialValue) : argument
                     if deadline <= now {
                         IPCBuffer.setMR(0, now)
                         (msg, badge) = seL4.replyRecv(Slot.endpoint, MessageInfo(label: 0, length: 1))
                         continue
                     }
-                    guard let slot = freeReplySlots.popLast(),
-                          CNode.saveCaller(Slot.cnode, index: slot, depth: cnodeRadix) == .noError else {
+                    guard let slot = freeReplySlots.popLast() else {
+                        (msg, badge) = seL4.replyRecv(Slot.endpoint, MessageInfo(label: KernelError.notEnoughMemory.rawValue, length: 0))
+                        continue
+                    }
+                    guard CNode.saveCaller(Slot.cnode, index: slot, depth: cnodeRadix) == .noError else {
+                        freeReplySlots.append(slot)
                         (msg, badge) = seL4.replyRecv(Slot.endpoint, MessageInfo(label: KernelError.notEnoughMemory.rawValue, length: 0))
                         continue
                     }

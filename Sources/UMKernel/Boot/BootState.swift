@@ -18,6 +18,9 @@ public struct BootConfig: Sendable {
     public var stackTop: UInt64 = 0x50_0000
     /// The root task's entry point (the HAL decides what an address means).
     public var entry: UInt64 = 0x1000
+    /// log2 of the root CNode's slots (seL4: CONFIG_ROOT_CNODE_SIZE_BITS, 12 here; the
+    /// fuzzer boots with a smaller one so checking every slot after every call stays cheap).
+    public var cnodeSizeBits: UInt64 = UInt64(RootTask.cnodeSizeBits)
     public init() {}
 
     public var ipcBufferAddress: UInt64 { bootInfoAddress + 0x1000 }
@@ -44,7 +47,7 @@ extension Kernel {
             precondition(next <= physmap.size, "boot: RAM too small for the root task")
             return p
         }
-        let cnodeBits = UInt64(RootTask.cnodeSizeBits)
+        let cnodeBits = config.cnodeSizeBits
         let rootCNode = carve(cnodeBits + ObjectSize.slotBits)
         let rootTCB = carve(ObjectSize.tcbBits)
         let pml4 = carve(12), pdpt = carve(12), pd = carve(12), pt = carve(12)

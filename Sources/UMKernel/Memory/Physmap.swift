@@ -58,6 +58,21 @@
         unsafe (base + Int(paddr)).initializeMemory(as: UInt8.self, repeating: 0, count: Int(length))
     }
 
+    /// All of RAM as words (a snapshot: kernel state lives in RAM).
+    public func words() -> [UInt64] {
+        var result = [UInt64](repeating: 0, count: Int(size / 8))
+        // SAFETY: the array holds size/8 words; RAM is `size` bytes.
+        unsafe result.withUnsafeMutableBytes { unsafe $0.baseAddress!.copyMemory(from: base, byteCount: Int(size / 8 * 8)) }
+        return result
+    }
+
+    /// Overwrites RAM with a snapshot taken by `words()`.
+    public func restore(words: [UInt64]) {
+        precondition(UInt64(words.count) == size / 8, "physmap restore: snapshot of another RAM size")
+        // SAFETY: the snapshot is exactly RAM's size (checked above).
+        unsafe words.withUnsafeBytes { unsafe base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+    }
+
     /// Copies `length` bytes inside RAM (regions may not overlap).
     public func copy(from source: UInt64, to destination: UInt64, length: UInt64) {
         precondition(contains(source, length: length) && contains(destination, length: length),

@@ -46,10 +46,8 @@ extension Kernel {
         cteInsert(.ioPort(first: first, last: last), src: inv.slot, dest: dest)
     }
 
-    /// seL4: decodeX86PortInvocation.
+    /// seL4: decodeX86PortInvocation — the label first, then the length it needs.
     func decodeIOPortInvocation(_ inv: Invocation) throws(KernelException) {
-        guard inv.length >= 1 else { throw .syscallError(.truncatedMessage) }
-        let port = arg(inv, 0) & 0xFFFF
         let width: Int
         let isOut: Bool
         switch InvocationLabel(rawValue: inv.label) {
@@ -61,9 +59,8 @@ extension Kernel {
         case .x86IOPortOut32: (width, isOut) = (4, true)
         default: throw .syscallError(.illegalOperation)
         }
-        if isOut {
-            guard inv.length >= 2 else { throw .syscallError(.truncatedMessage) }
-        }
+        guard inv.length >= (isOut ? 2 : 1) else { throw .syscallError(.truncatedMessage) }
+        let port = arg(inv, 0) & 0xFFFF
         try ensurePortOperationAllowed(inv.cap, port, width)
         setThreadState(inv.thread, .restart)
         if isOut {

@@ -163,6 +163,16 @@ extension Kernel {
         currentThread = t
     }
 
+    /// Makes runnable `t` the current thread, the running one going back to its queue: a
+    /// scheduling choice among runnable threads (test harnesses and the fuzzer use it).
+    public func makeCurrent(_ t: TCBRef) {
+        guard t != currentThread, t.pointee.state.isRunnable else { return }
+        tcbSchedDequeue(t)
+        if currentThread.pointee.state.isRunnable && currentThread != idleThread { tcbSchedEnqueue(currentThread) }
+        currentThread = t
+        activateThread()
+    }
+
     /// seL4: activateThread — a restarted thread re-executes its syscall or instruction.
     public func activateThread() {
         let t = currentThread

@@ -18,8 +18,8 @@ extension Kernel {
     /// Checks every invariant; throws the first violation found.
     public func checkInvariants() throws(InvariantViolation) {
         func fail(_ m: String) -> InvariantViolation { InvariantViolation(description: m) }
-        let slots = liveSlots()
-        let slotSet = Set(slots.map(\.paddr))
+        var slotSet = SlotSet(ramSize: physmap.size)
+        let slots = liveSlots(into: &slotSet)
         let threads = allThreads
         let threadSet = Set(threads.map(\.paddr))
 
@@ -181,8 +181,13 @@ extension Kernel {
 
     /// Every slot reachable from the root objects: CNodes, TCB slots and the IRQ node,
     /// following caps and derivation links.
+    /// Every slot reachable from the threads and the IRQ node (CNodes, zombies, CDT links).
     func liveSlots() -> [SlotRef] {
-        var seen = Set<UInt64>()
+        var seen = SlotSet(ramSize: physmap.size)
+        return liveSlots(into: &seen)
+    }
+
+    func liveSlots(into seen: inout SlotSet) -> [SlotRef] {
         var result: [SlotRef] = []
         var work: [UInt64] = []
         for t in allThreads {
@@ -190,8 +195,7 @@ extension Kernel {
         }
         for i in 0..<KernelLayout.irqCount { work.append(irqSlot(i).paddr) }
         while let p = work.popLast() {
-            guard p != 0, !seen.contains(p), physmap.contains(p, length: 32) else { continue }
-            seen.insert(p)
+            guard p != 0, physmap.contains(p, length: 32), seen.insert(p) else { continue }
             let s = slot(p)
             result.append(s)
             let cte = s.pointee
@@ -207,6 +211,25 @@ extension Kernel {
             }
         }
         return result
+    }
+}
+
+/// A set of slot addresses as one bit per 32-byte slot of RAM: the checker runs after every
+/// fuzzed syscall, where hashing every live slot would dominate.
+struct SlotSet {
+    var words: [UInt64]
+    init(ramSize: UInt64) { words = [UInt64](repeating: 0, count: Int(ramSize >> 11) + 1) }
+    /// Inserts `paddr`; false if it was there (or is not a slot address).
+    mutating func insert(_ paddr: UInt64) -> Bool {
+        guard paddr & 31 == 0 else { return false }
+        let i = Int(paddr >> 11), bit = UInt64(1) << ((paddr >> 5) & 63)
+        guard i < words.count, words[i] & bit == 0 else { return false }
+        words[i] |= bit
+        return true
+    }
+    func contains(_ paddr: UInt64) -> Bool {
+        let i = Int(paddr >> 11)
+        return paddr & 31 == 0 && i < words.count && words[i] & (1 << ((paddr >> 5) & 63)) != 0
     }
 }
 

@@ -91,8 +91,8 @@ struct IOPortTests {
         let port = h.allocSlot()
         #expect(issue(h, 0x3F8, 0x3FF, into: port).error == .noError)
         #expect(h.error(port, .x86IOPortIn8) == .truncatedMessage)
-        // Length is checked before the label, as seL4 does.
-        #expect(h.error(port, .cnodeCopy) == .truncatedMessage)
+        // The label is checked before the length, as seL4 does.
+        #expect(h.error(port, .cnodeCopy) == .illegalOperation)
         #expect(h.error(port, .x86IOPortOut8, [0x3F8]) == .truncatedMessage)
         #expect(h.error(port, .cnodeCopy, [0x3F8]) == .illegalOperation)
         #expect(h.error(port, .x86IOPortControlIssue, [0x3F8, 0x3FF, 1, 64]) == .illegalOperation)

@@ -39,7 +39,11 @@ struct HostConsole {
     init(_ binding: ConsoleBinding) throws(HostError) {
         switch binding {
         case .terminal:
-            input = 0
+            // A terminal's stdin and stdout share one open file description: reading it
+            // non-blocking must not make stdout non-blocking, so read through a fresh one.
+            let fresh = open("/proc/self/fd/0", O_RDONLY | O_CLOEXEC)
+            input = fresh >= 0 ? fresh : 0
+            if fresh >= 0 { owned = [fresh] }
             output = 1
         case .descriptors(let i, let o):
             input = i
@@ -91,8 +95,8 @@ struct HostConsole {
         guard listener >= 0 else { return false }
         let client = umk_accept(listener)
         guard client >= 0 else { return false }
-        Glibc.close(listener)
-        owned.removeAll { $0 == listener }
+        // The listener stays open (and owned) until the console closes: its descriptor
+        // number must not be reused while the interrupt layer may still name it.
         listener = -1
         owned.append(client)
         input = client
@@ -103,7 +107,10 @@ struct HostConsole {
     /// Reads what is available without blocking; nil at end of input.
     mutating func readAvailable() -> [UInt8]? {
         guard input >= 0, !inputClosed else { return [] }
-        if listener >= 0 { _ = acceptClient(); if listener >= 0 { return [] } }
+        if listener >= 0 {
+            _ = acceptClient()
+            if listener >= 0 { return [] }
+        }
         var result: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 512)
         while true {
@@ -123,13 +130,29 @@ struct HostConsole {
         return result
     }
 
-    /// Writes transmitted bytes (a console that went away drops them).
+    /// Writes transmitted bytes, waiting while a non-blocking console is full (a console
+    /// that went away drops them).
     func write(_ bytes: [UInt8]) {
         guard output >= 0, !bytes.isEmpty else { return }
         var offset = 0
         while offset < bytes.count {
-            let n = unsafe bytes.withUnsafeBytes { unsafe Glibc.write(output, $0.baseAddress! + offset, $0.count - offset) }
-            if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { return }
+            // A socket peer that went away must not end the process with SIGPIPE.
+            var n = unsafe bytes.withUnsafeBytes {
+                unsafe send(output, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
+            }
+            if n < 0 && errno == ENOTSOCK {
+                n = unsafe bytes.withUnsafeBytes { unsafe Glibc.write(output, $0.baseAddress! + offset, $0.count - offset) }
+            }
+            if n > 0 {
+                offset += n
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                var fds = [pollfd(fd: output, events: Int16(POLLOUT), revents: 0)]
+                if unsafe poll(&fds, 1, 1000) <= 0 { return }
+            } else {
+                return
+            }
         }
     }
 

@@ -115,7 +115,7 @@ extension LinuxHAL {
     /// to a guest: one load of the event word in real time, a few compares in virtual time
     /// (mutating only for in-place access; see `window(asid:)`).
     @inline(__always) mutating func hasHostWork() -> Bool {
-        if umk_events_peek() != 0 { return true }
+        if umk_events_peek() != 0 || heldEvents != 0 { return true }
         guard case .virtual = options.clock else { return false }
         if virtualNow >= nextVirtualTick || entries >= nextReplayDue { return true }
         if let d = devices.pit.nextDeadline, virtualNow >= d { return true }
@@ -132,7 +132,8 @@ extension LinuxHAL {
     /// Takes the recorded host events into the devices. Returns true if the kernel's
     /// scheduling tick is due.
     mutating func takeHostEvents() -> Bool {
-        let events = umk_events_take()
+        let events = umk_events_take() | heldEvents
+        heldEvents = 0
         var tick = false
         switch options.clock {
         case .realtime:
@@ -163,9 +164,11 @@ extension LinuxHAL {
 
     /// Live virtual time: user signals that woke the idle wait are taken (and recorded) now.
     mutating func recordIdleSignals() {
-        let events = umk_events_peek() & (UMK_EVENT_USR1 | UMK_EVENT_USR2)
-        guard events != 0 else { return }
-        _ = umk_events_take()
+        guard umk_events_peek() & (UMK_EVENT_USR1 | UMK_EVENT_USR2) != 0 else { return }
+        let all = umk_events_take()
+        // The other events stay for the next take (input that came with the signal).
+        heldEvents |= all & ~(UMK_EVENT_USR1 | UMK_EVENT_USR2)
+        let events = all & (UMK_EVENT_USR1 | UMK_EVENT_USR2)
         if events & UMK_EVENT_USR1 != 0 { record(.irq(PCDevices.userSignalIRQs.0), idle: true) }
         if events & UMK_EVENT_USR2 != 0 { record(.irq(PCDevices.userSignalIRQs.1), idle: true) }
         raiseUserSignals(events)
@@ -186,7 +189,13 @@ extension LinuxHAL {
 
     /// Reads what the console has; in virtual time the bytes are recorded at this entry.
     mutating func readConsole(idle: Bool = false) {
-        guard let bytes = console.readAvailable() else { return }
+        let before = console.input
+        let read = console.readAvailable()
+        if console.input != before && options.replay == nil {
+            // A socket console's client arrived: its input signals from now on.
+            _ = umk_input_watch(console.input)
+        }
+        guard let bytes = read else { return }
         guard !bytes.isEmpty else { return }
         if case .virtual = options.clock { record(.input(bytes), idle: idle) }
         inputBacklog += bytes
@@ -217,9 +226,10 @@ extension LinuxHAL {
         let wantsSignals = lines & (1 << PCDevices.userSignalIRQs.0 | 1 << PCDevices.userSignalIRQs.1) != 0
         switch options.clock {
         case .realtime:
+            // Backlogged input cannot wake anyone: the UART has no room for it until a guest
+            // (and none can run) drains the FIFO or raises RTS.
             let inputOpen = wantsInput && !console.inputClosed && console.input >= 0
-            guard pit != nil || inputOpen || wantsSignals || !inputBacklog.isEmpty else { return false }
-            if !inputBacklog.isEmpty { return true }
+            guard pit != nil || inputOpen || wantsSignals else { return false }
             armTick(false)
             let t = now
             let timeout: Int64 = pit.map { $0 > t ? Int64($0 - t) : 0 } ?? -1

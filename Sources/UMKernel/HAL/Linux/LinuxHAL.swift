@@ -59,6 +59,8 @@ public struct LinuxHAL: HAL {
     /// `entries` value at which the next replayed event is due (.max: none).
     var nextReplayDue: UInt64 = .max
     var armedPITDeadline: UInt64? = nil
+    /// Host events taken out of order and not handled yet.
+    var heldEvents: UInt64 = 0
     var tickArmed = false
     var interruptsInstalled = false
 

@@ -221,6 +221,8 @@ extension Kernel where H == LinuxHAL {
                 unsafe f.pointee.rip = n.pointee.nextIP
                 unsafe f.pointee.rsp = w &+ n.pointee[.rsp]
                 unsafe f.pointee.rflags = sanitiseRegister(.rflags, n.pointee[.rflags])
+                // errno is per host thread: the guest gets back the one it had.
+                umk_set_errno(Int32(truncatingIfNeeded: unsafe f.pointee.saved_errno))
             } else if started && n.pointee.nextIP == stub + 1 {
                 // Back from a syscall: results into the io block, if the window it lies in
                 // is still there (a VSpace deleted under a blocked thread is not; the thread
