@@ -112,4 +112,28 @@ struct CommandLineTests {
         #expect(c.status != 0)
         #expect(c.output.contains("--console must be terminal, pty, none or unix:PATH"))
     }
+
+    @Test("umk fuzz runs a seeded campaign with the invariants on and ends clean")
+    func fuzzCampaign() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("umk-fuzz-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try run(["fuzz", "--runs", "300", "--seed", "5", "--corpus", dir, "--artifacts", dir])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.output.contains("runs 300"), "\(r.output)")
+        #expect(r.output.contains("done: 300 programs, no failure"))
+        let saved = try FileManager.default.contentsOfDirectory(atPath: dir)
+        #expect(!saved.isEmpty)
+        // Any saved input replays with its trace.
+        let replay = try run(["fuzz", "--replay", dir + "/" + saved.sorted()[0]])
+        #expect(replay.status == 0, "\(replay.output)")
+        #expect(replay.output.contains("trace:"))
+        #expect(replay.output.contains("ok: every oracle held"))
+    }
+
+    @Test("umk fuzz needs a limit")
+    func fuzzValidation() throws {
+        let r = try run(["fuzz", "--runs", "0"])
+        #expect(r.status != 0)
+        #expect(r.output.contains("give --runs or --max-time"))
+    }
 }
