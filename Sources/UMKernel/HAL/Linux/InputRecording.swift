@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Host input of a virtual-time run, recorded so the run can be replayed exactly: each
-// event is stamped with the kernel entry at which the kernel took it, and whether it came
+// event is stamped with the kernel's look for host work at which it was taken (the kernel
+// looks on every way out to a guest, a deterministic count), and whether it came
 // while the system was idle (before time jumped to the next deadline) or on the way out
 // of that entry. A replay delivers the same events at the same points and never reads the
 // host. One event per line:
-//   <entry> [idle] input <hex bytes>
-//   <entry> [idle] irq <line>
+//   <stamp> [idle] input <hex bytes>
+//   <stamp> [idle] irq <line>
 
 /// One recorded host event.
 public struct RecordedInput: Equatable, Sendable {

@@ -115,9 +115,12 @@ extension LinuxHAL {
     /// to a guest: one load of the event word in real time, a few compares in virtual time
     /// (mutating only for in-place access; see `window(asid:)`).
     @inline(__always) mutating func hasHostWork() -> Bool {
+        // Every look is a point where host input may be taken: the count stamps recordings
+        // (one kernel exit may look more than once, so kernel entries would not do).
+        stamp &+= 1
         if umk_events_peek() != 0 || heldEvents != 0 { return true }
         guard case .virtual = options.clock else { return false }
-        if virtualNow >= nextVirtualTick || entries >= nextReplayDue { return true }
+        if virtualNow >= nextVirtualTick || stamp >= nextReplayDue { return true }
         if let d = devices.pit.nextDeadline, virtualNow >= d { return true }
         return false
     }
@@ -142,7 +145,7 @@ extension LinuxHAL {
             if events & UMK_EVENT_INPUT != 0 { readConsole() }
         case .virtual:
             if let replay = options.replay {
-                while replayIndex < replay.count, !replay[replayIndex].idle, replay[replayIndex].entry <= entries {
+                while replayIndex < replay.count, !replay[replayIndex].idle, replay[replayIndex].entry <= stamp {
                     apply(replay[replayIndex].event)
                     replayIndex += 1
                 }
@@ -204,13 +207,13 @@ extension LinuxHAL {
 
     mutating func record(_ event: RecordedInput.Event, idle: Bool = false) {
         guard recordFD >= 0 else { return }
-        console.writeLine(RecordedInput(entry: entries, idle: idle, event: event).line, to: recordFD)
+        console.writeLine(RecordedInput(entry: stamp, idle: idle, event: event).line, to: recordFD)
     }
 
     /// Replay: applies the events recorded while idle at this entry.
     mutating func applyIdleEvents() {
         guard let replay = options.replay else { return }
-        while replayIndex < replay.count, replay[replayIndex].idle, replay[replayIndex].entry <= entries {
+        while replayIndex < replay.count, replay[replayIndex].idle, replay[replayIndex].entry <= stamp {
             apply(replay[replayIndex].event)
             replayIndex += 1
         }

@@ -49,14 +49,16 @@ public struct LinuxHAL: HAL {
     var console: HostConsole
     /// Host input read and not yet in the UART's FIFO (the host side is flow-controlled).
     var inputBacklog: [UInt8] = []
-    /// Kernel entries so far (the stamp of recorded input).
+    /// Kernel entries so far (virtual time advances by them).
     public internal(set) var entries: UInt64 = 0
+    /// Looks for host work so far: the stamp of recorded input.
+    var stamp: UInt64 = 0
     var virtualNow: UInt64 = 0
     var nextVirtualTick: UInt64
     let hostStart: UInt64
     var recordFD: Int32 = -1
     var replayIndex = 0
-    /// `entries` value at which the next replayed event is due (.max: none).
+    /// `stamp` value at which the next replayed event is due (.max: none).
     var nextReplayDue: UInt64 = .max
     var armedPITDeadline: UInt64? = nil
     /// Host events taken out of order and not handled yet.
