@@ -93,3 +93,20 @@ public func startThread(_ tcb: CPtr, entry: ThreadEntry, stackTop: UInt64, arg0:
     regs[UserRegister.rflags.rawValue] = 0x202
     return TCB.writeRegisters(tcb, resumeTarget: true, registers: regs)
 }
+
+extension ObjectAllocator {
+    /// A second thread in `task` (its CSpace and VSpace), with its own IPC buffer at `base`
+    /// and `stackPages` of stack below `base + 1 MiB`; configured, not started.
+    public mutating func addThread(to task: Task, priority: UInt64, base: UInt64, stackPages: UInt64 = 16) -> Task? {
+        guard let tcb = make(.tcb), let buffer = mapFrames(vspace: task.vspace, at: base, count: 1)?.first else { return nil }
+        let stackTop = base + 0x10_0000
+        guard mapFrames(vspace: task.vspace, at: stackTop - stackPages * 0x1000, count: stackPages) != nil,
+              TCB.configure(tcb, faultEP: 0, cspaceRoot: task.cnode, cspaceRootData: 64 - task.cnodeRadix,
+                            vspaceRoot: task.vspace, vspaceRootData: 0, buffer: base, bufferFrame: buffer) == .noError,
+              TCB.setPriority(tcb, authority: InitialCap.initThreadTCB.rawValue, priority: priority) == .noError else {
+            return nil
+        }
+        return Task(tcb: tcb, cnode: task.cnode, vspace: task.vspace, cnodeRadix: task.cnodeRadix, ipcBuffer: base,
+                    stackTop: stackTop)
+    }
+}

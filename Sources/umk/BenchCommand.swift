@@ -33,63 +33,132 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Round trips measured per path.")
     var samples: Int = 10_000
 
-    @Option(help: "Run only the rows whose name contains this (kernel-ipc, guest-ipc, vmfault, irq, idle).")
+    @Option(help: "Run only the rows whose name contains this (kernel, ipc, signal, poll, yield, vmfault, irq, idle).")
     var filter: String?
 
     func selected(_ row: String) -> Bool { filter.map { row.contains($0) } ?? true }
+
+    /// Linux mechanisms the host refused, with why.
+    nonisolated(unsafe) static var unavailableStore: [String: String] = [:]
+    var unavailable: [String: String] {
+        get { Self.unavailableStore }
+        nonmutating set { Self.unavailableStore = newValue }
+    }
 
     func validate() throws {
         guard samples > 0 else { throw ValidationError("--samples must be positive") }
     }
 
+    @Flag(help: "Print the rows as JSON instead of a table.")
+    var json = false
+
+    func progress(_ what: String) {
+        FileHandle.standardError.write(Data("bench: \(what)...\n".utf8))
+    }
+
     func run() throws {
-        // A line at a time, so progress shows when the output is a pipe.
         umk_line_buffer_stdout()
-        if selected("kernel-ipc") {
-            let r = KernelBench.ipc(samples: samples)
-            print("kernel-ipc (state machine only, \(r.samples) round trips, median TSC cycles)")
-            print("  path       Call   ReplyRecv")
-            print("  fastpath  \(pad(r.fastCall)) \(pad(r.fastReplyRecv))")
-            print("  slowpath  \(pad(r.slowCall)) \(pad(r.slowReplyRecv))")
-        }
-        for length in [0, 10] as [UInt64] where selected("guest-ipc") {
-            IPCBenchSystem.rounds = samples
-            IPCBenchSystem.length = length
-            IPCBenchSystem.samples = []
-            let kernel = Kernel(hal: try LinuxHAL(ramSize: 64 << 20, echo: false))
-            _ = try kernel.runGuests(root: IPCBenchSystem.root)
-            kernel.hal.release()
-            var s = IPCBenchSystem.samples.sorted()
-            guard !s.isEmpty else { throw ValidationError("guest-ipc: the benchmark system did not finish") }
-            let median = s[s.count / 2], p10 = s[s.count / 10], p90 = s[s.count * 9 / 10]
-            s.removeAll()
-            print("guest-ipc (different address spaces, \(samples) round trips, length \(length), \(length <= 4 ? "fastpath" : "slowpath"))")
-            print("  Call round trip: median \(median) cycles (p10 \(p10), p90 \(p90)); one way ~\(median / 2)")
-        }
         let hz = Double(tscHz())
+        var counter = [UInt64](repeating: 0, count: 10_000)
+        _ = umk_baseline_counter(&counter, Int32(counter.count))
+        let overhead = counter.sorted()[counter.count / 2]
+        func stats(_ v: [UInt64]) -> BenchStats? { BenchStats(v, overhead: overhead, hz: hz) }
+        var linuxCache: [String: BenchStats?] = [:]
+        func linux(_ name: String) -> BenchStats? {
+            if let cached = linuxCache[name] { return cached }
+            progress("linux \(name)")
+            var out = [UInt64](repeating: 0, count: samples)
+            let r: Int32 = switch name {
+            case "pipe": umk_baseline_pingpong(Int32(UMK_BASELINE_PIPE.rawValue), &out, Int32(samples))
+            case "eventfd": umk_baseline_pingpong(Int32(UMK_BASELINE_EVENTFD.rawValue), &out, Int32(samples))
+            case "futex": umk_baseline_pingpong(Int32(UMK_BASELINE_FUTEX.rawValue), &out, Int32(samples))
+            case "unix socket": umk_baseline_pingpong(Int32(UMK_BASELINE_UNIX_SOCKET.rawValue), &out, Int32(samples))
+            case "sched_yield": umk_baseline_yield(&out, Int32(samples))
+            case "signal": umk_baseline_signal(&out, Int32(samples))
+            default: umk_baseline_userfaultfd(&out, Int32(min(samples, 10_000)))
+            }
+            if name == "userfaultfd" { out = Array(out.prefix(min(samples, 10_000))) }
+            let s = r == 0 ? stats(out) : nil
+            if r != 0 { unavailable[name] = "errno \(-r)" }
+            linuxCache[name] = s
+            return s
+        }
+        var rows: [BenchRow] = []
+        func add(_ name: String, _ what: String, _ umk: BenchStats?, linux linuxName: String? = nil, sel4: String? = nil,
+                 note: String? = nil) {
+            guard selected(name) else { return }
+            var row = BenchRow(name: name, what: what, umk: umk, linuxName: linuxName, linux: linuxName.flatMap(linux),
+                               sel4: sel4, note: note)
+            if let l = linuxName, let why = unavailable[l] { row.note = (row.note.map { $0 + "; " } ?? "") + "\(l) not available here (\(why))" }
+            rows.append(row)
+        }
+
+        if selected("kernel") {
+            progress("kernel state machine")
+            let r = KernelBench.ipc(samples: samples)
+            let one = { (v: UInt64) in stats([v + overhead]) }
+            add("kernel-call-fastpath", "Call through the state machine alone", one(r.fastCall), note: "no switch, no host call")
+            add("kernel-replyrecv-fastpath", "ReplyRecv through the state machine alone", one(r.fastReplyRecv))
+            add("kernel-call-slowpath", "Call, slowpath, state machine alone", one(r.slowCall))
+            add("kernel-replyrecv-slowpath", "ReplyRecv, slowpath, state machine alone", one(r.slowReplyRecv))
+        }
+        let pathRows = ["ipc-call-same", "ipc-replyrecv-same", "ipc-call-different", "ipc-replyrecv-different",
+                        "ipc-call-10", "ipc-replyrecv-10", "signal", "poll", "yield"]
+        if pathRows.contains(where: selected) {
+            progress("guest paths")
+            PathBenchSystem.rounds = samples
+            PathBenchSystem.results = [:]
+            let kernel = Kernel(hal: try LinuxHAL(ramSize: 256 << 20, echo: false))
+            _ = try kernel.runGuests(root: PathBenchSystem.root)
+            let out = kernel.hal.outputText
+            kernel.hal.release()
+            let r = PathBenchSystem.results
+            guard r["yield"] != nil else { throw ValidationError("the path benchmark system did not finish: \(out)") }
+            add("ipc-call-same", "Call, fastpath, same address space", stats(r["call-same"]!), linux: "futex", sel4: "718-775")
+            add("ipc-replyrecv-same", "ReplyRecv, fastpath, same address space", stats(r["replyrecv-same"]!), linux: "futex", sel4: "576-646")
+            add("ipc-call-different", "Call, fastpath, different address spaces", stats(r["call-different"]!), linux: "pipe", sel4: "718-775")
+            add("ipc-replyrecv-different", "ReplyRecv, fastpath, different address spaces", stats(r["replyrecv-different"]!),
+                linux: "pipe", sel4: "576-646")
+            add("ipc-call-10", "Call with 10 MRs (slowpath)", stats(r["call-slow"]!), linux: "unix socket")
+            add("ipc-replyrecv-10", "ReplyRecv with 10 MRs (slowpath)", stats(r["replyrecv-slow"]!), linux: "unix socket")
+            add("signal", "Signal to a waiting higher-priority thread, other address space", stats(r["signal"]!),
+                linux: "eventfd", sel4: "753-1485")
+            add("poll", "Poll of an idle notification", stats(r["poll"]!))
+            add("yield", "Yield to a thread of equal priority", stats(r["yield"]!), linux: "sched_yield")
+        }
         if selected("vmfault") {
+            progress("vmfault")
             PagerSystem.heapPages = UInt64(min(samples, 16384))
             PagerSystem.samples = []
             let kernel = Kernel(hal: try LinuxHAL(ramSize: 256 << 20, echo: false))
             _ = try kernel.runGuests(root: PagerSystem.root)
             kernel.hal.release()
-            let faults = PagerSystem.samples.sorted()
-            guard !faults.isEmpty else { throw ValidationError("vmfault: the pager system did not finish") }
-            let median = faults[faults.count / 2]
-            print("vmfault (fault → pager → mapped → resumed, \(faults.count) pages)")
-            print("  median \(median) cycles (p10 \(faults[faults.count / 10]), p90 \(faults[faults.count * 9 / 10])) ≈ \(Int(Double(median) / hz * 1e9)) ns at \(Int(hz / 1e6)) MHz")
+            guard !PagerSystem.samples.isEmpty else { throw ValidationError("vmfault: the pager system did not finish") }
+            add("vmfault", "VMFault → user pager → mapped → resumed", stats(PagerSystem.samples), linux: "userfaultfd")
         }
-        for busy in [false, true] where selected("irq") {
-            let (latency, ack) = try interruptLatency(busy: busy, rounds: min(samples, 2_000))
-            let l = latency.sorted(), a = ack.sorted()
-            print("irq (SIGUSR1 → driver thread running, \(l.count) interrupts, \(busy ? "busy CPU: a guest computing" : "idle CPU: kernel waiting in the host"))")
-            print("  median \(l[l.count / 2]) cycles ≈ \(Int(Double(l[l.count / 2]) / hz * 1e9)) ns (p10 \(l[l.count / 10]), p90 \(l[l.count * 9 / 10]), p99 \(l[l.count * 99 / 100]))")
-            print("  IRQHandler_Ack: median \(a[a.count / 2]) cycles")
+        if selected("irq") {
+            for busy in [false, true] {
+                progress("interrupts, \(busy ? "busy" : "idle") CPU")
+                let (latency, ack) = try interruptLatency(busy: busy, rounds: min(samples, 2_000))
+                add(busy ? "irq-busy" : "irq-idle", "SIGUSR1 → driver thread running, \(busy ? "a guest computing" : "CPU idle")",
+                    stats(latency), linux: "signal")
+                if busy { add("irq-ack", "IRQHandler_Ack", stats(ack)) }
+            }
         }
-        guard selected("idle") else { return }
-        let idle = try idleCPU(seconds: 1)
-        print("idle (console driver + timer server waiting, real time, \(String(format: "%.2f", idle.wall)) s)")
-        print("  CPU used: \(String(format: "%.3f", idle.cpu * 1000)) ms (\(String(format: "%.3f", idle.cpu / idle.wall * 100)) % of one CPU)")
+        var idleLine: String? = nil
+        if selected("idle") {
+            progress("idle CPU")
+            let idle = try idleCPU(seconds: 1)
+            idleLine = "idle: console driver + timer server waiting \(String(format: "%.2f", idle.wall)) s used \(String(format: "%.3f", idle.cpu * 1000)) ms of CPU (\(String(format: "%.3f", idle.cpu / idle.wall * 100)) %)"
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+        } else {
+            print(BenchTable.render(rows, hz: hz), terminator: "")
+            if let idleLine { print(idleLine) }
+        }
     }
 
     /// Runs the interrupt latency system once; the host side is a thread sending SIGUSR1

@@ -46,12 +46,40 @@ struct CommandLineTests {
         #expect(r.output.contains("USAGE: umk"))
     }
 
-    @Test("umk bench reports kernel-only Call and ReplyRecv costs for both paths")
+    @Test("umk bench --filter ipc --samples 1000 prints a well-formed table: every IPC row, numbers, Linux beside")
     func bench() throws {
-        let r = try run(["bench", "--samples", "200"])
-        #expect(r.status == 0)
-        #expect(r.output.contains("fastpath"))
-        #expect(r.output.contains("slowpath"))
+        let r = try run(["bench", "--filter", "ipc", "--samples", "1000"])
+        #expect(r.status == 0, "\(r.output)")
+        let lines = r.output.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("bench: ") }
+        guard let header = lines.firstIndex(where: { $0.hasPrefix("row ") }) else {
+            Issue.record("no table header in \(r.output)")
+            return
+        }
+        #expect(lines[header].split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+                == ["row", "umk", "median", "p90", "p99", "max", "ns", "linux", "median", "ratio", "seL4"])
+        #expect(lines[header + 1].allSatisfy { $0 == "-" || $0 == " " })
+        let rows = lines[(header + 2)...].filter { $0.hasPrefix("ipc-") }
+        #expect(rows.map { String($0.split(separator: " ")[0]) } == [
+            "ipc-call-same", "ipc-replyrecv-same", "ipc-call-different", "ipc-replyrecv-different", "ipc-call-10", "ipc-replyrecv-10",
+        ])
+        for row in rows {
+            let cells = row.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            // name, five umk numbers, the Linux mechanism (one or two words), its median, the ratio, seL4.
+            #expect(cells[1...5].allSatisfy { UInt64($0) != nil }, "\(row)")
+            #expect(Double(cells[cells.count - 2]) != nil, "\(row)")
+        }
+        #expect(!r.output.contains("vmfault"))
+    }
+
+    @Test("umk bench --json gives machine-readable rows")
+    func benchJSON() throws {
+        let r = try run(["bench", "--filter", "poll", "--samples", "200", "--json"])
+        #expect(r.status == 0, "\(r.output)")
+        let json = r.output.split(separator: "\n").filter { !$0.hasPrefix("bench: ") }.joined(separator: "\n")
+        let rows = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]]
+        #expect(rows?.count == 1)
+        #expect(rows?.first?["name"] as? String == "poll")
+        #expect((rows?.first?["umk"] as? [String: Any])?["median"] is NSNumber)
     }
 
     @Test("umk bench rejects a non-positive sample count")

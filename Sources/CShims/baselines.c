@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Linux baselines for `umk bench` (see umk_baselines.h): plain C on host threads, so the
+// numbers are Linux's, not Swift's.
+#include "CShims.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static inline uint64_t tsc(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
+    return ((uint64_t)hi << 32) | lo;
+}
+
+struct pingpong {
+    int kind;
+    int rounds;
+    int to_b[2], to_a[2];     // pipe / eventfd (to_b[0] == to_b[1] for eventfd) / socket
+    volatile uint32_t word;   // futex: 0 A's turn, 1 B's turn
+};
+
+static void send_to(int kind, int fd) {
+    uint64_t one = 1;
+    if (kind == UMK_BASELINE_EVENTFD) (void)!write(fd, &one, 8);
+    else (void)!write(fd, &one, 1);
+}
+
+static void wait_on(int kind, int fd) {
+    uint64_t v;
+    if (kind == UMK_BASELINE_EVENTFD) (void)!read(fd, &v, 8);
+    else (void)!read(fd, &v, 1);
+}
+
+static long futex(volatile uint32_t *addr, int op, uint32_t val) {
+    return syscall(SYS_futex, addr, op, val, 0, 0, 0);
+}
+
+static void futex_pass(volatile uint32_t *word, uint32_t to) {
+    __atomic_store_n(word, to, __ATOMIC_SEQ_CST);
+    futex(word, FUTEX_WAKE_PRIVATE, 1);
+}
+
+static void futex_await(volatile uint32_t *word, uint32_t mine) {
+    while (__atomic_load_n(word, __ATOMIC_SEQ_CST) != mine) futex(word, FUTEX_WAIT_PRIVATE, !mine);
+}
+
+static void *pong(void *arg) {
+    struct pingpong *p = arg;
+    for (int i = 0; i < p->rounds; i++) {
+        if (p->kind == UMK_BASELINE_FUTEX) {
+            futex_await(&p->word, 1);
+            futex_pass(&p->word, 0);
+        } else {
+            wait_on(p->kind, p->to_b[0]);
+            send_to(p->kind, p->to_a[1]);
+        }
+    }
+    return 0;
+}
+
+int umk_baseline_pingpong(int kind, uint64_t *out, int samples) {
+    struct pingpong p;
+    memset(&p, 0, sizeof(p));
+    p.kind = kind;
+    p.rounds = 2 * samples;
+    switch (kind) {
+    case UMK_BASELINE_PIPE:
+        if (pipe(p.to_b) || pipe(p.to_a)) return -errno;
+        break;
+    case UMK_BASELINE_EVENTFD:
+        p.to_b[0] = p.to_b[1] = eventfd(0, 0);
+        p.to_a[0] = p.to_a[1] = eventfd(0, 0);
+        if (p.to_b[0] < 0 || p.to_a[0] < 0) return -errno;
+        break;
+    case UMK_BASELINE_UNIX_SOCKET: {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) return -errno;
+        // A writes sv[0] and reads sv[0]; B reads sv[1] and writes sv[1].
+        p.to_b[0] = sv[1]; p.to_b[1] = sv[0];
+        p.to_a[0] = sv[0]; p.to_a[1] = sv[1];
+        break;
+    }
+    case UMK_BASELINE_FUTEX:
+        break;
+    default:
+        return -EINVAL;
+    }
+    pthread_t b;
+    if (pthread_create(&b, 0, pong, &p) != 0) return -EAGAIN;
+    for (int i = 0; i < p.rounds; i++) {
+        uint64_t t0 = tsc();
+        if (kind == UMK_BASELINE_FUTEX) {
+            futex_pass(&p.word, 1);
+            futex_await(&p.word, 0);
+        } else {
+            send_to(kind, p.to_b[1]);
+            wait_on(kind, p.to_a[0]);
+        }
+        uint64_t t1 = tsc();
+        if (i >= samples) out[i - samples] = (t1 - t0) / 2;
+    }
+    pthread_join(b, 0);
+    if (kind == UMK_BASELINE_PIPE) { close(p.to_b[0]); close(p.to_b[1]); close(p.to_a[0]); close(p.to_a[1]); }
+    if (kind == UMK_BASELINE_EVENTFD) { close(p.to_b[0]); close(p.to_a[0]); }
+    if (kind == UMK_BASELINE_UNIX_SOCKET) { close(p.to_b[0]); close(p.to_b[1]); }
+    return 0;
+}
+
+int umk_baseline_yield(uint64_t *out, int samples) {
+    for (int i = 0; i < 2 * samples; i++) {
+        uint64_t t0 = tsc();
+        sched_yield();
+        uint64_t t1 = tsc();
+        if (i >= samples) out[i - samples] = t1 - t0;
+    }
+    return 0;
+}
+
+static void baseline_handler(int sig) { (void)sig; }
+
+int umk_baseline_signal(uint64_t *out, int samples) {
+    int sig = SIGRTMIN + 8;
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = baseline_handler;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(sig, &sa, &old)) return -errno;
+    sigset_t set, previous;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    pthread_sigmask(SIG_UNBLOCK, &set, &previous);
+    pid_t pid = getpid(), tid = (pid_t)syscall(SYS_gettid);
+    for (int i = 0; i < 2 * samples; i++) {
+        uint64_t t0 = tsc();
+        syscall(SYS_tgkill, pid, tid, sig);
+        uint64_t t1 = tsc();
+        if (i >= samples) out[i - samples] = t1 - t0;
+    }
+    pthread_sigmask(SIG_SETMASK, &previous, 0);
+    sigaction(sig, &old, 0);
+    return 0;
+}
+
+struct uffd_handler { int fd; int pages; uint8_t *zero; };
+
+static void *uffd_serve(void *arg) {
+    struct uffd_handler *h = arg;
+    for (int served = 0; served < h->pages;) {
+        struct pollfd pfd = { .fd = h->fd, .events = POLLIN };
+        if (poll(&pfd, 1, 2000) <= 0) return 0;
+        struct uffd_msg msg;
+        if (read(h->fd, &msg, sizeof(msg)) != sizeof(msg)) continue;
+        if (msg.event != UFFD_EVENT_PAGEFAULT) continue;
+        struct uffdio_copy copy = {
+            .dst = msg.arg.pagefault.address & ~(uint64_t)4095,
+            .src = (uint64_t)(uintptr_t)h->zero,
+            .len = 4096,
+        };
+        ioctl(h->fd, UFFDIO_COPY, &copy);
+        served++;
+    }
+    return 0;
+}
+
+int umk_baseline_userfaultfd(uint64_t *out, int samples) {
+    int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
+    if (fd < 0) fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
+    if (fd < 0) return -errno;
+    struct uffdio_api api = { .api = UFFD_API };
+    if (ioctl(fd, UFFDIO_API, &api)) { int e = errno; close(fd); return -e; }
+    size_t len = (size_t)samples * 4096;
+    uint8_t *region = mmap(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    static uint8_t zero[4096] __attribute__((aligned(4096)));
+    if (region == MAP_FAILED) { int e = errno; close(fd); return -e; }
+    struct uffdio_register reg = { .range = { .start = (uint64_t)(uintptr_t)region, .len = len }, .mode = UFFDIO_REGISTER_MODE_MISSING };
+    if (ioctl(fd, UFFDIO_REGISTER, &reg)) { int e = errno; munmap(region, len); close(fd); return -e; }
+    struct uffd_handler h = { .fd = fd, .pages = samples, .zero = zero };
+    pthread_t t;
+    if (pthread_create(&t, 0, uffd_serve, &h) != 0) { munmap(region, len); close(fd); return -EAGAIN; }
+    for (int i = 0; i < samples; i++) {
+        uint64_t t0 = tsc();
+        region[(size_t)i * 4096] = 1;
+        out[i] = tsc() - t0;
+    }
+    pthread_join(t, 0);
+    munmap(region, len);
+    close(fd);
+    return 0;
+}
+
+int umk_baseline_counter(uint64_t *out, int samples) {
+    for (int i = 0; i < samples; i++) {
+        uint64_t t0 = tsc();
+        uint64_t t1 = tsc();
+        out[i] = t1 - t0;
+    }
+    return 0;
+}

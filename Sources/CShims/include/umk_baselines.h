@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Linux's own mechanisms, measured the way `umk bench` measures umk: TSC cycles per
+// sample, one way (half a ping-pong round trip between two host threads).
+#ifndef UMK_BASELINES_H
+#define UMK_BASELINES_H
+
+#include <stdint.h>
+
+/// Ping-pong transports between two host threads.
+enum umk_baseline_kind {
+    UMK_BASELINE_PIPE = 0,
+    UMK_BASELINE_EVENTFD = 1,
+    UMK_BASELINE_FUTEX = 2,
+    UMK_BASELINE_UNIX_SOCKET = 3,
+};
+
+/// Fills `out` with `samples` one-way latencies (after as many warm-up rounds) of
+/// ping-pong over `kind`. Returns 0 or -errno.
+int umk_baseline_pingpong(int kind, uint64_t *out, int samples);
+/// sched_yield() with no other runnable thread, per call.
+int umk_baseline_yield(uint64_t *out, int samples);
+/// A signal sent to the calling thread and handled (tgkill → handler → return).
+int umk_baseline_signal(uint64_t *out, int samples);
+/// userfaultfd paging: a fault → the handler thread → UFFDIO_COPY → the faulting thread
+/// resumed, per page. Returns -errno where the host does not allow userfaultfd.
+int umk_baseline_userfaultfd(uint64_t *out, int samples);
+/// Two TSC reads back to back (the counter's own cost, subtracted from every sample).
+int umk_baseline_counter(uint64_t *out, int samples);
+
+#endif
