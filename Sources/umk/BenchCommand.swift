@@ -103,7 +103,8 @@ struct BenchCommand: ParsableCommand {
             add("kernel-replyrecv-slowpath", "ReplyRecv, slowpath, state machine alone", one(r.slowReplyRecv))
         }
         let pathRows = ["ipc-call-same", "ipc-replyrecv-same", "ipc-call-different", "ipc-replyrecv-different",
-                        "ipc-call-10", "ipc-replyrecv-10", "signal", "poll", "yield"]
+                        "ipc-call-10", "ipc-replyrecv-10", "signal", "poll", "yield", "send-higher", "ipc-call-cap",
+                        "user-exception", "thread-create", "ipc-call-4level", "ipc-call-threads-1000", "ipc-call-threads-10000"]
         if pathRows.contains(where: selected) {
             progress("guest paths")
             PathBenchSystem.rounds = samples
@@ -125,6 +126,15 @@ struct BenchCommand: ParsableCommand {
                 linux: "eventfd", sel4: "753-1485")
             add("poll", "Poll of an idle notification", stats(r["poll"]!))
             add("yield", "Yield to a thread of equal priority", stats(r["yield"]!), linux: "sched_yield")
+            add("send-higher", "Send (slowpath) to a waiting higher-priority thread", stats(r["send-higher"] ?? []), linux: "pipe")
+            add("ipc-call-cap", "Call transferring a capability (with Grant)", stats(r["call-cap"] ?? []), linux: "unix socket")
+            add("user-exception", "UserException → handler → resumed (round trip)", stats(r["user-exception"] ?? []), linux: "signal")
+            add("thread-create", "Retype + Configure + SetPriority + WriteRegisters(resume)", stats(r["thread-create"] ?? []))
+            add("ipc-call-4level", "Call, endpoint through a four-level CSpace", stats(r["call-4level"] ?? []), linux: "pipe")
+            for n in PathBenchSystem.scaling {
+                add("ipc-call-threads-\(n)", "Call across address spaces with \(n) more threads alive",
+                    stats(r["call-threads-\(n)"] ?? []), linux: "pipe")
+            }
         }
         if selected("vmfault") {
             progress("vmfault")

@@ -61,6 +61,7 @@ struct CommandLineTests {
         let rows = lines[(header + 2)...].filter { $0.hasPrefix("ipc-") }
         #expect(rows.map { String($0.split(separator: " ")[0]) } == [
             "ipc-call-same", "ipc-replyrecv-same", "ipc-call-different", "ipc-replyrecv-different", "ipc-call-10", "ipc-replyrecv-10",
+            "ipc-call-cap", "ipc-call-4level", "ipc-call-threads-1000", "ipc-call-threads-10000",
         ])
         for row in rows {
             let cells = row.split(separator: " ", omittingEmptySubsequences: true).map(String.init)

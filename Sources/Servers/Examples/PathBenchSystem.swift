@@ -6,7 +6,12 @@
 // - Call and ReplyRecv, length 0 (fastpath), client and server in different address spaces
 //   and in the same one; Call and ReplyRecv with 10 message registers (slowpath);
 // - Signal to a waiting higher-priority thread in another address space; Poll;
-// - Yield between two threads of equal priority.
+// - Yield between two threads of equal priority;
+// - slowpath Send to a higher-priority thread; a Call that transfers a capability;
+// - UserException → handler thread → resumed (round trip); thread creation (Retype,
+//   Configure, SetPriority, WriteRegisters with resume);
+// - scaling: Call across address spaces with 1,000 and 10,000 threads alive, and with the
+//   endpoint found through a four-level CSpace.
 
 import CShims
 import UMKGuest
@@ -22,6 +27,11 @@ public enum PathBenchSystem {
     nonisolated(unsafe) static var samplesA: [UInt64] = []
     nonisolated(unsafe) static var samplesB: [UInt64] = []
     nonisolated(unsafe) static var length: UInt64 = 0
+    /// The client's endpoint CPtr (a four-level CSpace names it differently).
+    nonisolated(unsafe) static var clientEndpoint: CPtr = 1
+    nonisolated(unsafe) static var clientDone: CPtr = 2
+    /// Threads alive beyond the benchmark's own, for the scaling rows (0: skip them).
+    nonisolated(unsafe) public static var scaling: [Int] = [1_000, 10_000]
 
     /// Slots in the benchmark tasks' CSpaces.
     enum Slot {
@@ -102,7 +112,201 @@ public enum PathBenchSystem {
         _ = TCB.suspend(a.tcb)
         _ = TCB.suspend(b.tcb)
         results["yield"] = samplesA
+        sendPhase(&alloc, done)
+        capPhase(&alloc, done)
+        exceptionPhase(&alloc, done)
+        creationPhase(&alloc)
+        fourLevelPhase(&alloc, done)
+        scalingPhase(&alloc, done)
         seL4.debugHalt()
+    }
+
+    /// Send (slowpath: Send has no fastpath) to a receiver of higher priority.
+    static func sendPhase(_ alloc: inout ObjectAllocator, _ done: CPtr) {
+        guard let ep = alloc.make(.endpoint), let receiver = alloc.makeTask(priority: 200, base: 0x0800_0000),
+              let sender = alloc.makeTask(priority: 100, base: 0x0900_0000),
+              alloc.give(receiver, ep, at: Slot.endpoint) == .noError, alloc.give(sender, ep, at: Slot.endpoint) == .noError,
+              alloc.give(receiver, done, at: Slot.done) == .noError else { return halt("send tasks") }
+        run(receiver, receiveLoop, sender, sendLoop, length: 0)
+        _ = seL4.wait(done)
+        _ = TCB.suspend(receiver.tcb)
+        _ = TCB.suspend(sender.tcb)
+        results["send-higher"] = samplesA
+    }
+
+    static let receiveLoop: ThreadEntry = { _, _ in
+        let n = rounds
+        var arrivals = [UInt64](repeating: 0, count: 2 * n)
+        for i in 0..<(2 * n) {
+            _ = seL4.recv(Slot.endpoint)
+            arrivals[i] = umk_cycles() &- stamp
+        }
+        samplesA = Array(arrivals[n...])
+        seL4.signal(Slot.done)
+    }
+
+    static let sendLoop: ThreadEntry = { _, _ in
+        while true {
+            stamp = umk_cycles()
+            seL4.send(Slot.endpoint, MessageInfo(label: 0, length: 0))
+        }
+    }
+
+    /// A Call carrying a notification cap with Grant; the server deletes what it got
+    /// before replying, so every Call transfers.
+    static func capPhase(_ alloc: inout ObjectAllocator, _ done: CPtr) {
+        guard let ep = alloc.make(.endpoint), let gift = alloc.make(.notification),
+              let server = alloc.makeTask(priority: 100, base: 0x0A00_0000),
+              let client = alloc.makeTask(priority: 100, base: 0x0B00_0000),
+              alloc.give(server, ep, at: Slot.endpoint) == .noError, alloc.give(server, server.cnode, at: 4) == .noError,
+              alloc.give(client, ep, at: Slot.endpoint) == .noError, alloc.give(client, done, at: Slot.done) == .noError,
+              alloc.give(client, gift, at: Slot.notification) == .noError else { return halt("cap tasks") }
+        run(server, capServer, client, capClient, length: 0)
+        _ = seL4.wait(done)
+        _ = TCB.suspend(server.tcb)
+        _ = TCB.suspend(client.tcb)
+        results["call-cap"] = samplesA
+    }
+
+    static let capServer: ThreadEntry = { _, _ in
+        let n = rounds
+        var arrivals = [UInt64](repeating: 0, count: 2 * n)
+        IPCBuffer.setCapReceivePath(root: 4, index: 9, depth: 8)
+        _ = seL4.recv(Slot.endpoint)
+        var i = 0
+        while true {
+            let now = umk_cycles()
+            if i < 2 * n { arrivals[i] = now &- stamp }
+            i += 1
+            if i == 2 * n { samplesA = Array(arrivals[n...]) }
+            _ = CNode.delete(4, index: 9, depth: 8)
+            IPCBuffer.setCapReceivePath(root: 4, index: 9, depth: 8)
+            _ = seL4.replyRecv(Slot.endpoint, MessageInfo(label: 0, length: 0))
+        }
+    }
+
+    static let capClient: ThreadEntry = { _, _ in
+        for _ in 0..<(2 * rounds) {
+            IPCBuffer.setCap(0, Slot.notification)
+            stamp = umk_cycles()
+            _ = seL4.call(Slot.endpoint, MessageInfo(label: 0, extraCaps: 1, length: 0))
+        }
+        seL4.signal(Slot.done)
+    }
+
+    /// ud2 → UserException to the handler → reply past the instruction → resumed.
+    static func exceptionPhase(_ alloc: inout ObjectAllocator, _ done: CPtr) {
+        guard let ep = alloc.make(.endpoint), let faulter = alloc.makeTask(priority: 100, faultEP: 5, base: 0x0C00_0000),
+              let handler = alloc.makeTask(priority: 200, base: 0x0D00_0000),
+              alloc.give(faulter, ep, at: 5) == .noError, alloc.give(faulter, done, at: Slot.done) == .noError,
+              alloc.give(handler, ep, at: Slot.endpoint) == .noError else { return halt("exception tasks") }
+        run(handler, exceptionHandler, faulter, faulterLoop, length: 0)
+        _ = seL4.wait(done)
+        _ = TCB.suspend(handler.tcb)
+        _ = TCB.suspend(faulter.tcb)
+        results["user-exception"] = samplesA
+    }
+
+    static let exceptionHandler: ThreadEntry = { _, _ in
+        while true {
+            _ = seL4.recv(Slot.endpoint)
+            let ip = IPCBuffer.getMR(0), sp = IPCBuffer.getMR(1), flags = IPCBuffer.getMR(2)
+            IPCBuffer.setMR(0, ip + 2)
+            IPCBuffer.setMR(1, sp)
+            IPCBuffer.setMR(2, flags)
+            seL4.reply(MessageInfo(label: 0, length: 3))
+        }
+    }
+
+    static let faulterLoop: ThreadEntry = { _, _ in
+        let n = min(rounds, 2_000)
+        var trips = [UInt64](repeating: 0, count: 2 * n)
+        for i in 0..<(2 * n) {
+            let t0 = umk_cycles()
+            umk_trap_ud2()
+            trips[i] = umk_cycles() &- t0
+        }
+        samplesA = Array(trips[n...])
+        seL4.signal(Slot.done)
+    }
+
+    /// Retype + Configure + SetPriority + WriteRegisters (resume) of a thread that waits.
+    static func creationPhase(_ alloc: inout ObjectAllocator) {
+        guard let host = alloc.makeTask(priority: 50, base: 0x0E00_0000, stackPages: 4),
+              let park = alloc.make(.notification), alloc.give(host, park, at: Slot.notification) == .noError else {
+            return halt("creation task")
+        }
+        var samples: [UInt64] = []
+        for _ in 0..<min(rounds, 500) {
+            let t0 = umk_cycles()
+            guard let tcb = alloc.make(.tcb),
+                  TCB.configure(tcb, faultEP: 0, cspaceRoot: host.cnode, cspaceRootData: 64 - host.cnodeRadix,
+                                vspaceRoot: host.vspace, vspaceRootData: 0, buffer: 0, bufferFrame: 0) == .noError,
+                  TCB.setPriority(tcb, authority: InitialCap.initThreadTCB.rawValue, priority: 50) == .noError,
+                  startThread(tcb, entry: parked, stackTop: host.stackTop) == .noError else { break }
+            samples.append(umk_cycles() &- t0)
+        }
+        results["thread-create"] = samples
+    }
+
+    static let parked: ThreadEntry = { _, _ in
+        _ = seL4.wait(Slot.notification)
+    }
+
+    /// The client's endpoint found through a CSpace of four CNodes (16 bits each).
+    static func fourLevelPhase(_ alloc: inout ObjectAllocator, _ done: CPtr) {
+        guard let ep = alloc.make(.endpoint), let server = alloc.makeTask(priority: 100, base: 0x1F00_0000),
+              let client = alloc.makeTask(priority: 100, base: 0x2F00_0000),
+              alloc.give(server, ep, at: Slot.endpoint) == .noError, alloc.give(server, done, at: Slot.done) == .noError,
+              let l2 = alloc.make(.cnode, sizeBits: 4), let l3 = alloc.make(.cnode, sizeBits: 4),
+              let l4 = alloc.make(.cnode, sizeBits: 4) else { return halt("four-level tasks") }
+        // Level 1 is the client's own CNode (radix 8, guard 8 from its TCB); slot 7 holds
+        // level 2 (guard 12, radix 4), whose slot 1 holds level 3, whose slot 1 holds level 4,
+        // whose slot 2 holds the endpoint: 16 + 16 + 16 + 16 bits.
+        func put(_ dest: CPtr, _ destRadix: UInt64, _ index: UInt64, _ src: CPtr, guardBits: UInt64) -> Bool {
+            CNode.mint(dest, destIndex: index, destDepth: destRadix, srcRoot: alloc.root, srcIndex: src, srcDepth: 64,
+                       rights: .all, badge: guardBits) == .noError
+        }
+        guard CNode.mint(l4, destIndex: 2, destDepth: 4, srcRoot: alloc.root, srcIndex: ep, srcDepth: 64,
+                         rights: .all, badge: 0) == .noError,
+              put(l3, 4, 1, l4, guardBits: 12), put(l2, 4, 1, l3, guardBits: 12), put(client.cnode, 8, 7, l2, guardBits: 12),
+              alloc.give(client, done, at: Slot.done) == .noError,
+              TCB.setSpace(client.tcb, faultEP: 0, cspaceRoot: client.cnode, cspaceRootData: 8, vspaceRoot: client.vspace,
+                           vspaceRootData: 0) == .noError else {
+            return halt("four-level CSpace")
+        }
+        // Level 1: guard 8 + radix 8 → slot 7; then 12 + 4 → 1; 12 + 4 → 1; 12 + 4 → 2.
+        clientEndpoint = 7 << 48 | 1 << 32 | 1 << 16 | 2
+        clientDone = Slot.done << 48
+        run(server, serverLoop, client, clientLoop, length: 0)
+        _ = seL4.wait(done)
+        _ = TCB.suspend(server.tcb)
+        _ = TCB.suspend(client.tcb)
+        clientEndpoint = Slot.endpoint
+        clientDone = Slot.done
+        results["call-4level"] = samplesA
+    }
+
+    /// Call across address spaces with many threads alive (made, configured, inactive).
+    static func scalingPhase(_ alloc: inout ObjectAllocator, _ done: CPtr) {
+        var alive = 0
+        guard scaling.isEmpty || alloc.enlargeCSpace(radix: 15) else { return halt("CSpace for scaling") }
+        for target in scaling {
+            while alive < target {
+                guard alloc.make(.tcb) != nil else { return halt("threads for scaling") }
+                alive += 1
+            }
+            guard let ep = alloc.make(.endpoint),
+                  let server = alloc.makeTask(priority: 100, base: 0x3000_0000 + UInt64(target) << 20),
+                  let client = alloc.makeTask(priority: 100, base: 0x3800_0000 + UInt64(target) << 20),
+                  alloc.give(server, ep, at: Slot.endpoint) == .noError, alloc.give(client, ep, at: Slot.endpoint) == .noError,
+                  alloc.give(client, done, at: Slot.done) == .noError else { return halt("scaling tasks") }
+            run(server, serverLoop, client, clientLoop, length: 0)
+            _ = seL4.wait(done)
+            _ = TCB.suspend(server.tcb)
+            _ = TCB.suspend(client.tcb)
+            results["call-threads-\(target)"] = samplesA
+        }
     }
 
     static func run(_ first: Task, _ firstEntry: ThreadEntry, _ second: Task, _ secondEntry: ThreadEntry, length len: UInt64,
@@ -139,14 +343,15 @@ public enum PathBenchSystem {
         let n = rounds
         var replies = [UInt64](repeating: 0, count: 2 * n)
         let info = MessageInfo(label: 1, length: length)
+        let ep = clientEndpoint
         for i in 0..<(2 * n) {
             stamp = umk_cycles()
-            _ = seL4.call(Slot.endpoint, info)
+            _ = seL4.call(ep, info)
             replies[i] = umk_cycles() &- stamp
         }
         samplesB = Array(replies[n...])
         // The root, waiting at a higher priority, runs at once and suspends this thread.
-        seL4.signal(Slot.done)
+        seL4.signal(clientDone)
     }
 
     static let waitLoop: ThreadEntry = { _, _ in
