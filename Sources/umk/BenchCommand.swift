@@ -7,6 +7,7 @@ import CShims
 import Foundation
 import Glibc
 import Servers
+import UMKABI
 import UMKernel
 
 struct BenchCommand: ParsableCommand {
@@ -168,6 +169,9 @@ struct BenchCommand: ParsableCommand {
         } else {
             print(BenchTable.render(rows, hz: hz), terminator: "")
             if let idleLine { print(idleLine) }
+            if rows.contains(where: { $0.name.hasPrefix("ipc-call-threads") }) {
+                print("kernel memory per thread: \(1 << ObjectSize.tcbBits) bytes (the TCB object; its caps take 32-byte slots)")
+            }
         }
     }
 
