@@ -41,7 +41,7 @@ struct HostConsole {
         case .terminal:
             // A terminal's stdin and stdout share one open file description: reading it
             // non-blocking must not make stdout non-blocking, so read through a fresh one.
-            let fresh = open("/proc/self/fd/0", O_RDONLY | O_CLOEXEC)
+            let fresh = unsafe open("/proc/self/fd/0", O_RDONLY | O_CLOEXEC)
             input = fresh >= 0 ? fresh : 0
             if fresh >= 0 { owned = [fresh] }
             output = 1

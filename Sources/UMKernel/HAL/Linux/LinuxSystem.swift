@@ -126,7 +126,10 @@ extension Kernel where H == LinuxHAL {
         t.pointee.nextIP = stub + 1
         t.pointee.halArea[entryASIDWord] = t.slot(.vTable).pointee.cap.mappedASID
         t.pointee.halArea[entryGenerationWord] = hal.unmapGeneration
-        if let w = window(of: t) { t.pointee[.rsp] = unsafe ctx.pointee.rsp &- w }
+        // The window the thread ran in (set when it was resumed): its stack is there, even
+        // if its VSpace changed since.
+        let w = umk_window()
+        if w != 0 { t.pointee[.rsp] = unsafe ctx.pointee.rsp &- w }
         handleSyscall(unsafe io.pointee.number)
         return resumeNext()
     }
@@ -140,7 +143,7 @@ extension Kernel where H == LinuxHAL {
         unsafe withUnsafeMutableBytes(of: &ctx.pointee.access) { unsafe swift_task_exitThreadLocalContext($0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
         hal.noteKernelEntry()
         let f = unsafe fullFrame(t).pointee
-        let w = window(of: t) ?? 0
+        let w = umk_window()
         t.pointee[.rax] = f.rax; t.pointee[.rbx] = f.rbx; t.pointee[.rcx] = f.rcx; t.pointee[.rdx] = f.rdx
         t.pointee[.rsi] = f.rsi; t.pointee[.rdi] = f.rdi; t.pointee[.rbp] = f.rbp
         t.pointee[.r8] = f.r8; t.pointee[.r9] = f.r9; t.pointee[.r10] = f.r10; t.pointee[.r11] = f.r11
