@@ -28,9 +28,17 @@ umk_syscall:
     movq $0, 104(%rax)
     movq umk_kernel_stack_top@GOTPCREL(%rip), %rcx
     movq (%rcx), %rsp
-    // The kernel runs with the ABI's FP control state (the guest's was saved above).
+    // The kernel runs with the ABI's FP control state (the guest's was saved above). The
+    // loads serialise and cost more than the compares, and guests nearly always have the
+    // defaults, so they are made only when a value differs.
+    cmpl $0x1F80, 56(%rax)
+    je 1f
     ldmxcsr umk_default_mxcsr(%rip)
+1:
+    cmpw $0x037F, 60(%rax)
+    je 2f
     fldcw umk_default_fpucw(%rip)
+2:
     movq umk_kernel_cookie@GOTPCREL(%rip), %rcx
     movq (%rcx), %rdi
     movq umk_kernel_entry@GOTPCREL(%rip), %rcx
@@ -48,8 +56,15 @@ umk_resume:
     movq 32(%rax), %r13
     movq 40(%rax), %r14
     movq 48(%rax), %r15
+    // The kernel's control state is the default: load the guest's only if it differs.
+    cmpl $0x1F80, 56(%rax)
+    je 3f
     ldmxcsr 56(%rax)
+3:
+    cmpw $0x037F, 60(%rax)
+    je 4f
     fldcw 60(%rax)
+4:
     movq $1, umk_in_guest(%rip)
     retq
 
@@ -121,6 +136,9 @@ umk_context_start:
     fnstcw 4(%rsp)
     movq umk_host_rsp@GOTPCREL(%rip), %rcx
     movq %rsp, (%rcx)
+    // From here on the kernel's control state is the default (the resume path relies on it).
+    ldmxcsr umk_default_mxcsr(%rip)
+    fldcw umk_default_fpucw(%rip)
     movq %rdi, %rax
     jmp umk_resume
 umk_return_to_host:
