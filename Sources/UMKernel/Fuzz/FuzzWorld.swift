@@ -288,8 +288,7 @@ public struct FuzzWorld {
             return wanted
         }
         if currentIsFuzz { return current }
-        if !wanted.pointee.state.isRunnable && wanted.pointee.priority > Self.rootPriority && wanted.pointee.state != .inactive
-            || wanted.pointee.state == .inactive {
+        if !wanted.pointee.state.isRunnable {
             k.suspend(wanted)
             k.restart(wanted)
             k.schedule()

@@ -35,6 +35,11 @@ extension LinuxHAL {
         return devices.takeInterrupts(unmasked: unmasked)
     }
 
+    /// The PIT's next edge, kept for the per-exit check (computing it divides).
+    mutating func notePITDeadline() {
+        pitDeadline = devices.pit.nextDeadline ?? .max
+    }
+
     public mutating func ioPortIn(_ port: UInt16, width: Int) -> UInt32 {
         let value = devices.read(port, width: width, now: now)
         feedUART()
@@ -61,8 +66,10 @@ extension LinuxHAL {
         inputBacklog.removeFirst(n)
     }
 
-    /// Keeps the host's PIT timer armed for the PIT's next edge (real time only).
+    /// Keeps the host's PIT timer armed for the PIT's next edge (real time), and the cached
+    /// deadline the virtual-time check compares against.
     mutating func syncPITTimer() {
+        notePITDeadline()
         guard isRealtime, interruptsInstalled else { return }
         let deadline = devices.pit.nextDeadline
         guard deadline != armedPITDeadline else { return }
@@ -120,9 +127,7 @@ extension LinuxHAL {
         stamp &+= 1
         if umk_events_peek() != 0 || heldEvents != 0 { return true }
         guard case .virtual = options.clock else { return false }
-        if virtualNow >= nextVirtualTick || stamp >= nextReplayDue { return true }
-        if let d = devices.pit.nextDeadline, virtualNow >= d { return true }
-        return false
+        return virtualNow >= nextVirtualTick || virtualNow >= pitDeadline || stamp >= nextReplayDue
     }
 
     /// The entry of the next replayed event due on the way out of an entry (not at idle).

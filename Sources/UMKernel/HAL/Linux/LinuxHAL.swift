@@ -61,6 +61,8 @@ public struct LinuxHAL: HAL {
     /// `stamp` value at which the next replayed event is due (.max: none).
     var nextReplayDue: UInt64 = .max
     var armedPITDeadline: UInt64? = nil
+    /// The PIT's next edge in nanoseconds (.max: none), refreshed when the PIT changes.
+    var pitDeadline: UInt64 = .max
     /// Host events taken out of order and not handled yet.
     var heldEvents: UInt64 = 0
     var tickArmed = false
