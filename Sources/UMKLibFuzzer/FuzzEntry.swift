@@ -19,8 +19,7 @@ func fuzzOne(_ bytes: [UInt8]) {
     do {
         _ = try world!.run(program)
     } catch {
-        print("umk fuzz oracle failed: \(error)\n\(program)")
-        fatalError("oracle failure")
+        fatalError("umk fuzz oracle failed: \(error)\n\(program)")
     }
 }
 

@@ -76,10 +76,13 @@ struct FuzzCommand: ParsableCommand {
         print("program (\(program.calls.count) calls, \(bytes.count) bytes):")
         print(program)
         let world = FuzzWorld()
+        print("trace:")
         do {
-            let outcome = try world.run(program, trace: true)
-            print("trace:")
-            for line in outcome.trace { print("  " + line) }
+            // Each line as it is made, so a kernel trap still leaves the trace up to it.
+            _ = try world.run(program, trace: true, onTrace: { line in
+                print("  " + line)
+                fflush(nil)
+            })
             print("ok: every oracle held")
             return 0
         } catch {
@@ -122,8 +125,15 @@ struct FuzzCommand: ParsableCommand {
         if signal == 0 { return (status >> 8) & 0xFF }
         // The kernel trapped: minimise by running candidates in children.
         let input = shared.load()
-        print("\ncrash: the kernel died with signal \(signal) running this input")
-        let program = minimizeCrash(SyscallProgram(decoding: input))
+        let original = SyscallProgram(decoding: input)
+        print("\ncrash: the campaign died with signal \(signal)")
+        guard crashes(original) else {
+            // The child may have died elsewhere (while minimising, or killed from outside).
+            print("the last input run does not reproduce it alone:")
+            print(original)
+            return 1
+        }
+        let program = minimizeCrash(original)
         let path = writeArtifact("crash", program.encoded)
         print("minimised to \(program.calls.count) calls, written to \(path):")
         print(program)

@@ -237,6 +237,11 @@ public enum PathBenchSystem {
             return halt("creation task")
         }
         var samples: [UInt64] = []
+        var made: [CPtr] = []
+        defer {
+            // Out of the later phases' way.
+            for tcb in made { _ = TCB.suspend(tcb) }
+        }
         for _ in 0..<min(rounds, 500) {
             let t0 = umk_cycles()
             guard let tcb = alloc.make(.tcb),
@@ -245,6 +250,7 @@ public enum PathBenchSystem {
                   TCB.setPriority(tcb, authority: InitialCap.initThreadTCB.rawValue, priority: 50) == .noError,
                   startThread(tcb, entry: parked, stackTop: host.stackTop) == .noError else { break }
             samples.append(umk_cycles() &- t0)
+            made.append(tcb)
         }
         results["thread-create"] = samples
     }

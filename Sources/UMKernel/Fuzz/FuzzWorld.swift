@@ -23,6 +23,8 @@ public struct FuzzFailure: Error, Equatable, Sendable, CustomStringConvertible {
     /// The call during or after which it broke (the program's length: at the end).
     public var call: Int
     public var message: String
+    /// The trace up to the failure, when one was asked for.
+    public var trace: [String] = []
     public var description: String { "\(oracle) at call \(call): \(message)" }
 }
 
@@ -165,12 +167,20 @@ public struct FuzzWorld {
     // MARK: Running
 
     /// Restores the snapshot and runs `program`, checking every oracle.
-    public func run(_ program: SyscallProgram, trace: Bool = false) throws(FuzzFailure) -> FuzzOutcome {
+    public func run(_ program: SyscallProgram, trace: Bool = false,
+                    onTrace: ((String) -> Void)? = nil) throws(FuzzFailure) -> FuzzOutcome {
         restore()
         var outcome = FuzzOutcome()
         for (i, call) in program.calls.enumerated() {
-            try step(call, index: i, &outcome, trace: trace)
-            if checkEveryCall || i == program.calls.count - 1 { try checkInvariants(at: i) }
+            do {
+                try step(call, index: i, &outcome, trace: trace || onTrace != nil)
+                if let onTrace, let last = outcome.trace.last, outcome.trace.count == i + 1 { onTrace(last) }
+                if checkEveryCall || i == program.calls.count - 1 { try checkInvariants(at: i) }
+            } catch {
+                var failure = error
+                failure.trace = outcome.trace
+                throw failure
+            }
         }
         try checkMemory(at: program.calls.count)
         revokeBootUntypeds()

@@ -96,6 +96,11 @@ struct FuzzTests {
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { !$0.hasPrefix(".") && $0 != "README.md" }
         #expect(!names.isEmpty)
         let world = FuzzWorld()
+        // Each input still reaches what it was found for.
+        let occupied = try world.run(SyscallProgram(decoding: [UInt8](try Data(contentsOf: dir.appendingPathComponent(
+            "retype-into-occupied-slots.bin")))), trace: true)
+        #expect(occupied.trace.first?.contains("(untyped)") == true && occupied.trace.first?.contains("reply deleteFirst") == true,
+                "\(occupied.trace)")
         for name in names.sorted() {
             let bytes = [UInt8](try Data(contentsOf: dir.appendingPathComponent(name)))
             #expect(throws: Never.self, "\(name)") { _ = try world.run(SyscallProgram(decoding: bytes)) }
