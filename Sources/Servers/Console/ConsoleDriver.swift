@@ -19,16 +19,12 @@ public enum ConsoleDriver {
         case readLine = 2
     }
 
-    /// Slots in the driver's own CSpace.
+    /// Slots in the driver's own CSpace: the common ones (DriverSlot), then reply caps.
     public enum Slot {
-        public static let endpoint: CPtr = 1
-        /// IOPort for 0x3F8...0x3FF.
-        public static let ioPort: CPtr = 2
-        /// IRQHandler for IRQ 4.
-        public static let irqHandler: CPtr = 3
-        /// The driver's own CNode (to save reply caps).
-        public static let cnode: CPtr = 4
-        /// Saved reply caps of waiting readers.
+        public static let endpoint = DriverSlot.endpoint
+        public static let ioPort = DriverSlot.ioPort
+        public static let irqHandler = DriverSlot.irqHandler
+        public static let cnode = DriverSlot.cnode
         public static let firstReply: CPtr = 8
         public static let replyCount: UInt64 = 32
     }

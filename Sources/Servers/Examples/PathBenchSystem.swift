@@ -54,9 +54,7 @@ public enum PathBenchSystem {
                 }
             }
             run(server, serverLoop, client, clientLoop, length: len)
-            _ = seL4.wait(done)
-            _ = TCB.suspend(server.tcb)
-            _ = TCB.suspend(client.tcb)
+            finish(done, server, client)
             results["call-\(name)"] = samplesA
             results["replyrecv-\(name)"] = samplesB
         }
@@ -70,9 +68,7 @@ public enum PathBenchSystem {
         samplesA = []; samplesB = []
         guard startThread(second.tcb, entry: serverLoop, stackTop: second.stackTop) == .noError,
               startThread(task.tcb, entry: clientLoop, stackTop: task.stackTop) == .noError else { return halt("start") }
-        _ = seL4.wait(done)
-        _ = TCB.suspend(second.tcb)
-        _ = TCB.suspend(task.tcb)
+        finish(done, second, task)
         results["call-same"] = samplesA
         results["replyrecv-same"] = samplesB
         // Signal to a higher-priority waiter in another address space.
@@ -86,9 +82,7 @@ public enum PathBenchSystem {
         }
         samplesA = []
         run(waiter, waitLoop, signaller, signalLoop, length: 0)
-        _ = seL4.wait(done)
-        _ = TCB.suspend(waiter.tcb)
-        _ = TCB.suspend(signaller.tcb)
+        finish(done, waiter, signaller)
         results["signal"] = samplesA
         // Poll on an idle notification.
         var polls: [UInt64] = []
@@ -108,9 +102,7 @@ public enum PathBenchSystem {
         samplesA = []
         stamp = 0
         run(a, yieldLoop, b, yieldLoop, length: 0, arg: 1)
-        _ = seL4.wait(done)
-        _ = TCB.suspend(a.tcb)
-        _ = TCB.suspend(b.tcb)
+        finish(done, a, b)
         results["yield"] = samplesA
         sendPhase(&alloc, done)
         capPhase(&alloc, done)
@@ -128,9 +120,7 @@ public enum PathBenchSystem {
               alloc.give(receiver, ep, at: Slot.endpoint) == .noError, alloc.give(sender, ep, at: Slot.endpoint) == .noError,
               alloc.give(receiver, done, at: Slot.done) == .noError else { return halt("send tasks") }
         run(receiver, receiveLoop, sender, sendLoop, length: 0)
-        _ = seL4.wait(done)
-        _ = TCB.suspend(receiver.tcb)
-        _ = TCB.suspend(sender.tcb)
+        finish(done, receiver, sender)
         results["send-higher"] = samplesA
     }
 
@@ -162,9 +152,7 @@ public enum PathBenchSystem {
               alloc.give(client, ep, at: Slot.endpoint) == .noError, alloc.give(client, done, at: Slot.done) == .noError,
               alloc.give(client, gift, at: Slot.notification) == .noError else { return halt("cap tasks") }
         run(server, capServer, client, capClient, length: 0)
-        _ = seL4.wait(done)
-        _ = TCB.suspend(server.tcb)
-        _ = TCB.suspend(client.tcb)
+        finish(done, server, client)
         results["call-cap"] = samplesA
     }
 
@@ -201,9 +189,7 @@ public enum PathBenchSystem {
               alloc.give(faulter, ep, at: 5) == .noError, alloc.give(faulter, done, at: Slot.done) == .noError,
               alloc.give(handler, ep, at: Slot.endpoint) == .noError else { return halt("exception tasks") }
         run(handler, exceptionHandler, faulter, faulterLoop, length: 0)
-        _ = seL4.wait(done)
-        _ = TCB.suspend(handler.tcb)
-        _ = TCB.suspend(faulter.tcb)
+        finish(done, handler, faulter)
         results["user-exception"] = samplesA
     }
 
@@ -285,9 +271,7 @@ public enum PathBenchSystem {
         clientEndpoint = 7 << 48 | 1 << 32 | 1 << 16 | 2
         clientDone = Slot.done << 48
         run(server, serverLoop, client, clientLoop, length: 0)
-        _ = seL4.wait(done)
-        _ = TCB.suspend(server.tcb)
-        _ = TCB.suspend(client.tcb)
+        finish(done, server, client)
         clientEndpoint = Slot.endpoint
         clientDone = Slot.done
         results["call-4level"] = samplesA
@@ -308,11 +292,16 @@ public enum PathBenchSystem {
                   alloc.give(server, ep, at: Slot.endpoint) == .noError, alloc.give(client, ep, at: Slot.endpoint) == .noError,
                   alloc.give(client, done, at: Slot.done) == .noError else { return halt("scaling tasks") }
             run(server, serverLoop, client, clientLoop, length: 0)
-            _ = seL4.wait(done)
-            _ = TCB.suspend(server.tcb)
-            _ = TCB.suspend(client.tcb)
+            finish(done, server, client)
             results["call-threads-\(target)"] = samplesA
         }
+    }
+
+    /// Waits for a phase to signal `done`, then stops its two threads.
+    static func finish(_ done: CPtr, _ first: Task, _ second: Task) {
+        _ = seL4.wait(done)
+        _ = TCB.suspend(first.tcb)
+        _ = TCB.suspend(second.tcb)
     }
 
     static func run(_ first: Task, _ firstEntry: ThreadEntry, _ second: Task, _ secondEntry: ThreadEntry, length len: UInt64,

@@ -3,9 +3,21 @@
 // Starting a driver task the way init does: its own CSpace and VSpace, an endpoint for
 // clients, an IOPort cap for its ports, an IRQ handler whose notification (badged) is
 // bound to the driver's TCB, and its own CNode to save reply caps in. The slot numbers
-// are the drivers' (ConsoleDriver.Slot, TimerServer.Slot share them).
+// are DriverSlot's.
 
 import UMKGuest
+
+/// The slots every driver started by `startDriver` finds in its own CSpace.
+public enum DriverSlot {
+    /// The endpoint clients call (the IRQ notification is bound to the driver's TCB).
+    public static let endpoint: CPtr = 1
+    /// IOPort for the driver's ports.
+    public static let ioPort: CPtr = 2
+    /// IRQHandler for its line.
+    public static let irqHandler: CPtr = 3
+    /// The driver's own CNode (to save reply caps in).
+    public static let cnode: CPtr = 4
+}
 
 /// A started driver: its task and the endpoint clients call (in the builder's CSpace).
 public struct DriverTask {
@@ -41,10 +53,10 @@ extension ObjectAllocator {
                              rights: .all, badge: irqBadge), "IRQ badge of \(name)")
         try check(IRQHandler.setNotification(handlerSlot, notification: badged), "IRQ notification of \(name)")
         try check(TCB.bindNotification(task.tcb, notification: notification), "bound notification of \(name)")
-        try check(give(task, endpoint, at: ConsoleDriver.Slot.endpoint), "endpoint of \(name)")
-        try check(give(task, portSlot, at: ConsoleDriver.Slot.ioPort), "port cap of \(name)")
-        try check(give(task, handlerSlot, at: ConsoleDriver.Slot.irqHandler), "IRQ handler of \(name)")
-        try check(give(task, task.cnode, at: ConsoleDriver.Slot.cnode), "CNode of \(name)")
+        try check(give(task, endpoint, at: DriverSlot.endpoint), "endpoint of \(name)")
+        try check(give(task, portSlot, at: DriverSlot.ioPort), "port cap of \(name)")
+        try check(give(task, handlerSlot, at: DriverSlot.irqHandler), "IRQ handler of \(name)")
+        try check(give(task, task.cnode, at: DriverSlot.cnode), "CNode of \(name)")
         seL4.debugNameThread(task.tcb, name)
         try check(startThread(task.tcb, entry: entry, stackTop: task.stackTop, arg0: cnodeRadix), "start \(name)")
         return DriverTask(task: task, endpoint: endpoint)

@@ -24,15 +24,12 @@ public enum TimerServer {
         case now = 3
     }
 
-    /// Slots in the server's own CSpace.
+    /// Slots in the server's own CSpace: the common ones (DriverSlot), then reply caps.
     public enum Slot {
-        public static let endpoint: CPtr = 1
-        /// IOPort for 0x40...0x43.
-        public static let ioPort: CPtr = 2
-        /// IRQHandler for IRQ 0.
-        public static let irqHandler: CPtr = 3
-        /// The server's own CNode (to save reply caps).
-        public static let cnode: CPtr = 4
+        public static let endpoint = DriverSlot.endpoint
+        public static let ioPort = DriverSlot.ioPort
+        public static let irqHandler = DriverSlot.irqHandler
+        public static let cnode = DriverSlot.cnode
         public static let firstReply: CPtr = 8
         public static let replyCount: UInt64 = 240
     }

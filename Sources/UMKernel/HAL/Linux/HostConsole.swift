@@ -130,39 +130,38 @@ struct HostConsole {
         return result
     }
 
-    /// Writes transmitted bytes, waiting while a non-blocking console is full (a console
-    /// that went away drops them).
+    /// Writes transmitted bytes (a console that went away drops them).
     func write(_ bytes: [UInt8]) {
-        guard output >= 0, !bytes.isEmpty else { return }
+        guard output >= 0 else { return }
+        Self.writeAll(bytes, to: output)
+    }
+
+    /// Writes one line of text to `fd` (a recording).
+    func writeLine(_ line: String, to fd: Int32) {
+        Self.writeAll(Array((line + "\n").utf8), to: fd)
+    }
+
+    /// Writes all of `bytes` to `fd`, waiting while a non-blocking descriptor is full; a
+    /// socket peer that went away must not end the process with SIGPIPE.
+    static func writeAll(_ bytes: [UInt8], to fd: Int32) {
         var offset = 0
         while offset < bytes.count {
-            // A socket peer that went away must not end the process with SIGPIPE.
             var n = unsafe bytes.withUnsafeBytes {
-                unsafe send(output, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
+                unsafe send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
             }
             if n < 0 && errno == ENOTSOCK {
-                n = unsafe bytes.withUnsafeBytes { unsafe Glibc.write(output, $0.baseAddress! + offset, $0.count - offset) }
+                n = unsafe bytes.withUnsafeBytes { unsafe Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
             }
             if n > 0 {
                 offset += n
             } else if n < 0 && errno == EINTR {
                 continue
             } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                var fds = [pollfd(fd: output, events: Int16(POLLOUT), revents: 0)]
+                var fds = [pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)]
                 if unsafe poll(&fds, 1, 1000) <= 0 { return }
             } else {
                 return
             }
-        }
-    }
-
-    /// Writes one line of text to `fd` (a recording).
-    func writeLine(_ line: String, to fd: Int32) {
-        let bytes = Array((line + "\n").utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = unsafe bytes.withUnsafeBytes { unsafe Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { return }
         }
     }
 
