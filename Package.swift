@@ -4,7 +4,9 @@
 // umk: an seL4-style microkernel that runs as one ordinary Linux process.
 // Module map: CShims (the only C and assembly), UMKABI (the guest-visible contract),
 // UMKernel (the kernel state machine and its HALs), UMKGuest (the guest runtime),
-// Servers (guest tasks: init, pager, drivers), umk (the command-line tool).
+// Servers (guest tasks: init, pager, drivers, name service), UMKManifest (system manifests
+// and the boot plan they compile to), ExamplePrograms (the programs of examples/, linked
+// into umk), umk (the command-line tool).
 //
 // Build flags: UMK_INTERNAL_CHECKS compiles the kernel's invariant checker in (debug builds
 // and tests have it on; release builds drop it).
@@ -20,6 +22,9 @@ let kernelSettings: [SwiftSetting] = [
     .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
 ]
 
+/// The example systems (examples/NAME/system.yaml with its programs beside it).
+let examples = ["hello", "ping-pong", "pager-demo", "name-lookup", "timer", "city"]
+
 let package = Package(
     name: "umk",
     products: [
@@ -32,6 +37,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         .target(name: "CShims"),
@@ -39,13 +45,21 @@ let package = Package(
         .target(name: "UMKernel", dependencies: ["UMKABI", "CShims"], swiftSettings: kernelSettings),
         .target(name: "UMKGuest", dependencies: ["UMKABI", "CShims"]),
         .target(name: "Servers", dependencies: ["UMKABI", "UMKGuest"], swiftSettings: [.strictMemorySafety()]),
+        .target(name: "UMKManifest", dependencies: ["UMKABI", .product(name: "Yams", package: "Yams")]),
+        // The example systems' programs: each examples/NAME/ holds a manifest and its Swift
+        // programs, which register by name and are linked into umk.
+        .target(name: "ExamplePrograms", dependencies: ["UMKABI", "UMKGuest", "Servers"], path: "examples",
+                exclude: ["README.md"] + examples.map { "\($0)/system.yaml" }, swiftSettings: [.strictMemorySafety()]),
         // The libFuzzer target (scripts/build-libfuzzer.sh); a plain build is an input replayer.
         .executableTarget(name: "UMKLibFuzzer", dependencies: ["UMKernel"]),
         .executableTarget(
             name: "umk",
             dependencies: [
                 "UMKernel",
+                "UMKABI",
                 "Servers",
+                "UMKManifest",
+                "ExamplePrograms",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -55,6 +69,7 @@ let package = Package(
             .define("UMK_INTERNAL_CHECKS"),
         ]),
         .testTarget(name: "LinuxHALTests", dependencies: ["UMKernel", "UMKGuest", "Servers"]),
+        .testTarget(name: "UMKManifestTests", dependencies: ["UMKManifest", "UMKABI"]),
         .testTarget(name: "umkTests", dependencies: ["umk"]),
     ],
     swiftLanguageModes: [.v6]

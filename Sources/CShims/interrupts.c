@@ -16,6 +16,7 @@
 #include <link.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <ucontext.h>
 
 extern volatile uint64_t umk_in_guest;
@@ -151,6 +152,62 @@ int umk_is_interrupt_signal(int signo) {
     return signo == SIGUSR1 || signo == SIGUSR2 || signo == timer_signal() || signo == input_signal();
 }
 
+static volatile int stop_reason;
+static int stop_installed;
+static struct sigaction previous_int, previous_term, previous_alrm;
+
+static void stop_handler(int sig) {
+    int saved_errno = errno;
+    int reason = sig == SIGALRM ? UMK_STOP_TIME_LIMIT : UMK_STOP_INTERRUPTED;
+    if (stop_reason != UMK_STOP_NONE) {
+        // Asked before and still running: a guest is not entering the kernel.
+        static const char m[] = "\numk: forced stop (a guest did not return to the kernel)\n";
+        (void)!write(2, m, sizeof(m) - 1);
+        _exit(stop_reason == UMK_STOP_TIME_LIMIT ? 1 : 130);
+    }
+    stop_reason = reason;
+    __atomic_or_fetch(&events, UMK_EVENT_STOP, __ATOMIC_SEQ_CST);
+    if (wake_fd >= 0) {
+        uint64_t one = 1;
+        (void)!write(wake_fd, &one, sizeof(one));
+    }
+    struct itimerval it = { .it_value = { 2, 0 } };
+    setitimer(ITIMER_REAL, &it, 0);
+    errno = saved_errno;
+}
+
+int umk_stop_install(uint64_t time_limit_ns) {
+    if (stop_installed) return -EBUSY;
+    stop_reason = UMK_STOP_NONE;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = stop_handler;
+    sa.sa_flags = SA_RESTART | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, &previous_int) || sigaction(SIGTERM, &sa, &previous_term) ||
+        sigaction(SIGALRM, &sa, &previous_alrm)) return -errno;
+    stop_installed = 1;
+    if (time_limit_ns) {
+        struct itimerval it = { .it_value = { (time_t)(time_limit_ns / 1000000000ull),
+                                              (suseconds_t)(time_limit_ns % 1000000000ull / 1000) } };
+        if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0) it.it_value.tv_usec = 1;
+        setitimer(ITIMER_REAL, &it, 0);
+    }
+    return 0;
+}
+
+void umk_stop_uninstall(void) {
+    if (!stop_installed) return;
+    struct itimerval off = { { 0, 0 }, { 0, 0 } };
+    setitimer(ITIMER_REAL, &off, 0);
+    sigaction(SIGINT, &previous_int, 0);
+    sigaction(SIGTERM, &previous_term, 0);
+    sigaction(SIGALRM, &previous_alrm, 0);
+    stop_installed = 0;
+}
+
+int umk_stop_reason(void) { return stop_reason; }
+
 uint64_t umk_events_take(void) { return __atomic_exchange_n(&events, 0, __ATOMIC_SEQ_CST); }
 uint64_t umk_events_peek(void) { return __atomic_load_n(&events, __ATOMIC_SEQ_CST); }
 uint64_t umk_deferred_count(void) { return deferred; }
@@ -175,7 +232,7 @@ static int install_handler(int sig, struct sigaction *old) {
 int umk_interrupts_install(int async) {
     if (installed) return -EBUSY;
     async_preemption = async;
-    events = 0;
+    events = stop_reason != UMK_STOP_NONE ? UMK_EVENT_STOP : 0;
     deferred = 0;
     unsafe_count = 0;
     dl_iterate_phdr(collect_range, 0);

@@ -53,6 +53,8 @@ public enum BootInfoLayout {
 
 /// The BootInfo contents, decoded from or encoded into the BootInfo frame's bytes.
 public struct BootInfo: Hashable, Sendable {
+    /// Bytes of extra BootInfo chunks that follow the BootInfo frame.
+    public var extraLength: UInt64 = 0
     public var nodeID: UInt64 = 0
     public var numNodes: UInt64 = 1
     public var numIOPTLevels: UInt64 = 0
@@ -73,6 +75,7 @@ public struct BootInfo: Hashable, Sendable {
     /// Reads BootInfo through a word reader (`read(byteOffset)` returns the word there).
     public init(readWord read: (Int) -> UInt64) {
         func region(_ o: Int) -> SlotRegion { SlotRegion(start: read(o), end: read(o + 8)) }
+        extraLength = read(BootInfoLayout.extraLen)
         nodeID = read(BootInfoLayout.nodeID)
         numNodes = read(BootInfoLayout.numNodes)
         numIOPTLevels = read(BootInfoLayout.numIOPTLevels)
@@ -98,7 +101,7 @@ public struct BootInfo: Hashable, Sendable {
     /// Writes BootInfo through a word writer (`write(byteOffset, word)`).
     public func encode(writeWord write: (Int, UInt64) -> Void) {
         func region(_ o: Int, _ r: SlotRegion) { write(o, r.start); write(o + 8, r.end) }
-        write(BootInfoLayout.extraLen, 0)
+        write(BootInfoLayout.extraLen, extraLength)
         write(BootInfoLayout.nodeID, nodeID)
         write(BootInfoLayout.numNodes, numNodes)
         write(BootInfoLayout.numIOPTLevels, numIOPTLevels)

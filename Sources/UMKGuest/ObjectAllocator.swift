@@ -11,8 +11,8 @@ public func readBootInfo(at vaddr: UInt64) -> BootInfo {
 
 /// Hands out root CNode slots and new kernel objects.
 public struct ObjectAllocator {
-    /// The root CNode (depth 64 addresses a slot directly).
-    public let root: CPtr = InitialCap.initThreadCNode.rawValue
+    /// The CSpace's root CNode (guarded to 64 bits, so depth 64 addresses a slot directly).
+    public let root: CPtr
     var nextSlot: CPtr
     var endSlot: CPtr
     var untypeds: [(slot: CPtr, descriptor: UntypedDescriptor)]
@@ -20,12 +20,25 @@ public struct ObjectAllocator {
 
     /// An allocator over BootInfo's empty slots and non-device untypeds.
     public init(bootInfo: BootInfo) {
+        root = InitialCap.initThreadCNode.rawValue
         nextSlot = bootInfo.empty.start
         endSlot = bootInfo.empty.end
         untypeds = bootInfo.untypedList.enumerated()
             .filter { !$0.element.isDevice }
             .map { (bootInfo.untyped.start + UInt64($0.offset), $0.element) }
     }
+
+    /// An allocator for a task other than the root task: its root CNode cap, the free slots
+    /// it may fill, and the untyped caps (slot, size) it may retype.
+    public init(root: CPtr, slots: SlotRegion, untypeds: [(slot: CPtr, sizeBits: UInt64)]) {
+        self.root = root
+        nextSlot = slots.start
+        endSlot = slots.end
+        self.untypeds = untypeds.map { ($0.slot, UntypedDescriptor(paddr: 0, sizeBits: UInt8($0.sizeBits), isDevice: false)) }
+    }
+
+    /// Slots not handed out yet.
+    public var remainingSlots: SlotRegion { SlotRegion(start: nextSlot, end: endSlot) }
 
     /// An empty slot of the root CNode, or nil if none is left.
     public mutating func slot() -> CPtr? {

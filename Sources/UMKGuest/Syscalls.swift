@@ -96,9 +96,10 @@ public enum seL4 {
     public static func debugPutChar(_ c: UInt8) {
         _ = syscall(.debugPutChar, UInt64(c), MessageInfo(label: 0, length: 0), sendsMRs: false, receivesMRs: false)
     }
-    /// seL4_DebugHalt.
-    public static func debugHalt() {
-        _ = syscall(.debugHalt, 0, MessageInfo(label: 0, length: 0), sendsMRs: false, receivesMRs: false)
+    /// seL4_DebugHalt. umk takes the first argument (which seL4 ignores) as the system's
+    /// exit status.
+    public static func debugHalt(status: UInt64 = 0) {
+        _ = syscall(.debugHalt, status, MessageInfo(label: 0, length: 0), sendsMRs: false, receivesMRs: false)
     }
     /// seL4_DebugDumpScheduler.
     public static func debugDumpScheduler() {

@@ -105,6 +105,8 @@ public final class Kernel<H: HAL> {
     public var idleThread: TCBRef { physmap.ref(TCB.self, globals.pointee.idleThread) }
     /// True once a guest issued DebugHalt.
     public var isHalted: Bool { globals.pointee.halted != 0 }
+    /// DebugHalt's argument (umk's exit status for the system; seL4 ignores it).
+    public internal(set) var haltStatus: UInt64 = 0
 
     /// The pending scheduling decision.
     public var schedulerAction: SchedulerAction {

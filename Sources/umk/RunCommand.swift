@@ -1,23 +1,34 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// `umk run`: boot a system on the Linux backend. Until manifests land, it runs one of the
-// built-in example systems: `hello` (two tasks exchanging calls, a signal and a cap) or
-// `shell` (console driver, timer server and a shell on the console).
+// `umk run FILE`: check and compile a manifest, boot its system on the Linux backend
+// (init builds it from the boot plan) and end with the system's exit status or the
+// manifest's expectation. Without FILE, one of the built-in demo systems runs.
 
 import ArgumentParser
+import CShims
+import ExamplePrograms
 import Foundation
 import Servers
+import UMKABI
+import UMKManifest
 import UMKernel
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Boot and run a system (a built-in example until manifests are supported).",
+        abstract: "Boot and run a system from its manifest (or a built-in demo system).",
         discussion: """
+            Exit status: a bad manifest exits 2 with every problem as file:line:column before
+            anything starts. Otherwise the system's own status (init halts it when every task
+            that is not a service has ended, or when a task asks it to), or with an `expect`
+            section 0 when the expectation is met and 1 when it is not; 1 when no thread can
+            run any more and nothing halted the system; 130 on Ctrl-C.
+
             Clocks: by default time is virtual (it advances per kernel entry and jumps to the
             next deadline when idle; nothing is preempted asynchronously), so a run repeats
-            exactly; --record keeps the console input it took, --replay feeds it back.
-            --realtime runs on host time with timer signals and preemption.
+            exactly; --record keeps the console input it took, --replay feeds it back, --seed
+            picks another reproducible interleaving. --realtime runs on host time with timer
+            signals and preemption.
             """
     )
 
@@ -25,14 +36,20 @@ struct RunCommand: ParsableCommand {
         case hello, shell
     }
 
-    @Option(help: "The built-in system to run (\(Example.allCases.map(\.rawValue).joined(separator: ", "))).")
-    var system: Example = .hello
+    @Argument(help: "The system's manifest (YAML; see docs/manifest.md).")
+    var file: String?
 
-    @Option(name: .customLong("ram-mib"), help: "RAM size in MiB.")
-    var ramMiB: UInt64 = 256
+    @Option(help: "Without FILE: the built-in demo system to run (\(Example.allCases.map(\.rawValue).joined(separator: ", "))).")
+    var system: Example?
+
+    @Option(name: .customLong("ram-mib"), help: "RAM size in MiB (default: the manifest's, or 256).")
+    var ramMiB: UInt64?
 
     @Flag(help: "Run on host time (timer signals, preemption) instead of virtual time.")
     var realtime = false
+
+    @Option(help: "Virtual time: start the clock at an offset derived from N (another reproducible interleaving).")
+    var seed: UInt64?
 
     @Option(help: "Virtual time: record the console input taken to FILE.")
     var record: String?
@@ -40,31 +57,103 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Virtual time: replay the console input recorded in FILE (the host console is not read).")
     var replay: String?
 
-    @Option(help: "The console's host side: terminal, pty, none, or unix:PATH (a socket umk listens on).")
-    var console: String = "terminal"
+    @Option(help: "The console's host side: terminal, pty, none, or unix:PATH (default: the manifest's, or terminal).")
+    var console: String?
 
     func validate() throws {
-        guard ramMiB >= 4 && ramMiB <= 65536 else { throw ValidationError("--ram-mib must be between 4 and 65536") }
-        if realtime && (record != nil || replay != nil) {
-            throw ValidationError("--record and --replay need virtual time (drop --realtime)")
+        if let ramMiB, !(4...65536).contains(ramMiB) { throw ValidationError("--ram-mib must be between 4 and 65536") }
+        if realtime && (record != nil || replay != nil || seed != nil) {
+            throw ValidationError("--record, --replay and --seed need virtual time (drop --realtime)")
         }
         if record != nil && replay != nil { throw ValidationError("--record and --replay cannot be combined") }
-        _ = try binding()
+        if file != nil && system != nil { throw ValidationError("give a manifest or --system, not both") }
+        if let console { _ = try Self.binding(console) }
     }
 
-    func binding() throws -> ConsoleBinding {
-        switch console {
+    static func binding(_ text: String) throws -> ConsoleBinding {
+        switch text {
         case "terminal": return .terminal
         case "pty": return .pseudoTerminal
         case "none": return .none
         case let s where s.hasPrefix("unix:") && s.count > 5: return .unixSocket(path: String(s.dropFirst(5)))
-        default: throw ValidationError("--console must be terminal, pty, none or unix:PATH (got \"\(console)\")")
+        default: throw ValidationError("--console must be terminal, pty, none or unix:PATH (got \"\(text)\")")
         }
     }
 
     func run() throws {
-        var options = MachineOptions(clock: realtime ? .realtime : .deterministic, console: try binding())
+        umk_line_buffer_stdout()
+        guard let file else { return try runDemo() }
+        ExamplePrograms.register()
+        let compiled: CompiledSystem
+        do {
+            compiled = try Manifest.load(path: file, programs: ProgramRegistry.names)
+        } catch {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            throw ExitCode(2)
+        }
+        var options = try machineOptions(clock: compiled.clock == .realtime ? .realtime : .deterministic,
+                                         console: compiled.console)
+        options.expectOutput = compiled.expectation?.output.map { Array($0.value.utf8) }
+        var config = LinuxSystem.rootConfig
+        config.extraBootInfo = [(bootPlanChunkID, compiled.plan.encoded())]
+        let ram = ramMiB.map { $0 << 20 } ?? compiled.ram
+        if ram < compiled.ramNeeded {
+            FileHandle.standardError.write(Data("umk: --ram-mib \(ram >> 20) is too small for \(file) (it needs \(compiled.ramNeeded >> 20) MiB or more)\n".utf8))
+            throw ExitCode(2)
+        }
+        let timeLimit = compiled.expectation?.timeout?.value
+        let result = try boot(root: Init.root, config: config, ram: ram, options: options,
+                              timeLimit: timeLimit.map { UInt64($0 * 1e9) } ?? 0)
+        throw ExitCode(verdict(result, expectation: compiled.expectation))
+    }
+
+    /// The exit status of a run, with the reason printed when it is not the system's own.
+    func verdict(_ r: LinuxRunResult, expectation: Manifest.Expectation?) -> Int32 {
+        func say(_ text: String) { FileHandle.standardError.write(Data("umk: \(text)\n".utf8)) }
+        if let failure = r.hostFailure {
+            say("stopped on a host failure: \(failure)")
+            return 4
+        }
+        switch r.stopReason {
+        case .interrupted?:
+            say("interrupted")
+            return 130
+        case .timeLimit?:
+            say("time limit of \(expectation?.timeout.map { "\($0.value) s" } ?? "?") reached" +
+                (expectation?.output.map { " before \"\($0.value)\" appeared" } ?? ""))
+            return 1
+        case .expectedOutput?:
+            say("expected output \"\(expectation?.output?.value ?? "")\" appeared")
+            return 0
+        case nil:
+            break
+        }
+        guard r.halted else {
+            say("no thread can run any more and nothing halted the system")
+            return 1
+        }
+        let status = Int32(truncatingIfNeeded: r.haltStatus & 0xFF)
+        if let output = expectation?.output {
+            say("the system ended (status \(status)) before \"\(output.value)\" appeared")
+            return 1
+        }
+        if let exit = expectation?.exit {
+            guard exit.value == Int(status) else {
+                say("the system exited with status \(status); the manifest expects \(exit.value)")
+                return 1
+            }
+            return 0
+        }
+        return status
+    }
+
+    func machineOptions(clock: ClockMode, console manifestConsole: String) throws -> MachineOptions {
+        var options = MachineOptions(clock: realtime ? .realtime : clock, console: try Self.binding(console ?? manifestConsole))
+        if options.clock == .realtime && (record != nil || replay != nil || seed != nil) {
+            throw ValidationError("--record, --replay and --seed need virtual time (the manifest asks for realtime)")
+        }
         options.recordPath = record
+        if let seed { options.clockOffset = (seed &* 0x9E37_79B9_7F4A_7C15) >> 8 }
         if let replay {
             guard let text = try? String(contentsOfFile: replay, encoding: .utf8) else {
                 throw ValidationError("cannot read the recording \(replay)")
@@ -75,18 +164,27 @@ struct RunCommand: ParsableCommand {
                 throw ValidationError("\(replay):\(error.line): not a recorded event")
             }
         }
-        let hal = try LinuxHAL(ramSize: ramMiB << 20, options: options)
+        return options
+    }
+
+    /// Boots `root` on a fresh Linux machine and runs it to the end.
+    func boot(root: GuestEntry, config: BootConfig, ram: UInt64, options: MachineOptions,
+              timeLimit: UInt64) throws -> LinuxRunResult {
+        let hal = try LinuxHAL(ramSize: ram, options: options)
         if !hal.consoleName.isEmpty { FileHandle.standardError.write(Data("umk: console on \(hal.consoleName)\n".utf8)) }
+        guard umk_stop_install(timeLimit) == 0 else { throw ValidationError("cannot install the stop handler") }
+        defer { umk_stop_uninstall() }
         let kernel = Kernel(hal: hal)
-        let result = try kernel.runGuests(root: system == .shell ? ShellSystem.root : HelloSystem.root)
+        let result = try kernel.runGuests(root: root, config: config)
         kernel.hal.release()
-        if let failure = result.hostFailure {
-            print("umk: stopped on a host failure: \(failure)")
-            throw ExitCode(2)
-        }
-        if !result.halted {
-            print("umk: no thread can run any more and nothing halted the system")
-            throw ExitCode(1)
-        }
+        return result
+    }
+
+    /// The built-in demo systems (no manifest).
+    func runDemo() throws {
+        let options = try machineOptions(clock: .deterministic, console: "terminal")
+        let result = try boot(root: system == .shell ? ShellSystem.root : HelloSystem.root, config: LinuxSystem.rootConfig,
+                              ram: (ramMiB ?? 256) << 20, options: options, timeLimit: 0)
+        throw ExitCode(verdict(result, expectation: nil))
     }
 }

@@ -20,6 +20,6 @@ struct UMK: ParsableCommand {
             `umk bench` measures IPC, faults and interrupts.
             """,
         version: version,
-        subcommands: [RunCommand.self, FuzzCommand.self, BenchCommand.self]
+        subcommands: [RunCommand.self, CheckCommand.self, FuzzCommand.self, BenchCommand.self]
     )
 }

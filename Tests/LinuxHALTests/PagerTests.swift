@@ -70,7 +70,7 @@ enum StackGrowthPrograms {
         guestCheck(startThread(task.tcb, entry: deep, stackTop: task.stackTop, arg0: StackGrowthPrograms.kib) == .noError, "deep")
         guestCheck(TCB.bindNotification(InitialCap.initThreadTCB.rawValue, notification: done) == .noError, "bind")
         let (msg, _) = seL4.recv(reports)
-        if msg.label == 1 {
+        if msg.label == InitRequest.invalidAccess.rawValue {
             debugPrint("init: stack overflow past the limit at 0x\(String(IPCBuffer.getMR(2), radix: 16))\n")
             seL4.reply(MessageInfo(label: 0, length: 0))
         }

@@ -22,6 +22,13 @@
 #define UMK_EVENT_PIT   (1ull << 33)
 #define UMK_EVENT_RETRY (1ull << 34)
 #define UMK_EVENT_INPUT (1ull << 35)
+/// A stop was asked for (Ctrl-C, SIGTERM, the run's time limit): see umk_stop_reason.
+#define UMK_EVENT_STOP  (1ull << 36)
+
+/// Why a stop was asked for.
+#define UMK_STOP_NONE        0
+#define UMK_STOP_INTERRUPTED 1
+#define UMK_STOP_TIME_LIMIT  2
 
 /// The host timers umk arms.
 #define UMK_TIMER_TICK  0
@@ -58,6 +65,16 @@ int umk_unsafe_range_count(void);
 int umk_pc_preemptible(uint64_t pc);
 /// 1 if `signo` is one of the interrupt signals (a frame saved by the interrupt handler).
 int umk_is_interrupt_signal(int signo);
+
+/// Catches SIGINT, SIGTERM and (for a time limit, if `time_limit_ns` > 0) SIGALRM: the
+/// first records UMK_EVENT_STOP and wakes an idle kernel, which stops the run at its next
+/// exit; if the run has not stopped 2 s later (a guest that never enters the kernel), or on
+/// a second Ctrl-C, the process exits (130 interrupted, 1 time limit). 0 or -errno.
+int umk_stop_install(uint64_t time_limit_ns);
+/// Restores the previous handlers and disarms the time limit.
+void umk_stop_uninstall(void);
+/// UMK_STOP_NONE, UMK_STOP_INTERRUPTED or UMK_STOP_TIME_LIMIT.
+int umk_stop_reason(void);
 
 /// Opens a pseudo-terminal master; its slave's path goes to `name`. fd or -errno.
 int umk_open_pty(char *name, uint64_t capacity);

@@ -39,29 +39,46 @@ public enum ConsoleDriver {
 
     /// The driver's entry: arg0 = its CNode's radix.
     public static let main: ThreadEntry = { radix, _ in
-        var driver = State(cnodeRadix: radix)
+        var driver = State(slots: DriverSlots(cnodeRadix: radix))
         driver.initialiseUART()
         driver.serve()
     }
 
+    /// The `console` program of a manifest: its server channel, port and IRQ grants come from
+    /// its start info.
+    public static let program: Program = { info in
+        guard let slots = DriverSlots(startInfo: info) else {
+            debugPrint("\(info.name): the console program needs a server channel, ports 0x3F8-0x3FF and IRQ 4\n")
+            return 1
+        }
+        var driver = State(slots: slots)
+        driver.initialiseUART()
+        driver.serve()
+        return 0
+    }
+
     struct State {
-        let cnodeRadix: UInt64
+        let slots: DriverSlots
+        var cnodeRadix: UInt64 { slots.cnodeRadix }
         var lines: [[UInt8]] = []
         var partial: [UInt8] = []
         /// The last byte ended a line with CR: a following LF belongs to the same end.
         var afterCR = false
         var readers: [CPtr] = []
-        var freeReplySlots: [CPtr] = (0..<Slot.replyCount).map { Slot.firstReply + $0 }.reversed()
+        var freeReplySlots: [CPtr] = []
         /// Interrupts taken and acknowledged (reported by tests through the debug console).
         var interrupts = 0
 
-        init(cnodeRadix: UInt64) { self.cnodeRadix = cnodeRadix }
+        init(slots: DriverSlots) {
+            self.slots = slots
+            freeReplySlots = (0..<Slot.replyCount).map { slots.firstReply + $0 }.reversed()
+        }
 
         func out(_ offset: UInt16, _ value: UInt8) {
-            _ = IOPort.out8(Slot.ioPort, port: base + offset, value)
+            _ = IOPort.out8(slots.ioPort, port: base + offset, value)
         }
         func inb(_ offset: UInt16) -> UInt8 {
-            (try? IOPort.in8(Slot.ioPort, port: base + offset).get()) ?? 0
+            (try? IOPort.in8(slots.ioPort, port: base + offset).get()) ?? 0
         }
 
         func initialiseUART() {
@@ -76,11 +93,11 @@ public enum ConsoleDriver {
         }
 
         mutating func serve() {
-            var (msg, badge) = seL4.recv(Slot.endpoint)
+            var (msg, badge) = seL4.recv(slots.endpoint)
             while true {
                 if badge & irqBadge != 0 {
                     handleInterrupt()
-                    (msg, badge) = seL4.recv(Slot.endpoint)
+                    (msg, badge) = seL4.recv(slots.endpoint)
                     continue
                 }
                 switch Request(rawValue: msg.label) {
@@ -89,25 +106,25 @@ public enum ConsoleDriver {
                     let bytes = count > 0 ? IPCBuffer.getBytes(count, from: 1) : []
                     transmit(bytes)
                     IPCBuffer.setMR(0, UInt64(bytes.count))
-                    (msg, badge) = seL4.replyRecv(Slot.endpoint, MessageInfo(label: 0, length: 1))
+                    (msg, badge) = seL4.replyRecv(slots.endpoint, MessageInfo(label: 0, length: 1))
                 case .readLine:
                     if !lines.isEmpty {
                         let info = putLine(lines.removeFirst())
-                        (msg, badge) = seL4.replyRecv(Slot.endpoint, info)
+                        (msg, badge) = seL4.replyRecv(slots.endpoint, info)
                     } else if let slot = freeReplySlots.popLast() {
-                        if CNode.saveCaller(Slot.cnode, index: slot, depth: cnodeRadix) == .noError {
+                        if CNode.saveCaller(slots.cnode, index: slot, depth: cnodeRadix) == .noError {
                             readers.append(slot)
-                            (msg, badge) = seL4.recv(Slot.endpoint)
+                            (msg, badge) = seL4.recv(slots.endpoint)
                         } else {
                             freeReplySlots.append(slot)
-                            (msg, badge) = seL4.replyRecv(Slot.endpoint, MessageInfo(label: KernelError.illegalOperation.rawValue, length: 0))
+                            (msg, badge) = seL4.replyRecv(slots.endpoint, MessageInfo(label: KernelError.illegalOperation.rawValue, length: 0))
                         }
                     } else {
                         // Too many readers waiting: say so rather than keep the caller forever.
-                        (msg, badge) = seL4.replyRecv(Slot.endpoint, MessageInfo(label: KernelError.notEnoughMemory.rawValue, length: 0))
+                        (msg, badge) = seL4.replyRecv(slots.endpoint, MessageInfo(label: KernelError.notEnoughMemory.rawValue, length: 0))
                     }
                 case nil:
-                    (msg, badge) = seL4.replyRecv(Slot.endpoint, MessageInfo(label: KernelError.illegalOperation.rawValue, length: 0))
+                    (msg, badge) = seL4.replyRecv(slots.endpoint, MessageInfo(label: KernelError.illegalOperation.rawValue, length: 0))
                 }
             }
         }
@@ -148,7 +165,7 @@ public enum ConsoleDriver {
                     }
                 }
             }
-            _ = IRQHandler.ack(Slot.irqHandler)
+            _ = IRQHandler.ack(slots.irqHandler)
             while !lines.isEmpty, !readers.isEmpty {
                 let slot = readers.removeFirst()
                 seL4.send(slot, putLine(lines.removeFirst()))

@@ -54,7 +54,7 @@ public enum PagerSystem {
         var reported = false, finished = false
         while !(reported && finished) {
             let (msg, _) = seL4.recv(reports)
-            if msg.label == 1 {
+            if msg.label == InitRequest.invalidAccess.rawValue {
                 let client = IPCBuffer.getMR(0), address = IPCBuffer.getMR(2)
                 debugPrint("init: stopping client \(client) after an invalid access at 0x\(String(address, radix: 16))\n")
                 _ = TCB.suspend(client == 1 ? worker.tcb : stray.tcb)

@@ -45,8 +45,8 @@ public enum PagerOutcome: Equatable, Sendable {
 public struct Pager {
     public var clients: [UInt64: PagerClient]
     public var allocator: ObjectAllocator
-    /// Where refused faults are reported (the pager's own fault handler), with Call:
-    /// label 1, MR0 client badge, MR1 IP, MR2 address, MR3 0 read / 1 write / 2 execute.
+    /// Where refused faults are reported (init), with Call: label InitRequest.invalidAccess,
+    /// MR0 client badge, MR1 IP, MR2 address, MR3 0 read / 1 write / 2 execute.
     public var reportTo: CPtr?
     /// Frames mapped so far.
     public private(set) var mapped = 0
@@ -92,7 +92,7 @@ public struct Pager {
         debugPrint("pager: \(name): invalid \(kind) at 0x\(String(address, radix: 16)) (ip 0x\(String(ip, radix: 16)))\n")
         guard let reportTo else { return }
         for (i, w) in [badge, ip, address, access].enumerated() { IPCBuffer.setMR(i, w) }
-        seL4.call(reportTo, MessageInfo(label: 1, length: 4))
+        seL4.call(reportTo, MessageInfo(label: InitRequest.invalidAccess.rawValue, length: 4))
     }
 
     /// Serves faults on `endpoint` forever.
@@ -105,5 +105,21 @@ public struct Pager {
                 (msg, badge) = seL4.recv(endpoint)
             }
         }
+    }
+}
+
+/// The `pager` program of a manifest: the heaps of the tasks that name it, backed from the
+/// untyped memory init gave it; faults arrive on its fault-receive endpoint, refusals go
+/// to init.
+public enum PagerProgram {
+    public static let main: Program = { info in
+        let allocator = ObjectAllocator(root: TaskLayout.cnodeSlot, slots: info.freeSlots,
+                                        untypeds: info.untypeds.map { ($0.slot, $0.sizeBits) })
+        var clients: [UInt64: PagerClient] = [:]
+        for c in info.clients {
+            clients[c.badge] = PagerClient(name: c.name, vspace: c.vspace, regions: [PagerRegion(start: c.start, end: c.end)])
+        }
+        var pager = Pager(clients: clients, allocator: allocator, reportTo: TaskLayout.initSlot)
+        pager.serve(TaskLayout.faultReceiveSlot)
     }
 }

@@ -19,6 +19,35 @@ public enum DriverSlot {
     public static let cnode: CPtr = 4
 }
 
+/// Where a driver finds its caps: DriverSlot's layout for drivers `startDriver` builds, the
+/// ids of its start info for drivers init starts from a manifest.
+public struct DriverSlots: Sendable {
+    public var endpoint: CPtr
+    public var ioPort: CPtr
+    public var irqHandler: CPtr
+    /// Its own CNode (to save reply caps in), its radix, and the first of its free slots.
+    public var cnode: CPtr
+    public var cnodeRadix: UInt64
+    public var firstReply: CPtr
+    public init(endpoint: CPtr, ioPort: CPtr, irqHandler: CPtr, cnode: CPtr, cnodeRadix: UInt64, firstReply: CPtr) {
+        self.endpoint = endpoint; self.ioPort = ioPort; self.irqHandler = irqHandler
+        self.cnode = cnode; self.cnodeRadix = cnodeRadix; self.firstReply = firstReply
+    }
+    /// DriverSlot's layout, replies from slot 8.
+    public init(cnodeRadix: UInt64) {
+        self.init(endpoint: DriverSlot.endpoint, ioPort: DriverSlot.ioPort, irqHandler: DriverSlot.irqHandler,
+                  cnode: DriverSlot.cnode, cnodeRadix: cnodeRadix, firstReply: 8)
+    }
+    /// A manifest task's layout: the first server end, port grant and IRQ grant of its
+    /// start info; replies in its free slots.
+    public init?(startInfo s: StartInfo) {
+        guard let ep = s.caps.first(where: { $0.kind == .endpointServer }), let port = s.caps.first(where: { $0.kind == .ioPort }),
+              let irq = s.caps.first(where: { $0.kind == .irqHandler }) else { return nil }
+        self.init(endpoint: ep.id, ioPort: port.id, irqHandler: irq.id, cnode: TaskLayout.cnodeSlot, cnodeRadix: s.cnodeBits,
+                  firstReply: s.freeSlots.start)
+    }
+}
+
 /// A started driver: its task and the endpoint clients call (in the builder's CSpace).
 public struct DriverTask {
     public var task: Task

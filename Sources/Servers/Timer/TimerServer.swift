@@ -39,9 +39,22 @@ public enum TimerServer {
 
     /// The server's entry: arg0 = its CNode's radix.
     public static let main: ThreadEntry = { radix, _ in
-        var server = State(cnodeRadix: radix)
+        var server = State(slots: DriverSlots(cnodeRadix: radix))
         server.reprogram(now: 0)
         server.serve()
+    }
+
+    /// The `timer` program of a manifest: its server channel, port and IRQ grants come from
+    /// its start info.
+    public static let program: Program = { info in
+        guard let slots = DriverSlots(startInfo: info) else {
+            debugPrint("\(info.name): the timer program needs a server channel, ports 0x40-0x43 and IRQ 0\n")
+            return 1
+        }
+        var server = State(slots: slots)
+        server.reprogram(now: 0)
+        server.serve()
+        return 0
     }
 
     struct Timer {
@@ -51,7 +64,8 @@ public enum TimerServer {
     }
 
     struct State {
-        let cnodeRadix: UInt64
+        let slots: DriverSlots
+        var cnodeRadix: UInt64 { slots.cnodeRadix }
         /// Server time when the PIT was last programmed, and the count it was given.
         var base: UInt64 = 0
         var programmed: UInt64 = 0
@@ -59,9 +73,12 @@ public enum TimerServer {
         static let maxCount: UInt64 = 0x7FFF
         var queue: [Timer] = []
         var sequence: UInt64 = 0
-        var freeReplySlots: [CPtr] = (0..<Slot.replyCount).map { Slot.firstReply + $0 }.reversed()
+        var freeReplySlots: [CPtr] = []
 
-        init(cnodeRadix: UInt64) { self.cnodeRadix = cnodeRadix }
+        init(slots: DriverSlots) {
+            self.slots = slots
+            freeReplySlots = (0..<Slot.replyCount).map { slots.firstReply + $0 }.reversed()
+        }
 
         static func nanoseconds(_ clocks: UInt64) -> UInt64 { clocks * 1_000_000_000 / PIT8254Clock.frequency }
         static func clocks(_ ns: UInt64) -> UInt64 {
@@ -70,8 +87,8 @@ public enum TimerServer {
             return r == 0 ? q : q + 1
         }
 
-        func out(_ port: UInt16, _ value: UInt8) { _ = IOPort.out8(Slot.ioPort, port: port, value) }
-        func inb(_ port: UInt16) -> UInt64 { UInt64((try? IOPort.in8(Slot.ioPort, port: port).get()) ?? 0) }
+        func out(_ port: UInt16, _ value: UInt8) { _ = IOPort.out8(slots.ioPort, port: port, value) }
+        func inb(_ port: UInt16) -> UInt64 { UInt64((try? IOPort.in8(slots.ioPort, port: port).get()) ?? 0) }
 
         /// The clocks counted since programming (0...programmed + 0x8000).
         func elapsedClocks() -> UInt64 {
@@ -106,7 +123,7 @@ public enum TimerServer {
         }
 
         mutating func serve() {
-            var (msg, badge) = seL4.recv(Slot.endpoint)
+            var (msg, badge) = seL4.recv(slots.endpoint)
             while true {
                 if badge & irqBadge != 0 {
                     let elapsed = elapsedClocks()
@@ -115,8 +132,8 @@ public enum TimerServer {
                         expire(now: now)
                         reprogram(now: now)
                     }
-                    _ = IRQHandler.ack(Slot.irqHandler)
-                    (msg, badge) = seL4.recv(Slot.endpoint)
+                    _ = IRQHandler.ack(slots.irqHandler)
+                    (msg, badge) = seL4.recv(slots.endpoint)
                     continue
                 }
                 // The argument first: reading the PIT makes calls that reuse the MRs.
@@ -125,26 +142,26 @@ public enum TimerServer {
                 switch Request(rawValue: msg.label) {
                 case .now:
                     IPCBuffer.setMR(0, now)
-                    (msg, badge) = seL4.replyRecv(Slot.endpoint, MessageInfo(label: 0, length: 1))
+                    (msg, badge) = seL4.replyRecv(slots.endpoint, MessageInfo(label: 0, length: 1))
                 case .sleepFor, .sleepUntil:
                     guard msg.length >= 1 else {
-                        (msg, badge) = seL4.replyRecv(Slot.endpoint, MessageInfo(label: KernelError.truncatedMessage.rawValue, length: 0))
+                        (msg, badge) = seL4.replyRecv(slots.endpoint, MessageInfo(label: KernelError.truncatedMessage.rawValue, length: 0))
                         continue
                     }
                     let sum = now.addingReportingOverflow(argument)
                     let deadline = msg.label == Request.sleepFor.rawValue ? (sum.overflow ? .max : sum.partialValue) : argument
                     if deadline <= now {
                         IPCBuffer.setMR(0, now)
-                        (msg, badge) = seL4.replyRecv(Slot.endpoint, MessageInfo(label: 0, length: 1))
+                        (msg, badge) = seL4.replyRecv(slots.endpoint, MessageInfo(label: 0, length: 1))
                         continue
                     }
                     guard let slot = freeReplySlots.popLast() else {
-                        (msg, badge) = seL4.replyRecv(Slot.endpoint, MessageInfo(label: KernelError.notEnoughMemory.rawValue, length: 0))
+                        (msg, badge) = seL4.replyRecv(slots.endpoint, MessageInfo(label: KernelError.notEnoughMemory.rawValue, length: 0))
                         continue
                     }
-                    guard CNode.saveCaller(Slot.cnode, index: slot, depth: cnodeRadix) == .noError else {
+                    guard CNode.saveCaller(slots.cnode, index: slot, depth: cnodeRadix) == .noError else {
                         freeReplySlots.append(slot)
-                        (msg, badge) = seL4.replyRecv(Slot.endpoint, MessageInfo(label: KernelError.notEnoughMemory.rawValue, length: 0))
+                        (msg, badge) = seL4.replyRecv(slots.endpoint, MessageInfo(label: KernelError.notEnoughMemory.rawValue, length: 0))
                         continue
                     }
                     sequence += 1
@@ -160,9 +177,9 @@ public enum TimerServer {
                         // A new nearest deadline: the rest of the current count is time passed.
                         reprogram(now: current())
                     }
-                    (msg, badge) = seL4.recv(Slot.endpoint)
+                    (msg, badge) = seL4.recv(slots.endpoint)
                 case nil:
-                    (msg, badge) = seL4.replyRecv(Slot.endpoint, MessageInfo(label: KernelError.illegalOperation.rawValue, length: 0))
+                    (msg, badge) = seL4.replyRecv(slots.endpoint, MessageInfo(label: KernelError.illegalOperation.rawValue, length: 0))
                 }
             }
         }

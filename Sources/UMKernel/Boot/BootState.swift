@@ -21,9 +21,18 @@ public struct BootConfig: Sendable {
     /// log2 of the root CNode's slots (seL4: CONFIG_ROOT_CNODE_SIZE_BITS, 12 here; the
     /// fuzzer boots with a smaller one so checking every slot after every call stays cheap).
     public var cnodeSizeBits: UInt64 = UInt64(RootTask.cnodeSizeBits)
+    /// Extra BootInfo chunks (seL4_BootInfoHeader id, payload words), mapped read-write
+    /// right after the BootInfo frame as seL4 maps its extra BootInfo pages; umk's boot
+    /// modules (the boot plan) travel this way.
+    public var extraBootInfo: [(id: UInt64, words: [UInt64])] = []
     public init() {}
 
-    public var ipcBufferAddress: UInt64 { bootInfoAddress + 0x1000 }
+    /// Bytes of extra BootInfo (BootInfo.extraLen): each chunk is a 2-word header and its words.
+    public var extraLength: UInt64 { extraBootInfo.reduce(0) { $0 + 16 + UInt64($1.words.count) * 8 } }
+    /// 4 KiB pages the extra BootInfo takes.
+    public var extraPages: UInt64 { (extraLength + 0xFFF) >> 12 }
+    /// The IPC buffer follows BootInfo and its extra pages.
+    public var ipcBufferAddress: UInt64 { bootInfoAddress + 0x1000 * (1 + extraPages) }
 }
 
 /// The result of boot: what the root task finds, for the HAL and for tests.
@@ -53,6 +62,8 @@ extension Kernel {
         let pml4 = carve(12), pdpt = carve(12), pd = carve(12), pt = carve(12)
         let asidPool = carve(ObjectSize.asidPoolBits)
         let bootInfoFrame = carve(12), ipcBufferFrame = carve(12)
+        var extraFrames: [UInt64] = []
+        for _ in 0..<config.extraPages { extraFrames.append(carve(12)) }
         var stackFrames: [UInt64] = []
         for _ in 0..<config.stackPages { stackFrames.append(carve(12)) }
 
@@ -103,6 +114,21 @@ extension Kernel {
 
         var info = BootInfo()
         var slotIndex = InitialCap.count
+        // Extra BootInfo: header {id, length in bytes including the header}, then the words.
+        var extraWords: [UInt64] = []
+        for chunk in config.extraBootInfo {
+            extraWords += [chunk.id, 16 + UInt64(chunk.words.count) * 8] + chunk.words
+        }
+        let extraStart = slotIndex
+        for (i, frame) in extraFrames.enumerated() {
+            for w in 0..<512 where i * 512 + w < extraWords.count {
+                physmap.storeWord(frame + UInt64(w) * 8, extraWords[i * 512 + w])
+            }
+            provide(slotIndex, mapFrame(frame, config.bootInfoAddress + 0x1000 * UInt64(i + 1)))
+            slotIndex += 1
+        }
+        info.extraBIPages = SlotRegion(start: extraStart, end: slotIndex)
+        info.extraLength = config.extraLength
         let pagingStart = slotIndex
         for cap in [pdptCap, pdCap, ptCap] { provide(slotIndex, cap); slotIndex += 1 }
         info.userImagePaging = SlotRegion(start: pagingStart, end: slotIndex)

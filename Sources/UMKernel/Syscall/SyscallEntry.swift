@@ -219,6 +219,8 @@ extension Kernel {
             hal.debugPrint(dumpScheduler())
         case .debugHalt:
             hal.debugPrint("umk: halted by \"\(thread.name)\"\n")
+            // seL4 ignores DebugHalt's argument; umk makes it the system's exit status.
+            haltStatus = thread.pointee[.rdi]
             globals.pointee.halted = 1
             hal.halt()
         case .debugSnapshot:

@@ -25,6 +25,11 @@ public struct MachineOptions: Sendable {
     public var recordPath: String? = nil
     /// Virtual time only: take host input from these events instead of the host.
     public var replay: [RecordedInput]? = nil
+    /// Stop the run (StopReason.expectedOutput) once the console or debug output contains this.
+    public var expectOutput: [UInt8]? = nil
+    /// Virtual time: where the clock starts (a seed's offset moves where the scheduling tick
+    /// falls, picking another reproducible interleaving of equal-priority threads).
+    public var clockOffset: UInt64 = 0
 
     public init(clock: ClockMode = .deterministic, console: ConsoleBinding = .none) {
         self.clock = clock

@@ -52,6 +52,7 @@ extension LinuxHAL {
         if !sent.isEmpty {
             consoleOutput += sent
             console.write(sent)
+            watchOutput(sent)
         }
         feedUART()
         syncPITTimer()
@@ -141,6 +142,9 @@ extension LinuxHAL {
     /// scheduling tick is due.
     mutating func takeHostEvents() -> Bool {
         let events = umk_events_take() | heldEvents
+        if events & UMK_EVENT_STOP != 0 {
+            stopReason = umk_stop_reason() == UMK_STOP_TIME_LIMIT ? .timeLimit : .interrupted
+        }
         heldEvents = 0
         var tick = false
         switch options.clock {

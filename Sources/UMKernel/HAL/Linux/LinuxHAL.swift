@@ -39,6 +39,9 @@ public struct LinuxHAL: HAL {
     }
     /// True once a host call failed (cheap to test on every kernel exit).
     public private(set) var failed = false
+    /// Set when the host asks the run to end (checked on every kernel exit).
+    public internal(set) var stopReason: StopReason?
+    var outputWatch: OutputWatch?
 
     // Interrupts, devices and time (LinuxHAL+Interrupts.swift).
     public let options: MachineOptions
@@ -79,7 +82,9 @@ public struct LinuxHAL: HAL {
         // A replay writes to the console but never reads it.
         self.console = try HostConsole(options.console)
         hostStart = umk_monotonic_ns()
+        virtualNow = options.clockOffset % options.tickNanoseconds
         nextVirtualTick = options.tickNanoseconds
+        outputWatch = options.expectOutput.map(OutputWatch.init)
         if let path = options.recordPath {
             recordFD = try LinuxSyscalls.createFile(path)
         }
@@ -201,6 +206,15 @@ public struct LinuxHAL: HAL {
     public mutating func debugPutChar(_ byte: UInt8) {
         output.append(byte)
         if echo { umk_write_byte(1, byte) }
+        watchOutput(CollectionOfOne(byte))
+    }
+
+    /// Stops the run once the expected output has appeared.
+    mutating func watchOutput<C: Collection<UInt8>>(_ bytes: C) {
+        if outputWatch?.feed(bytes) == true {
+            stopReason = .expectedOutput
+            outputWatch = nil
+        }
     }
 
     public mutating func halt() { isHalted = true }

@@ -27,6 +27,10 @@ public struct LinuxRunResult: Sendable {
     public var idle: Bool
     /// A host call failed (the system stopped on it).
     public var hostFailure: String?
+    /// DebugHalt's status (the system's exit status).
+    public var haltStatus: UInt64 = 0
+    /// The host ended the run (expected output, Ctrl-C, time limit).
+    public var stopReason: StopReason?
 }
 
 /// Layout of the TCB's HAL area (words): the host context at 0, "has a host context" at 16,
@@ -102,8 +106,8 @@ extension Kernel where H == LinuxHAL {
         if let first = resumeNext() {
             unsafe umk_context_start(first)
         }
-        return LinuxRunResult(halted: isHalted, idle: !isHalted && currentThread == idleThread,
-                              hostFailure: hal.hostFailure?.description)
+        return LinuxRunResult(halted: isHalted, idle: !isHalted && hal.stopReason == nil && currentThread == idleThread,
+                              hostFailure: hal.hostFailure?.description, haltStatus: haltStatus, stopReason: hal.stopReason)
     }
 
     /// The kernel side of umk_syscall, on the kernel stack.
@@ -195,7 +199,7 @@ extension Kernel where H == LinuxHAL {
         while true {
             // Pending mappings become real before anything touches a window.
             hal.flushMappings()
-            if isHalted || hal.failed { return nil }
+            if isHalted || hal.failed || hal.stopReason != nil { return nil }
             if hal.hasHostWork() { serviceInterrupts() }
             let n = currentThread
             if n == idleThread {

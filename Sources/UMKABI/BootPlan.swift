@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The boot plan: a manifest compiled on the host into what init needs to build the system
+// (tasks, regions, channels, grants), handed to init as a boot module in the BootInfo
+// frame's extra chunks. Encoded as little-endian 64-bit words (PlanWriter/PlanReader);
+// the host validated it, init still checks every count against its buffer.
+
+/// The extra-BootInfo chunk id of the boot plan (seL4_BootInfoHeader.id; seL4 uses 0-6).
+public let bootPlanChunkID: UInt64 = 0x554D_4B50
+
+/// Fixed places in every task init builds. Channel and grant ids are CSpace slots of the
+/// task (1...maxLocalID); the reserved caps sit above them.
+public enum TaskLayout {
+    /// The highest id a manifest may give a channel end or a grant.
+    public static let maxLocalID: UInt64 = 63
+    /// The task's own TCB, CNode and VSpace.
+    public static let tcbSlot: UInt64 = 64
+    public static let cnodeSlot: UInt64 = 65
+    public static let vspaceSlot: UInt64 = 66
+    /// The endpoint the kernel sends this task's faults to (badge = task id).
+    public static let faultSlot: UInt64 = 67
+    /// init's service endpoint (exit, reports; badge = task id).
+    public static let initSlot: UInt64 = 68
+    /// For fault handlers and pagers: the endpoint their clients' faults arrive on.
+    public static let faultReceiveSlot: UInt64 = 69
+    /// Slots from here on are the task's own (received caps, saved replies, objects).
+    public static let firstFreeSlot: UInt64 = 80
+
+    /// The IPC buffer, the start info (read-only) after it, the stack below `stackTop`.
+    public static let ipcBuffer: UInt64 = 0x0100_0000
+    public static let startInfo: UInt64 = 0x0100_1000
+    public static let startInfoMaxPages: UInt64 = 15
+    public static let stackTop: UInt64 = 0x0200_0000
+    /// The largest stack (a guard page below it stays unmapped).
+    public static let maxStack: UInt64 = 8 << 20
+    /// Addresses below this are init's layout; regions and heaps go above it.
+    public static let reservedEnd: UInt64 = 0x0200_0000
+    /// Default heap address (when the manifest gives none).
+    public static let defaultHeap: UInt64 = 0x4000_0000
+    /// The end of a task's address space (the window size).
+    public static let addressSpaceEnd: UInt64 = 1 << 34
+}
+
+/// Labels of messages to init's service endpoint, and of reports a pager sends there.
+public enum InitRequest: UInt64, Sendable {
+    /// MR0 = exit status: the task's program returned.
+    case exit = 1
+    /// MR0 = status: stop the whole system with this exit status.
+    case halt = 2
+    /// From a pager: MR0 client task id, MR1 IP, MR2 address, MR3 0 read / 1 write / 2 execute.
+    case invalidAccess = 3
+}
+
+/// Access rights as the manifest spells them (a subset of CapRights' bits).
+public struct PlanRights: OptionSet, Hashable, Sendable {
+    public let rawValue: UInt64
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+    public static let read = PlanRights(rawValue: 1)
+    public static let write = PlanRights(rawValue: 2)
+    public static let execute = PlanRights(rawValue: 4)
+}
+
+/// The compiled system.
+public struct BootPlan: Hashable, Sendable {
+    public struct IRQGrant: Hashable, Sendable {
+        public var irq: UInt64
+        public var id: UInt64
+        public init(irq: UInt64, id: UInt64) { self.irq = irq; self.id = id }
+    }
+    public struct PortGrant: Hashable, Sendable {
+        public var first: UInt64
+        public var last: UInt64
+        public var id: UInt64
+        public init(first: UInt64, last: UInt64, id: UInt64) { self.first = first; self.last = last; self.id = id }
+    }
+    public struct Heap: Hashable, Sendable {
+        public var address: UInt64
+        public var size: UInt64
+        /// The pager's task index.
+        public var pager: UInt64
+        public init(address: UInt64, size: UInt64, pager: UInt64) {
+            self.address = address; self.size = size; self.pager = pager
+        }
+    }
+    public struct Task: Hashable, Sendable {
+        public var name: String
+        public var program: String
+        public var priority: UInt64
+        public var mcp: UInt64
+        public var stackPages: UInt64
+        public var cnodeBits: UInt64
+        /// Task index of the fault handler, or nil for init.
+        public var faultHandler: UInt64?
+        public var heap: Heap?
+        public var args: [String]
+        public var irqs: [IRQGrant]
+        public var ports: [PortGrant]
+        public init(name: String, program: String, priority: UInt64, mcp: UInt64, stackPages: UInt64, cnodeBits: UInt64,
+                    faultHandler: UInt64?, heap: Heap?, args: [String], irqs: [IRQGrant], ports: [PortGrant]) {
+            self.name = name; self.program = program; self.priority = priority; self.mcp = mcp
+            self.stackPages = stackPages; self.cnodeBits = cnodeBits; self.faultHandler = faultHandler
+            self.heap = heap; self.args = args; self.irqs = irqs; self.ports = ports
+        }
+        /// The badge of this task's faults and init requests.
+        public static func badge(ofIndex i: Int) -> UInt64 { UInt64(i) + 1 }
+    }
+    public struct Mapping: Hashable, Sendable {
+        public var task: UInt64
+        public var address: UInt64
+        public var rights: PlanRights
+        public init(task: UInt64, address: UInt64, rights: PlanRights) {
+            self.task = task; self.address = address; self.rights = rights
+        }
+    }
+    public struct Region: Hashable, Sendable {
+        public var name: String
+        public var size: UInt64
+        /// 12 (4 KiB) or 21 (2 MiB).
+        public var pageBits: UInt64
+        public var mappings: [Mapping]
+        public init(name: String, size: UInt64, pageBits: UInt64, mappings: [Mapping]) {
+            self.name = name; self.size = size; self.pageBits = pageBits; self.mappings = mappings
+        }
+    }
+    public enum ChannelKind: UInt64, Hashable, Sendable {
+        case endpoint = 0, notification = 1
+    }
+    public struct End: Hashable, Sendable {
+        public var task: UInt64
+        public var id: UInt64
+        public var badge: UInt64
+        public init(task: UInt64, id: UInt64, badge: UInt64 = 0) { self.task = task; self.id = id; self.badge = badge }
+    }
+    /// A channel: the client end calls (or signals) the server end, which receives.
+    /// Channels whose server ends are the same task and id share one kernel object.
+    public struct Channel: Hashable, Sendable {
+        public var name: String
+        public var kind: ChannelKind
+        public var client: End
+        public var server: End
+        public init(name: String, kind: ChannelKind, client: End, server: End) {
+            self.name = name; self.kind = kind; self.client = client; self.server = server
+        }
+    }
+
+    public var name: String
+    public var tasks: [Task]
+    public var regions: [Region]
+    public var channels: [Channel]
+
+    public init(name: String, tasks: [Task], regions: [Region], channels: [Channel]) {
+        self.name = name; self.tasks = tasks; self.regions = regions; self.channels = channels
+    }
+}
+
+// MARK: - Encoding
+
+/// Appends words and strings to a little-endian word stream.
+public struct PlanWriter: Sendable {
+    public private(set) var words: [UInt64] = []
+    public init() {}
+    public mutating func word(_ w: UInt64) { words.append(w) }
+    public mutating func bool(_ b: Bool) { words.append(b ? 1 : 0) }
+    public mutating func string(_ s: String) {
+        let bytes = Array(s.utf8)
+        words.append(UInt64(bytes.count))
+        var w: UInt64 = 0
+        for (i, b) in bytes.enumerated() {
+            w |= UInt64(b) << (8 * UInt64(i % 8))
+            if i % 8 == 7 { words.append(w); w = 0 }
+        }
+        if bytes.count % 8 != 0 { words.append(w) }
+    }
+    public mutating func strings(_ list: [String]) {
+        word(UInt64(list.count))
+        for s in list { string(s) }
+    }
+    /// The stream as bytes.
+    public var bytes: [UInt8] {
+        words.flatMap { w in (0..<8).map { UInt8(truncatingIfNeeded: w >> (8 * $0)) } }
+    }
+}
+
+/// A malformed plan or start info (truncated, or a count beyond its buffer).
+public struct PlanFormatError: Error, Equatable, Sendable {
+    public var offset: Int
+    public init(offset: Int) { self.offset = offset }
+}
+
+/// Reads what PlanWriter wrote; every read is bounds-checked.
+public struct PlanReader {
+    let read: (Int) -> UInt64
+    let count: Int
+    public private(set) var position = 0
+
+    /// A reader over `count` words, fetched by index.
+    public init(count: Int, word: @escaping (Int) -> UInt64) { self.count = count; self.read = word }
+    public init(words: [UInt64]) { self.init(count: words.count) { words[$0] } }
+
+    public mutating func word() throws(PlanFormatError) -> UInt64 {
+        guard position < count else { throw PlanFormatError(offset: position) }
+        defer { position += 1 }
+        return read(position)
+    }
+    public mutating func bool() throws(PlanFormatError) -> Bool { try word() != 0 }
+    /// A count of items that each take at least `minWords` words.
+    public mutating func count(minWords: Int = 1) throws(PlanFormatError) -> Int {
+        let n = try word()
+        guard n <= UInt64(count - position) / UInt64(max(1, minWords)) else { throw PlanFormatError(offset: position - 1) }
+        return Int(n)
+    }
+    public mutating func string() throws(PlanFormatError) -> String {
+        let length = try word()
+        guard length <= UInt64(count - position) * 8 else { throw PlanFormatError(offset: position - 1) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Int(length))
+        var w: UInt64 = 0
+        for i in 0..<Int(length) {
+            if i % 8 == 0 { w = try word() }
+            bytes.append(UInt8(truncatingIfNeeded: w >> (8 * UInt64(i % 8))))
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+    public mutating func strings() throws(PlanFormatError) -> [String] {
+        let n = try count()
+        var list: [String] = []
+        for _ in 0..<n { list.append(try string()) }
+        return list
+    }
+}
+
+extension BootPlan {
+    static let magic: UInt64 = 0x4E41_4C50_4B4D_5501 // "\u{1}UMKPLAN", version 1
+
+    /// The plan as words.
+    public func encoded() -> [UInt64] {
+        var w = PlanWriter()
+        w.word(Self.magic)
+        w.string(name)
+        w.word(UInt64(tasks.count))
+        for t in tasks {
+            w.string(t.name); w.string(t.program)
+            w.word(t.priority); w.word(t.mcp); w.word(t.stackPages); w.word(t.cnodeBits)
+            w.bool(t.faultHandler != nil); w.word(t.faultHandler ?? 0)
+            w.bool(t.heap != nil); w.word(t.heap?.address ?? 0); w.word(t.heap?.size ?? 0); w.word(t.heap?.pager ?? 0)
+            w.strings(t.args)
+            w.word(UInt64(t.irqs.count))
+            for g in t.irqs { w.word(g.irq); w.word(g.id) }
+            w.word(UInt64(t.ports.count))
+            for g in t.ports { w.word(g.first); w.word(g.last); w.word(g.id) }
+        }
+        w.word(UInt64(regions.count))
+        for r in regions {
+            w.string(r.name); w.word(r.size); w.word(r.pageBits)
+            w.word(UInt64(r.mappings.count))
+            for m in r.mappings { w.word(m.task); w.word(m.address); w.word(m.rights.rawValue) }
+        }
+        w.word(UInt64(channels.count))
+        for c in channels {
+            w.string(c.name); w.word(c.kind.rawValue)
+            for e in [c.client, c.server] { w.word(e.task); w.word(e.id); w.word(e.badge) }
+        }
+        return w.words
+    }
+
+    /// Decodes a plan; throws on a truncated or inconsistent stream.
+    public init(reading r: inout PlanReader) throws(PlanFormatError) {
+        guard try r.word() == Self.magic else { throw PlanFormatError(offset: 0) }
+        name = try r.string()
+        tasks = []
+        for _ in 0..<(try r.count(minWords: 16)) {
+            let name = try r.string(), program = try r.string()
+            let priority = try r.word(), mcp = try r.word(), stackPages = try r.word(), cnodeBits = try r.word()
+            let hasHandler = try r.bool(), handler = try r.word()
+            let hasHeap = try r.bool(), heapAddress = try r.word(), heapSize = try r.word(), pager = try r.word()
+            let args = try r.strings()
+            var irqs: [IRQGrant] = []
+            for _ in 0..<(try r.count(minWords: 2)) { irqs.append(IRQGrant(irq: try r.word(), id: try r.word())) }
+            var ports: [PortGrant] = []
+            for _ in 0..<(try r.count(minWords: 3)) {
+                ports.append(PortGrant(first: try r.word(), last: try r.word(), id: try r.word()))
+            }
+            tasks.append(Task(name: name, program: program, priority: priority, mcp: mcp, stackPages: stackPages,
+                              cnodeBits: cnodeBits, faultHandler: hasHandler ? handler : nil,
+                              heap: hasHeap ? Heap(address: heapAddress, size: heapSize, pager: pager) : nil,
+                              args: args, irqs: irqs, ports: ports))
+        }
+        regions = []
+        for _ in 0..<(try r.count(minWords: 4)) {
+            let name = try r.string(), size = try r.word(), pageBits = try r.word()
+            var mappings: [Mapping] = []
+            for _ in 0..<(try r.count(minWords: 3)) {
+                mappings.append(Mapping(task: try r.word(), address: try r.word(), rights: PlanRights(rawValue: try r.word())))
+            }
+            regions.append(Region(name: name, size: size, pageBits: pageBits, mappings: mappings))
+        }
+        channels = []
+        for _ in 0..<(try r.count(minWords: 8)) {
+            let name = try r.string()
+            guard let kind = ChannelKind(rawValue: try r.word()) else { throw PlanFormatError(offset: r.position - 1) }
+            let client = End(task: try r.word(), id: try r.word(), badge: try r.word())
+            let server = End(task: try r.word(), id: try r.word(), badge: try r.word())
+            channels.append(Channel(name: name, kind: kind, client: client, server: server))
+        }
+        for c in channels where c.client.task >= UInt64(tasks.count) || c.server.task >= UInt64(tasks.count) {
+            throw PlanFormatError(offset: r.position)
+        }
+    }
+}

@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Checks what a parsed manifest means and compiles it into the boot plan init builds from.
+// Every problem is reported at the value it is about: unknown programs and tasks,
+// duplicate names and ids, priorities (Microkit's rule: a call goes to a strictly higher
+// priority, and the call graph has no cycles), regions that overlap, are misaligned or out
+// of the address space, grants, and RAM too small for everything the plan makes.
+
+import UMKABI
+
+/// A manifest compiled for a run: the plan and the machine's settings.
+public struct CompiledSystem: Sendable {
+    public var plan: BootPlan
+    public var ram: UInt64
+    public var clock: ManifestClock
+    public var console: String
+    public var expectation: Manifest.Expectation?
+    /// The RAM the plan needs at least (kernel, init, every task's objects, regions, heaps).
+    public var ramNeeded: UInt64
+}
+
+/// Validates and compiles manifests.
+public struct ManifestCompiler {
+    /// Programs that can be named (built in and registered).
+    public var programs: Set<String>
+    /// Programs that act as pagers (a heap's pager must run one).
+    public var pagerPrograms: Set<String> = ["pager"]
+    public private(set) var diagnostics: [ManifestDiagnostic] = []
+    var file = ""
+
+    public init(programs: Set<String>) { self.programs = programs }
+
+    mutating func report(_ at: SourceLocation, _ message: String) {
+        diagnostics.append(ManifestDiagnostic(file: file, location: at, message: message))
+    }
+
+    /// Compiles `m`; nil if any problem was found (see `diagnostics`).
+    public mutating func compile(_ m: Manifest) -> CompiledSystem? {
+        file = m.file
+        let start = diagnostics.count
+        // Tasks by name.
+        var index: [String: Int] = [:]
+        for (i, t) in m.tasks.enumerated() {
+            if t.name.value == "init" {
+                report(t.name.at, "'init' is the root task's name; choose another task name")
+            } else if let j = index[t.name.value] {
+                report(t.name.at, "duplicate task name '\(t.name.value)' (first at \(m.tasks[j].name.at))")
+            } else if t.name.value.isEmpty {
+                report(t.name.at, "a task name cannot be empty")
+            } else {
+                index[t.name.value] = i
+            }
+        }
+        if m.tasks.isEmpty { report(m.at, "the manifest has no tasks") }
+        func lookup(_ name: Located<String>, _ role: String) -> Int? {
+            guard let i = index[name.value] else {
+                let known = m.tasks.map(\.name.value).sorted().joined(separator: ", ")
+                report(name.at, "\(role) '\(name.value)' is not a task of this manifest (tasks: \(known))")
+                return nil
+            }
+            return i
+        }
+
+        var tasks: [BootPlan.Task] = []
+        for (i, t) in m.tasks.enumerated() {
+            if !programs.contains(t.program.value) {
+                report(t.program.at, "unknown program '\(t.program.value)' (programs: \(programs.sorted().joined(separator: ", ")))")
+            }
+            if t.priority.value < 1 || t.priority.value > 254 {
+                report(t.priority.at, "priority must be between 1 and 254 (init runs at 255), not \(t.priority.value)")
+            }
+            let mcp = t.mcp?.value ?? t.priority.value
+            if let p = t.mcp, p.value > 254 { report(p.at, "mcp must be at most 254, not \(p.value)") }
+            let stack = t.stack?.value ?? 64 << 10
+            if let s = t.stack {
+                if s.value == 0 || s.value % 4096 != 0 {
+                    report(s.at, "stack must be a positive multiple of 4 KiB, not \(s.value) bytes")
+                } else if s.value > TaskLayout.maxStack {
+                    report(s.at, "stack must be at most 8 MiB, not \(describe(s.value))")
+                }
+            }
+            let bitsDefault: UInt64 = m.tasks.contains { $0.heap?.pager.value == t.name.value } ? 14 : 8
+            let cnodeBits = t.cspaceBits?.value ?? bitsDefault
+            if let b = t.cspaceBits, b.value < 7 || b.value > 20 {
+                report(b.at, "cspace_bits must be between 7 and 20 (the task's reserved slots need 2^7), not \(b.value)")
+            }
+            var heap: BootPlan.Heap?
+            if let h = t.heap {
+                let address = h.address?.value ?? TaskLayout.defaultHeap
+                let where_ = h.address?.at ?? h.at
+                if h.size.value == 0 || h.size.value % 4096 != 0 {
+                    report(h.size.at, "heap.size must be a positive multiple of 4 KiB, not \(h.size.value) bytes")
+                }
+                checkRange(address, h.size.value, alignment: 4096, at: where_, what: "heap")
+                if let p = lookup(h.pager, "heap.pager") {
+                    if p == i {
+                        report(h.pager.at, "task '\(t.name.value)' cannot be its own pager")
+                    } else if !pagerPrograms.contains(m.tasks[p].program.value) {
+                        report(h.pager.at, "heap.pager '\(h.pager.value)' runs '\(m.tasks[p].program.value)', not a pager program (\(pagerPrograms.sorted().joined(separator: ", ")))")
+                    }
+                    heap = BootPlan.Heap(address: address, size: h.size.value, pager: UInt64(p))
+                }
+            }
+            var handler: UInt64?
+            if let f = t.faultHandler, f.value != "init" {
+                if let j = lookup(f, "fault_handler") {
+                    if j == i { report(f.at, "task '\(t.name.value)' cannot handle its own faults") }
+                    handler = UInt64(j)
+                }
+            } else if let heap {
+                handler = heap.pager
+            }
+            tasks.append(BootPlan.Task(
+                name: t.name.value, program: t.program.value, priority: t.priority.value, mcp: mcp,
+                stackPages: stack / 4096, cnodeBits: cnodeBits, faultHandler: handler, heap: heap, args: t.args,
+                irqs: t.irqs.map { BootPlan.IRQGrant(irq: $0.irq.value, id: $0.id.value) },
+                ports: t.ports.map { BootPlan.PortGrant(first: $0.first, last: $0.last, id: $0.id.value) }))
+        }
+
+        // Local ids: one cap per (task, id), except server ends shared by channels of one kind.
+        var used: [[UInt64: (what: String, at: SourceLocation)]] = Array(repeating: [:], count: m.tasks.count)
+        func claim(_ task: Int, _ id: Located<UInt64>, _ what: String) {
+            guard id.value >= 1 && id.value <= TaskLayout.maxLocalID else {
+                report(id.at, "id must be between 1 and \(TaskLayout.maxLocalID), not \(id.value)")
+                return
+            }
+            if let previous = used[task][id.value] {
+                report(id.at, "task '\(m.tasks[task].name.value)' already has id \(id.value) (\(previous.what) at \(previous.at))")
+            } else {
+                used[task][id.value] = (what, id.at)
+            }
+        }
+        var irqOwner: [UInt64: SourceLocation] = [:]
+        var portOwners: [(first: UInt64, last: UInt64, at: SourceLocation)] = []
+        for (i, t) in m.tasks.enumerated() {
+            for g in t.irqs {
+                claim(i, g.id, "IRQ \(g.irq.value)")
+                if g.irq.value >= 16 {
+                    report(g.irq.at, "irq must be between 0 and 15 (the PC's lines), not \(g.irq.value)")
+                } else if let previous = irqOwner[g.irq.value] {
+                    report(g.irq.at, "IRQ \(g.irq.value) is already granted (at \(previous))")
+                } else {
+                    irqOwner[g.irq.value] = g.irq.at
+                }
+            }
+            for g in t.ports {
+                claim(i, g.id, "ports")
+                if let o = portOwners.first(where: { g.first <= $0.last && $0.first <= g.last }) {
+                    report(g.ports, "ports \(hex(g.first))-\(hex(g.last)) overlap ports \(hex(o.first))-\(hex(o.last)) granted at \(o.at)")
+                } else {
+                    portOwners.append((g.first, g.last, g.ports))
+                }
+            }
+        }
+
+        // Channels.
+        var channelNames: [String: SourceLocation] = [:]
+        var channels: [BootPlan.Channel] = []
+        var serverEnds: [String: (kind: Manifest.ChannelKind, badges: [UInt64: String], channel: String)] = [:]
+        var calls: [Int: [(to: Int, channel: Manifest.Channel)]] = [:]
+        for c in m.channels {
+            if let previous = channelNames[c.name.value] {
+                report(c.name.at, "duplicate channel name '\(c.name.value)' (first at \(previous))")
+            } else {
+                channelNames[c.name.value] = c.name.at
+            }
+            let kind = c.kind?.value ?? .endpoint
+            guard let client = lookup(c.client.task, "client task"), let server = lookup(c.server.task, "server task") else {
+                continue
+            }
+            if client == server {
+                report(c.server.task.at, "channel '\(c.name.value)' connects task '\(c.client.task.value)' to itself")
+                continue
+            }
+            claim(client, c.client.id, "channel '\(c.name.value)'")
+            let badge = c.client.badge?.value ?? 0
+            let key = "\(server)/\(c.server.id.value)"
+            if var shared = serverEnds[key] {
+                if shared.kind != kind {
+                    report(c.server.id.at, "task '\(c.server.task.value)' id \(c.server.id.value) is the \(shared.kind.rawValue) of channel '\(shared.channel)'; channel '\(c.name.value)' is a \(kind.rawValue)")
+                } else if kind == .endpoint, let other = shared.badges[badge] {
+                    report(c.client.badge?.at ?? c.client.at,
+                           "channels '\(other)' and '\(c.name.value)' share server '\(c.server.task.value)' id \(c.server.id.value) and need different badges (both \(badge))")
+                } else {
+                    shared.badges[badge] = c.name.value
+                    serverEnds[key] = shared
+                }
+            } else {
+                claim(server, c.server.id, "channel '\(c.name.value)'")
+                serverEnds[key] = (kind, [badge: c.name.value], c.name.value)
+            }
+            if kind == .endpoint {
+                let cp = m.tasks[client].priority.value, sp = m.tasks[server].priority.value
+                if cp >= sp {
+                    report(c.server.task.at, "channel '\(c.name.value)': '\(c.client.task.value)' (priority \(cp)) may only call a task of strictly higher priority; '\(c.server.task.value)' has \(sp)")
+                }
+                calls[client, default: []].append((server, c))
+            }
+            channels.append(BootPlan.Channel(
+                name: c.name.value, kind: kind == .endpoint ? .endpoint : .notification,
+                client: BootPlan.End(task: UInt64(client), id: c.client.id.value, badge: badge),
+                server: BootPlan.End(task: UInt64(server), id: c.server.id.value)))
+        }
+        checkCycles(calls, m)
+
+        // Regions.
+        var regions: [BootPlan.Region] = []
+        var regionNames: [String: SourceLocation] = [:]
+        var spans: [[(start: UInt64, end: UInt64, what: String)]] = tasks.map { t in
+            t.heap.map { [($0.address, $0.address + $0.size, "the heap")] } ?? []
+        }
+        for r in m.regions {
+            if let previous = regionNames[r.name.value] {
+                report(r.name.at, "duplicate region name '\(r.name.value)' (first at \(previous))")
+            } else {
+                regionNames[r.name.value] = r.name.at
+            }
+            let page = r.pageSize?.value ?? 4096
+            if page != 4096 && page != 2 << 20 {
+                report(r.pageSize!.at, "page_size must be 4 KiB or 2 MiB, not \(describe(page))")
+                continue
+            }
+            if r.size.value == 0 || r.size.value % page != 0 {
+                report(r.size.at, "region '\(r.name.value)': size must be a positive multiple of its page size (\(describe(page))), not \(r.size.value) bytes")
+                continue
+            }
+            var mappings: [BootPlan.Mapping] = []
+            var mappedInto: Set<Int> = []
+            for map in r.mappings {
+                guard let t = lookup(map.task, "task") else { continue }
+                if !mappedInto.insert(t).inserted {
+                    report(map.task.at, "region '\(r.name.value)' is mapped into '\(map.task.value)' twice")
+                }
+                var rights = PlanRights()
+                for ch in map.rights.value {
+                    switch ch {
+                    case "r": rights.insert(.read)
+                    case "w": rights.insert(.write)
+                    case "x": rights.insert(.execute)
+                    default: report(map.rights.at, "rights must be letters of r, w and x (such as rw), not '\(map.rights.value)'")
+                    }
+                }
+                if !rights.contains(.read) { report(map.rights.at, "a mapping must at least be readable ('r')") }
+                let a = map.address.value
+                if checkRange(a, r.size.value, alignment: page, at: map.address.at, what: "region '\(r.name.value)'") {
+                    if let o = spans[t].first(where: { a < $0.end && $0.start < a + r.size.value }) {
+                        report(map.address.at, "region '\(r.name.value)' at \(hex(a))-\(hex(a + r.size.value)) overlaps \(o.what) of '\(map.task.value)' (\(hex(o.start))-\(hex(o.end)))")
+                    } else {
+                        spans[t].append((a, a + r.size.value, "region '\(r.name.value)'"))
+                    }
+                }
+                mappings.append(BootPlan.Mapping(task: UInt64(t), address: a, rights: rights))
+            }
+            regions.append(BootPlan.Region(name: r.name.value, size: r.size.value, pageBits: page == 4096 ? 12 : 21,
+                                           mappings: mappings))
+        }
+
+        let plan = BootPlan(name: m.name?.value ?? "system", tasks: tasks, regions: regions, channels: channels)
+        let needed = Self.ramNeeded(plan)
+        let ram = m.ram?.value ?? Manifest.defaultRAM
+        if let r = m.ram, r.value < 4 << 20 || r.value > 64 << 30 {
+            report(r.at, "ram must be between 4 MiB and 64 GiB, not \(describe(r.value))")
+        } else if needed > ram {
+            report(m.ram?.at ?? m.at, "RAM too small for the plan: \(describe(ram)) given, at least \(describe(needed)) needed (kernel and init, every task's objects, stacks, regions and heaps)")
+        }
+        let planBytes = UInt64(plan.encoded().count) * 8
+        if planBytes > 200 * 4096 {
+            report(m.at, "the compiled plan (\(describe(planBytes))) is larger than init's 800 KiB of boot modules")
+        }
+        var console = "terminal"
+        if let c = m.console {
+            if ["terminal", "pty", "none"].contains(c.value) || (c.value.hasPrefix("unix:") && c.value.count > 5) {
+                console = c.value
+            } else {
+                report(c.at, "console must be terminal, pty, none or unix:PATH, not '\(c.value)'")
+            }
+        }
+        guard diagnostics.count == start else { return nil }
+        return CompiledSystem(plan: plan, ram: ram, clock: m.clock?.value ?? .virtual, console: console,
+                              expectation: m.expect, ramNeeded: needed)
+    }
+
+    /// A range in a task's address space: aligned, above init's layout, inside the window.
+    @discardableResult
+    mutating func checkRange(_ start: UInt64, _ size: UInt64, alignment: UInt64, at: SourceLocation, what: String) -> Bool {
+        if start % alignment != 0 {
+            report(at, "\(what): address \(hex(start)) is not aligned to \(describe(alignment))")
+            return false
+        }
+        let (end, overflow) = start.addingReportingOverflow(size)
+        if start < TaskLayout.reservedEnd || overflow || end > TaskLayout.addressSpaceEnd {
+            report(at, "\(what): \(hex(start))-\(hex(end)) is out of range (a task's regions lie between \(hex(TaskLayout.reservedEnd)) and \(hex(TaskLayout.addressSpaceEnd)))")
+            return false
+        }
+        return true
+    }
+
+    /// Microkit's rule: the endpoint call graph has no cycles (with strictly rising
+    /// priorities it cannot, but each is reported on its own terms).
+    mutating func checkCycles(_ calls: [Int: [(to: Int, channel: Manifest.Channel)]], _ m: Manifest) {
+        var state: [Int: Int] = [:] // 1 on the path, 2 done
+        var path: [Int] = []
+        var reported = false
+        func visit(_ t: Int) {
+            state[t] = 1
+            path.append(t)
+            for (to, channel) in calls[t] ?? [] where !reported {
+                if state[to] == 1 {
+                    let loop = path[path.firstIndex(of: to)!...].map { m.tasks[$0].name.value } + [m.tasks[to].name.value]
+                    report(channel.at, "channel '\(channel.name.value)' closes a call cycle: \(loop.joined(separator: " -> "))")
+                    reported = true
+                } else if state[to] == nil {
+                    visit(to)
+                }
+            }
+            path.removeLast()
+            state[t] = 2
+        }
+        for t in calls.keys.sorted() where state[t] == nil && !reported { visit(t) }
+    }
+
+    /// A conservative count of the RAM the plan uses: the kernel's reserved area and init's
+    /// boot objects, then per task its TCB, CNode, VSpace, IPC buffer, start info, stack and
+    /// the paging structures for each area it maps, regions (once), and heaps with the
+    /// tables and slots their pager needs.
+    public static func ramNeeded(_ plan: BootPlan) -> UInt64 {
+        let page: UInt64 = 4096
+        var total: UInt64 = 0x8000 + (1 << (12 + ObjectSize.slotBits)) + (1 << 20) + 64 * page
+        for t in plan.tasks {
+            total += (1 << ObjectSize.tcbBits) + (1 << (t.cnodeBits + ObjectSize.slotBits)) + page
+            total += (1 + TaskLayout.startInfoMaxPages + t.stackPages) * page + 4 * page
+            if let h = t.heap { total += h.size + (h.size >> 9) + 3 * page }
+        }
+        for r in plan.regions {
+            total += r.size
+            total += UInt64(r.mappings.count) * (3 + (r.size >> 21) + 1) * page
+        }
+        return total
+    }
+}
+
+func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
+
+/// Bytes in the largest unit that divides them.
+func describe(_ bytes: UInt64) -> String {
+    if bytes >= 1 << 30 && bytes % (1 << 30) == 0 { return "\(bytes >> 30) GiB" }
+    if bytes >= 1 << 20 && bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
+    if bytes >= 1 << 10 && bytes % (1 << 10) == 0 { return "\(bytes >> 10) KiB" }
+    if bytes >= 1 << 20 { return String(format1(Double(bytes) / Double(1 << 20))) + " MiB" }
+    return "\(bytes) bytes"
+}
+
+private func format1(_ v: Double) -> String {
+    let tenths = Int((v * 10).rounded())
+    return "\(tenths / 10).\(tenths % 10)"
+}

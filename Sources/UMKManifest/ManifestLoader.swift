@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Reading a manifest file end to end: parse, then check and compile; every problem of
+// both steps is reported together.
+
+import Foundation
+
+extension Manifest {
+    /// Parses and compiles `text` (from `file`, for messages).
+    public static func compile(_ text: String, file: String, programs: Set<String>) throws(ManifestError) -> CompiledSystem {
+        var parser = ManifestParser(file: file)
+        let manifest = parser.parse(text)
+        var compiler = ManifestCompiler(programs: programs)
+        let system = manifest.flatMap { compiler.compile($0) }
+        let problems = parser.diagnostics + compiler.diagnostics
+        guard problems.isEmpty, let system else {
+            throw ManifestError(problems.isEmpty
+                ? [ManifestDiagnostic(file: file, location: SourceLocation(line: 1, column: 1), message: "cannot be compiled")]
+                : problems)
+        }
+        return system
+    }
+
+    /// Reads and compiles the manifest at `path`.
+    public static func load(path: String, programs: Set<String>) throws(ManifestError) -> CompiledSystem {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ManifestError([ManifestDiagnostic(file: path, location: SourceLocation(line: 1, column: 1),
+                                                    message: "cannot read the file")])
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ManifestError([ManifestDiagnostic(file: path, location: SourceLocation(line: 1, column: 1),
+                                                    message: "not UTF-8 text")])
+        }
+        return try compile(text, file: path, programs: programs)
+    }
+}
