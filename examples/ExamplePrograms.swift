@@ -8,5 +8,13 @@ import Servers
 public enum ExamplePrograms {
     public static func register() {
         ProgramRegistry.register("hello", Hello.main)
+        ProgramRegistry.register("ping", PingPong.ping)
+        ProgramRegistry.register("pong", PingPong.pong)
+        ProgramRegistry.register("heap-worker", PagerDemo.worker)
+        ProgramRegistry.register("wild-pointer", PagerDemo.wild)
+        ProgramRegistry.register("echo-server", NameLookup.echoServer)
+        ProgramRegistry.register("echo-client", NameLookup.client)
+        ProgramRegistry.register("sleeper", TimerDemo.sleeper)
+        City.register()
     }
 }

@@ -132,13 +132,15 @@ public struct BootPlan: Hashable, Sendable {
         public init(task: UInt64, id: UInt64, badge: UInt64 = 0) { self.task = task; self.id = id; self.badge = badge }
     }
     /// A channel: the client end calls (or signals) the server end, which receives.
-    /// Channels whose server ends are the same task and id share one kernel object.
+    /// Channels whose server ends are the same task and id share one kernel object. A
+    /// channel without a client is an object its server hands out itself (through the
+    /// name service, say).
     public struct Channel: Hashable, Sendable {
         public var name: String
         public var kind: ChannelKind
-        public var client: End
+        public var client: End?
         public var server: End
-        public init(name: String, kind: ChannelKind, client: End, server: End) {
+        public init(name: String, kind: ChannelKind, client: End?, server: End) {
             self.name = name; self.kind = kind; self.client = client; self.server = server
         }
     }
@@ -258,7 +260,8 @@ extension BootPlan {
         w.word(UInt64(channels.count))
         for c in channels {
             w.string(c.name); w.word(c.kind.rawValue)
-            for e in [c.client, c.server] { w.word(e.task); w.word(e.id); w.word(e.badge) }
+            w.bool(c.client != nil)
+            for e in [c.client ?? End(task: 0, id: 0), c.server] { w.word(e.task); w.word(e.id); w.word(e.badge) }
         }
         return w.words
     }
@@ -295,14 +298,15 @@ extension BootPlan {
             regions.append(Region(name: name, size: size, pageBits: pageBits, mappings: mappings))
         }
         channels = []
-        for _ in 0..<(try r.count(minWords: 8)) {
+        for _ in 0..<(try r.count(minWords: 9)) {
             let name = try r.string()
             guard let kind = ChannelKind(rawValue: try r.word()) else { throw PlanFormatError(offset: r.position - 1) }
+            let hasClient = try r.bool()
             let client = End(task: try r.word(), id: try r.word(), badge: try r.word())
             let server = End(task: try r.word(), id: try r.word(), badge: try r.word())
-            channels.append(Channel(name: name, kind: kind, client: client, server: server))
+            channels.append(Channel(name: name, kind: kind, client: hasClient ? client : nil, server: server))
         }
-        for c in channels where c.client.task >= UInt64(tasks.count) || c.server.task >= UInt64(tasks.count) {
+        for c in channels where (c.client?.task ?? 0) >= UInt64(tasks.count) || c.server.task >= UInt64(tasks.count) {
             throw PlanFormatError(offset: r.position)
         }
     }

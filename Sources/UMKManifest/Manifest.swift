@@ -73,7 +73,8 @@ public struct Manifest: Sendable {
     public struct Channel: Sendable {
         public var name: Located<String>
         public var kind: Located<ChannelKind>?
-        public var client: End
+        /// nil: the server hands the object out itself (through the name service, say).
+        public var client: End?
         public var server: End
         public var at: SourceLocation
     }

@@ -165,21 +165,26 @@ public struct ManifestCompiler {
                 channelNames[c.name.value] = c.name.at
             }
             let kind = c.kind?.value ?? .endpoint
-            guard let client = lookup(c.client.task, "client task"), let server = lookup(c.server.task, "server task") else {
-                continue
+            guard let server = lookup(c.server.task, "server task") else { continue }
+            var client: Int?
+            if let end = c.client {
+                guard let t = lookup(end.task, "client task") else { continue }
+                if t == server {
+                    report(c.server.task.at, "channel '\(c.name.value)' connects task '\(end.task.value)' to itself")
+                    continue
+                }
+                claim(t, end.id, "channel '\(c.name.value)'")
+                client = t
             }
-            if client == server {
-                report(c.server.task.at, "channel '\(c.name.value)' connects task '\(c.client.task.value)' to itself")
-                continue
-            }
-            claim(client, c.client.id, "channel '\(c.name.value)'")
-            let badge = c.client.badge?.value ?? 0
+            let badge = c.client?.badge?.value ?? 0
             let key = "\(server)/\(c.server.id.value)"
             if var shared = serverEnds[key] {
                 if shared.kind != kind {
                     report(c.server.id.at, "task '\(c.server.task.value)' id \(c.server.id.value) is the \(shared.kind.rawValue) of channel '\(shared.channel)'; channel '\(c.name.value)' is a \(kind.rawValue)")
+                } else if c.client == nil {
+                    report(c.server.id.at, "task '\(c.server.task.value)' id \(c.server.id.value) already belongs to channel '\(shared.channel)'")
                 } else if kind == .endpoint, let other = shared.badges[badge] {
-                    report(c.client.badge?.at ?? c.client.at,
+                    report(c.client?.badge?.at ?? c.client!.at,
                            "channels '\(other)' and '\(c.name.value)' share server '\(c.server.task.value)' id \(c.server.id.value) and need different badges (both \(badge))")
                 } else {
                     shared.badges[badge] = c.name.value
@@ -187,18 +192,18 @@ public struct ManifestCompiler {
                 }
             } else {
                 claim(server, c.server.id, "channel '\(c.name.value)'")
-                serverEnds[key] = (kind, [badge: c.name.value], c.name.value)
+                serverEnds[key] = (kind, c.client == nil ? [:] : [badge: c.name.value], c.name.value)
             }
-            if kind == .endpoint {
+            if kind == .endpoint, let client, let end = c.client {
                 let cp = m.tasks[client].priority.value, sp = m.tasks[server].priority.value
                 if cp >= sp {
-                    report(c.server.task.at, "channel '\(c.name.value)': '\(c.client.task.value)' (priority \(cp)) may only call a task of strictly higher priority; '\(c.server.task.value)' has \(sp)")
+                    report(c.server.task.at, "channel '\(c.name.value)': '\(end.task.value)' (priority \(cp)) may only call a task of strictly higher priority; '\(c.server.task.value)' has \(sp)")
                 }
                 calls[client, default: []].append((server, c))
             }
             channels.append(BootPlan.Channel(
                 name: c.name.value, kind: kind == .endpoint ? .endpoint : .notification,
-                client: BootPlan.End(task: UInt64(client), id: c.client.id.value, badge: badge),
+                client: client.map { BootPlan.End(task: UInt64($0), id: c.client!.id.value, badge: badge) },
                 server: BootPlan.End(task: UInt64(server), id: c.server.id.value)))
         }
         checkCycles(calls, m)

@@ -153,9 +153,10 @@ public struct ManifestParser {
             }
         }
         let label = "channel '\(name?.value ?? "?")'"
-        let client = need(m, "client", in: node, label).flatMap { end($0, "client", badge: true) }
+        let clientNode = m["client"]
+        let client = clientNode.flatMap { end($0, "client", badge: true) }
         let server = need(m, "server", in: node, label).flatMap { end($0, "server", badge: false) }
-        guard let name, let client, let server else { return nil }
+        guard let name, let server, clientNode == nil || client != nil else { return nil }
         return Manifest.Channel(name: name, kind: kind, client: client, server: server, at: at(node))
     }
 

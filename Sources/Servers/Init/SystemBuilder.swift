@@ -150,7 +150,7 @@ struct SystemBuilder {
     mutating func buildChannels() throws(BuildError) {
         var objects: [String: CPtr] = [:]
         for c in plan.channels {
-            let server = Int(c.server.task), client = Int(c.client.task)
+            let server = Int(c.server.task)
             let key = "\(server)/\(c.server.id)"
             let object: CPtr
             if let o = objects[key] {
@@ -162,10 +162,12 @@ struct SystemBuilder {
                 tasks[server].caps.append(StartInfo.Cap(id: c.server.id, kind: c.kind == .endpoint ? .endpointServer : .notificationWait,
                                                         name: c.name, value: 0))
             }
+            guard let end = c.client else { continue }
+            let client = Int(end.task)
             let rights: CapRights = c.kind == .endpoint ? [.write, .grant, .grantReply] : .write
-            try give(client, object, at: c.client.id, rights: rights, badge: c.client.badge, "client end of \(c.name)")
-            tasks[client].caps.append(StartInfo.Cap(id: c.client.id, kind: c.kind == .endpoint ? .endpointClient : .notificationSignal,
-                                                    name: c.name, value: c.client.badge))
+            try give(client, object, at: end.id, rights: rights, badge: end.badge, "client end of \(c.name)")
+            tasks[client].caps.append(StartInfo.Cap(id: end.id, kind: c.kind == .endpoint ? .endpointClient : .notificationSignal,
+                                                    name: c.name, value: end.badge))
         }
     }
 
