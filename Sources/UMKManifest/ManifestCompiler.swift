@@ -51,10 +51,9 @@ public struct ManifestCompiler {
                 index[t.name.value] = i
             }
         }
-        if m.tasks.isEmpty { report(m.at, "the manifest has no tasks") }
         func lookup(_ name: Located<String>, _ role: String) -> Int? {
             guard let i = index[name.value] else {
-                let known = m.tasks.map(\.name.value).sorted().joined(separator: ", ")
+                let known = Set(m.tasks.map(\.name.value)).sorted().joined(separator: ", ")
                 report(name.at, "\(role) '\(name.value)' is not a task of this manifest (tasks: \(known))")
                 return nil
             }

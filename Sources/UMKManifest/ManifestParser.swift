@@ -47,7 +47,9 @@ public struct ManifestParser {
         }
         manifest.console = string(top["console"], "console")
         if let node = top["tasks"] {
-            for item in sequence(node, "tasks") { if let t = task(item) { manifest.tasks.append(t) } }
+            let items = sequence(node, "tasks")
+            if case .sequence = node, items.isEmpty { report(at(node), "'tasks' is empty; a system needs at least one task") }
+            for item in items { if let t = task(item) { manifest.tasks.append(t) } }
         } else {
             report(manifest.at, "the manifest needs 'tasks'")
         }
