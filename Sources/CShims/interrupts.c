@@ -187,6 +187,14 @@ int umk_stop_install(uint64_t time_limit_ns) {
     if (sigaction(SIGINT, &sa, &previous_int) || sigaction(SIGTERM, &sa, &previous_term) ||
         sigaction(SIGALRM, &sa, &previous_alrm)) return -errno;
     stop_installed = 1;
+    // A parent may have started umk with these blocked (a mask is inherited): they are how
+    // a run is stopped, so they are let through.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGALRM);
+    pthread_sigmask(SIG_UNBLOCK, &set, 0);
     if (time_limit_ns) {
         struct itimerval it = { .it_value = { (time_t)(time_limit_ns / 1000000000ull),
                                               (suseconds_t)(time_limit_ns % 1000000000ull / 1000) } };

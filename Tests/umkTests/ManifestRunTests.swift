@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// `umk run FILE` and `umk check FILE` end to end: every example boots and prints what it
+// should; a bad manifest exits 2 before anything starts; expectations (output, exit
+// status, time limit) decide the status; Ctrl-C stops a run cleanly.
+
+import Foundation
+import Testing
+
+@Suite("umk run with manifests")
+struct ManifestRunTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static func example(_ name: String) -> String { root.appendingPathComponent("examples/\(name)/system.yaml").path }
+
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var all: String { stdout + stderr }
+    }
+
+    /// Runs umk; `interruptAfter` sends SIGINT that many seconds after start.
+    func umk(_ args: [String], interruptAfter: Double? = nil) throws -> Run {
+        let p = Process()
+        p.executableURL = CommandLineTests.binary
+        p.arguments = args
+        let out = Pipe(), err = Pipe(), stdin = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = stdin
+        try p.run()
+        try stdin.fileHandleForWriting.close()
+        if let interruptAfter {
+            Thread.sleep(forTimeInterval: interruptAfter)
+            kill(p.processIdentifier, SIGINT)
+        }
+        // Both pipes drain concurrently so neither fills up.
+        nonisolated(unsafe) var errData = Data()
+        let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        while reader.isExecuting || !reader.isFinished { Thread.sleep(forTimeInterval: 0.01) }
+        return Run(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                   stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    func manifest(_ text: String) throws -> String {
+        let path = NSTemporaryDirectory() + "umk-manifest-\(UUID().uuidString).yaml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test("RUN0001 every example passes umk check", arguments: ["hello", "ping-pong", "pager-demo", "name-lookup", "timer", "city"])
+    func check(_ name: String) throws {
+        let r = try umk(["check", Self.example(name)])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.contains("system/\(name)/system.yaml: ok") || r.stdout.contains("\(name)/system.yaml: ok"), "\(r.all)")
+    }
+
+    @Test("RUN0002 hello: the greeting comes through the console driver; init halts when the greeter is done")
+    func hello() throws {
+        let r = try umk(["run", Self.example("hello")])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.contains("init: hello: started 2 tasks: console, hello"))
+        #expect(r.stdout.contains("hello, world, from task 'hello' (id 2)"))
+        #expect(r.stdout.contains("init: all tasks done; exit status 0"))
+    }
+
+    @Test("RUN0003 ping-pong: 1000 calls across address spaces, answered in order, with the client end's badge")
+    func pingPong() throws {
+        let r = try umk(["run", Self.example("ping-pong")])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.contains("ping: 1000 calls answered in order by pong (which saw badge 7)"), "\(r.all)")
+    }
+
+    @Test("RUN0004 pager-demo: a heap backed lazily; a wild pointer is reported with registers and the rest goes on")
+    func pagerDemo() throws {
+        let r = try umk(["run", Self.example("pager-demo")])
+        #expect(r.status == 0, "the manifest expects exit status 1: \(r.all)")
+        #expect(r.stdout.contains("worker: touched 2048 pages of its 8 MiB heap, each backed at first touch; fresh pages zero: true, sum correct"), "\(r.all)")
+        #expect(r.stdout.contains("init: task 'wild' crashed: invalid write at 0x90000000"), "\(r.all)")
+        #expect(r.stdout.contains("init:   rip    0x") && r.stdout.contains(" rdi    0x90000000 "), "\(r.all)")
+        #expect(!r.stdout.contains("wild: still running?"))
+        #expect(r.stdout.contains("init: all tasks done; exit status 1"))
+        // Without the manifest's expectation the status is the system's own.
+        let text = try String(contentsOfFile: Self.example("pager-demo"), encoding: .utf8)
+        let plain = try manifest(String(text[..<text.range(of: "expect:")!.lowerBound]))
+        defer { try? FileManager.default.removeItem(atPath: plain) }
+        #expect(try umk(["run", plain]).status == 1)
+    }
+
+    @Test("RUN0005 name-lookup: registered, found by name, called through the transferred cap; errors are clear")
+    func nameLookup() throws {
+        let r = try umk(["run", Self.example("name-lookup")])
+        #expect(r.status == 0, "\(r.all)")
+        for line in ["echo: register \"echo\": ok; again: the name is already registered",
+                     "client: lookup \"no-such-service\": no such name",
+                     "client: \"echo\" (registered by badge 1) answered: HELLO THROUGH THE NAME SERVICE (badge 0xec40)",
+                     "client: unregister \"echo\": the name belongs to another task"] {
+            #expect(r.stdout.contains(line), "\(line) in \(r.all)")
+        }
+    }
+
+    @Test("RUN0006 timer: sleeps, a deadline and a timeout through the timer server")
+    func timer() throws {
+        let r = try umk(["run", Self.example("timer")])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.components(separatedBy: "slept at least that").count == 4, "\(r.all)")
+        #expect(r.stdout.contains("sleeper: woke at or after its deadline"))
+        #expect(r.stdout.contains("sleeper: job timed out after 12 steps of 1 ms (timeout 12 ms)"), "\(r.all)")
+    }
+
+    @Test("RUN0007 city: ten tasks; the workers use the name service, pager, timer, console and a shared region")
+    func city() throws {
+        let r = try umk(["run", Self.example("city")])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.contains("init: city: started 10 tasks"))
+        for i in 1...4 { #expect(r.stdout.contains("worker-\(i): \(i * 256) heap pages, result"), "\(r.all)") }
+        #expect(r.stdout.contains("city: all 4 workers reported; total 3272960; region and kv agree"), "\(r.all)")
+    }
+
+    @Test("RUN0008 a bad manifest: every problem as file:line:column, exit 2, nothing started")
+    func badManifest() throws {
+        let path = try manifest("""
+            tasks:
+              - {name: a, program: nosuch}
+              - {name: b, program: ping, priority: 300}
+            """)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        for command in ["run", "check"] {
+            let r = try umk([command, path])
+            #expect(r.status == 2, "\(r.all)")
+            let lines = r.stderr.split(separator: "\n").map(String.init)
+            #expect(lines.count == 2, "\(r.all)")
+            #expect(lines.first?.hasPrefix("\(path):2:24: unknown program 'nosuch'") == true, "\(r.all)")
+            #expect(lines.last == "\(path):3:40: priority must be between 1 and 254 (init runs at 255), not 300", "\(r.all)")
+            #expect(!r.stdout.contains("init:"), "nothing may start: \(r.all)")
+        }
+        let missing = try umk(["check", "/nonexistent/system.yaml"])
+        #expect(missing.status == 2 && missing.stderr.contains("/nonexistent/system.yaml:1:1: cannot read the file"))
+    }
+
+    @Test("RUN0009 expectations: output stops the run with success; a wrong exit status or a time limit fails it")
+    func expectations() throws {
+        let text = try String(contentsOfFile: Self.example("ping-pong"), encoding: .utf8)
+        let body = String(text[..<text.range(of: "expect:")!.lowerBound])
+        let output = try manifest(body + "expect:\n  output: \"calls answered in order\"\n")
+        let wrongExit = try manifest(body + "expect:\n  exit: 3\n")
+        let slow = try manifest(body.replacingOccurrences(of: "[\"1000\"]", with: "[\"100000000000\"]")
+                                + "expect:\n  timeout: 500 ms\n")
+        defer { for p in [output, wrongExit, slow] { try? FileManager.default.removeItem(atPath: p) } }
+        let o = try umk(["run", output])
+        #expect(o.status == 0 && o.stderr.contains("umk: expected output \"calls answered in order\" appeared"), "\(o.all)")
+        #expect(!o.stdout.contains("init: all tasks done"), "the run stops when the output appears: \(o.all)")
+        let w = try umk(["run", wrongExit])
+        #expect(w.status == 1 && w.stderr.contains("umk: the system exited with status 0; the manifest expects 3"), "\(w.all)")
+        let s = try umk(["run", slow])
+        #expect(s.status == 1 && s.stderr.contains("umk: time limit of 0.5 s reached"), "\(s.all)")
+    }
+
+    @Test("RUN0010 Ctrl-C stops a running system cleanly with status 130")
+    func interrupt() throws {
+        let text = try String(contentsOfFile: Self.example("ping-pong"), encoding: .utf8)
+        let endless = try manifest(String(text[..<text.range(of: "expect:")!.lowerBound])
+            .replacingOccurrences(of: "[\"1000\"]", with: "[\"100000000000\"]"))
+        defer { try? FileManager.default.removeItem(atPath: endless) }
+        let r = try umk(["run", endless], interruptAfter: 0.5)
+        #expect(r.status == 130, "\(r.all)")
+        #expect(r.stderr.contains("umk: interrupted"), "\(r.all)")
+        #expect(!r.stderr.contains("forced stop"), "the kernel stopped at its next exit: \(r.all)")
+    }
+}
