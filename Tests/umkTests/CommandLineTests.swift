@@ -136,7 +136,7 @@ struct CommandLineTests {
     func clockValidation() throws {
         let r = try run(["run", "--realtime", "--record", "/tmp/x.rec"])
         #expect(r.status != 0)
-        #expect(r.output.contains("--record and --replay need virtual time"))
+        #expect(r.output.contains("--record, --replay and --seed need virtual time (drop --realtime)"))
         let c = try run(["run", "--console", "serial0"])
         #expect(c.status != 0)
         #expect(c.output.contains("--console must be terminal, pty, none or unix:PATH"))
