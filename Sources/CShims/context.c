@@ -4,6 +4,8 @@
 #include "CShims.h"
 #include <stddef.h>
 #include <errno.h>
+#include <link.h>
+#include <string.h>
 
 umk_host_context_t *umk_current;
 uint64_t umk_current_window;
@@ -45,10 +47,6 @@ void umk_context_init(umk_host_context_t *ctx, uint64_t stack_top, uint64_t entr
     for (int i = 0; i < 4; i++) ctx->access[i] = 0;
 }
 
-uint64_t umk_syscall_address(void) {
-    return (uint64_t)&umk_syscall;
-}
-
 void umk_context_install(void *stack_top, umk_host_context_t *(*entry)(void *cookie), void *cookie) {
     umk_kernel_stack_top = stack_top;
     umk_kernel_entry = entry;
@@ -56,13 +54,32 @@ void umk_context_install(void *stack_top, umk_host_context_t *(*entry)(void *coo
     if (!entry) umk_current = NULL;
 }
 
-void umk_context_set_current(umk_host_context_t *ctx, uint64_t window, uint64_t ipc_buffer) {
-    umk_current = ctx;
-    umk_current_window = window;
-    umk_current_ipc_buffer = ipc_buffer;
+void umk_set_errno(int value) { errno = value; }
+
+void **umk_access_head_slot;
+
+static int find_swift_core_tls(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    if (info->dlpi_name && strstr(info->dlpi_name, "/libswiftCore.so") && info->dlpi_tls_data) {
+        *(void **)data = info->dlpi_tls_data;
+        return 1;
+    }
+    return 0;
 }
 
-uint64_t umk_window(void) { return umk_current_window; }
-
-void umk_set_errno(int value) { errno = value; }
-uint64_t umk_ipc_buffer(void) { return umk_current_ipc_buffer; }
+void umk_access_probe(void) {
+    umk_access_head_slot = NULL;
+    void *tls = NULL;
+    dl_iterate_phdr(find_swift_core_tls, &tls);
+    if (!tls) return;
+    // The runtime's thread-local context starts with the access set's head. Check it: a
+    // dummy access pushed through the runtime must appear there, and leave with the pop.
+    void **slot = tls;
+    void *before = *slot;
+    uint64_t dummy[3] = { 0, 0, 0 };  // an Access record: pointer, pc, next and action
+    uint64_t state[2] = { (uint64_t)dummy, (uint64_t)dummy };
+    swift_task_enterThreadLocalContext((char *)state);
+    int seen = *slot == (void *)dummy;
+    swift_task_exitThreadLocalContext((char *)state);
+    if (seen && *slot == before && state[0] == (uint64_t)dummy) umk_access_head_slot = slot;
+}

@@ -24,7 +24,7 @@ extern pid_t guest_tid;
 /// The guest-side stub's code (umk_syscall ... its resume paths): never preempted there.
 extern char umk_stub_end[];
 
-static volatile uint64_t events;
+volatile uint64_t umk_events;
 static volatile int idle_wakeable;
 static int wake_fd = -1;
 static int async_preemption;
@@ -111,7 +111,7 @@ static void interrupt_handler(int sig, siginfo_t *si, void *ucv) {
     else if (sig == input_signal()) bit = UMK_EVENT_INPUT;
     else if (si->si_code == SI_TIMER) bit = 1ull << (32 + si->si_value.sival_int);
     else bit = UMK_EVENT_TICK;
-    uint64_t all = __atomic_or_fetch(&events, bit, __ATOMIC_SEQ_CST);
+    uint64_t all = __atomic_or_fetch(&umk_events, bit, __ATOMIC_SEQ_CST);
     if (idle_wakeable && wake_fd >= 0) {
         uint64_t one = 1;
         (void)!write(wake_fd, &one, sizeof(one));
@@ -128,7 +128,7 @@ static void interrupt_handler(int sig, siginfo_t *si, void *ucv) {
     }
     if (all == UMK_EVENT_RETRY) {
         // A retry with nothing left to deliver (the kernel took it): no reason to switch.
-        __atomic_and_fetch(&events, ~UMK_EVENT_RETRY, __ATOMIC_SEQ_CST);
+        __atomic_and_fetch(&umk_events, ~UMK_EVENT_RETRY, __ATOMIC_SEQ_CST);
         errno = saved_errno;
         return;
     }
@@ -166,7 +166,7 @@ static void stop_handler(int sig) {
         _exit(stop_reason == UMK_STOP_TIME_LIMIT ? 1 : 130);
     }
     stop_reason = reason;
-    __atomic_or_fetch(&events, UMK_EVENT_STOP, __ATOMIC_SEQ_CST);
+    __atomic_or_fetch(&umk_events, UMK_EVENT_STOP, __ATOMIC_SEQ_CST);
     if (wake_fd >= 0) {
         uint64_t one = 1;
         (void)!write(wake_fd, &one, sizeof(one));
@@ -216,8 +216,7 @@ void umk_stop_uninstall(void) {
 
 int umk_stop_reason(void) { return stop_reason; }
 
-uint64_t umk_events_take(void) { return __atomic_exchange_n(&events, 0, __ATOMIC_SEQ_CST); }
-uint64_t umk_events_peek(void) { return __atomic_load_n(&events, __ATOMIC_SEQ_CST); }
+uint64_t umk_events_take(void) { return __atomic_exchange_n(&umk_events, 0, __ATOMIC_SEQ_CST); }
 uint64_t umk_deferred_count(void) { return deferred; }
 int umk_unsafe_range_count(void) { return unsafe_count; }
 
@@ -240,7 +239,7 @@ static int install_handler(int sig, struct sigaction *old) {
 int umk_interrupts_install(int async) {
     if (installed) return -EBUSY;
     async_preemption = async;
-    events = stop_reason != UMK_STOP_NONE ? UMK_EVENT_STOP : 0;
+    umk_events = stop_reason != UMK_STOP_NONE ? UMK_EVENT_STOP : 0;
     deferred = 0;
     unsafe_count = 0;
     dl_iterate_phdr(collect_range, 0);

@@ -210,6 +210,36 @@ struct GuestThreadTests {
         }
     }
 
+    @Test("EXCL0002 the inline access-set switch uses this thread's head in the Swift runtime, and the runtime when a guest has accesses open")
+    func accessSetHead() {
+        umk_access_probe()
+        guard let slot = umk_access_head() else {
+            Issue.record("the probe did not find the access-set head")
+            return
+        }
+        let before = slot.pointee
+        var state: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &state) { umk_access_enter($0.baseAddress!.assumingMemoryBound(to: UInt64.self)) }
+        // Entered with no accesses of its own: the state remembers the thread's head.
+        #expect(state.0 == UInt64(UInt(bitPattern: before)) && state.1 == 0)
+        var inside: UnsafeMutableRawPointer? = nil
+        withOpenAccess(&sharedArray) {
+            inside = slot.pointee
+            // Leaving with an access open moves it into the state (through the runtime)...
+            withUnsafeMutableBytes(of: &state) { umk_access_exit($0.baseAddress!.assumingMemoryBound(to: UInt64.self)) }
+            #expect(slot.pointee == before)
+            #expect(state.0 == UInt64(UInt(bitPattern: inside)))
+            // ...and entering puts it back, so the access can end.
+            withUnsafeMutableBytes(of: &state) { umk_access_enter($0.baseAddress!.assumingMemoryBound(to: UInt64.self)) }
+            #expect(slot.pointee == inside)
+        }
+        #expect(inside != nil && inside != before)
+        #expect(slot.pointee == before)
+        // With nothing open, leaving changes only the state.
+        withUnsafeMutableBytes(of: &state) { umk_access_exit($0.baseAddress!.assumingMemoryBound(to: UInt64.self)) }
+        #expect(state.0 == 0 && state.1 == 0 && slot.pointee == before)
+    }
+
     @Test("THREADS0002 ten thousand threads are created and run to completion within RAM plus a fixed overhead")
     func tenThousandThreads() async {
         await #expect(processExitsWith: .success) {

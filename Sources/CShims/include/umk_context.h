@@ -76,15 +76,21 @@ void umk_context_install(void *stack_top, umk_host_context_t *(*entry)(void *coo
 /// SIGILL, SIGFPE, SIGTRAP on an alternate stack); NULL restores the previous handlers.
 /// Returns 0 or -errno.
 int umk_faults_install(umk_host_context_t *(*fault_entry)(void *cookie));
-/// Makes `ctx` the running guest's context, with its window and IPC buffer addresses.
-void umk_context_set_current(umk_host_context_t *ctx, uint64_t window, uint64_t ipc_buffer);
+/// Makes `ctx` the running guest's context, with its window and IPC buffer addresses
+/// (inline: the kernel sets it on every exit).
+static inline void umk_context_set_current(umk_host_context_t *ctx, uint64_t window, uint64_t ipc_buffer) {
+    umk_current = ctx;
+    umk_current_window = window;
+    umk_current_ipc_buffer = ipc_buffer;
+}
 
 /// Sets the calling thread's errno (a guest resumed after a signal gets its own back).
 void umk_set_errno(int value);
 
 /// Guest side: the running guest's window base and IPC buffer host address (0 if none).
-uint64_t umk_window(void);
-uint64_t umk_ipc_buffer(void);
+/// Inline, so a syscall wrapper reads them with a load, not a call.
+static inline uint64_t umk_window(void) { return umk_current_window; }
+static inline uint64_t umk_ipc_buffer(void) { return umk_current_ipc_buffer; }
 
 /// Guest side: enter the kernel with a syscall; returns when this thread is resumed.
 void umk_syscall(umk_syscall_io_t *io);
@@ -97,11 +103,51 @@ void umk_context_start(umk_host_context_t *first);
 void umk_context_init(umk_host_context_t *ctx, uint64_t stack_top, uint64_t entry, uint64_t arg0, uint64_t arg1);
 
 /// The address umk_syscall has: a guest blocked in a syscall reports it as its IP.
-uint64_t umk_syscall_address(void);
+static inline uint64_t umk_syscall_address(void) { return (uint64_t)&umk_syscall; }
 
 // Swift's exclusivity access sets are per host thread; a switch between guests moves the
 // current set aside and installs the next guest's (as Swift concurrency does for tasks).
 void swift_task_exitThreadLocalContext(char *state);
 void swift_task_enterThreadLocalContext(char *state);
+
+/// The host thread's access-set head inside the Swift runtime's thread-local context, once
+/// umk_access_probe has found and verified it (NULL: always call the runtime).
+extern void **umk_access_head_slot;
+
+/// Finds the calling thread's access-set head (the first word of libswiftCore's TLS block)
+/// and checks it is that by pushing a dummy access through the runtime and popping it
+/// again. Called on the thread that will run guests, before it runs them.
+void umk_access_probe(void);
+
+/// The slot umk_access_probe found (NULL if it found none).
+static inline void **umk_access_head(void) { return umk_access_head_slot; }
+
+/// swift_task_exitThreadLocalContext, with the cases that change nothing but the state
+/// (the guest opened no access of its own since it was entered) done inline: a guest
+/// almost never switches with an access open, and the runtime call costs a TLS lookup.
+static inline void umk_access_exit(uint64_t *state) {
+    void **slot = umk_access_head_slot;
+    if (slot) {
+        uint64_t head = (uint64_t)*slot;
+        // The head is what it was when the guest was entered: the guest has no accesses.
+        if (head == state[0]) {
+            state[0] = 0;
+            state[1] = 0;
+            return;
+        }
+    }
+    swift_task_exitThreadLocalContext((char *)state);
+}
+
+/// swift_task_enterThreadLocalContext, inline for a guest that has no accesses of its own
+/// (the state then only remembers the thread's head, as the runtime does).
+static inline void umk_access_enter(uint64_t *state) {
+    void **slot = umk_access_head_slot;
+    if (slot && state[0] == 0) {
+        state[0] = (uint64_t)*slot;
+        return;
+    }
+    swift_task_enterThreadLocalContext((char *)state);
+}
 
 #endif

@@ -37,8 +37,10 @@
 
 /// Events recorded and not yet taken by the kernel.
 uint64_t umk_events_take(void);
-/// Events recorded, without taking them.
-uint64_t umk_events_peek(void);
+/// Events recorded and not yet taken (written by the signal handlers).
+extern volatile uint64_t umk_events;
+/// Events recorded, without taking them (inline: the kernel looks on every exit).
+static inline uint64_t umk_events_peek(void) { return __atomic_load_n(&umk_events, __ATOMIC_SEQ_CST); }
 
 /// Installs the handlers and timers on the calling (guest-running) thread. With
 /// `async_preemption` 0 (virtual time) the handler only records: the kernel samples the

@@ -23,9 +23,30 @@ extension Kernel {
 
     /// The endpoint cap `cptr` names in `t`'s CSpace, or nil.
     @inline(__always) private func endpointCap(_ t: TCBRef, _ cptr: UInt64) -> Capability? {
-        guard case .success(let r) = resolveAddressBits(t.slot(.cTable).pointee.cap, cptr, 64) else { return nil }
-        let cap = r.slot.pointee.cap
+        let cap = lookupFastpath(t.slot(.cTable).pointee.cap, cptr)
         return cap.hasType(.endpoint) ? cap : nil
+    }
+
+    /// seL4: lookup_fp — resolveAddressBits over all 64 bits, reduced to the cap found: any
+    /// failure gives the null cap and the slowpath looks again and reports it. The same
+    /// walk, guard by guard, without building a result or a failure.
+    @inline(__always) private func lookupFastpath(_ root: Capability, _ cptr: UInt64) -> Capability {
+        var node = root
+        var bits: UInt64 = 64
+        guard node.hasType(.cnode) else { return Capability(word0: 0, word1: 0) }
+        while true {
+            let radix = node.cnodeRadix
+            let guardSize = node.cnodeGuardSize
+            let level = radix &+ guardSize
+            // (level ≥ 1 and bits ≤ 64 keep every shift below 64.)
+            guard level != 0, level <= bits,
+                  (cptr &>> (bits &- guardSize)) & lowMask(guardSize) == node.cnodeGuard else { return Capability(word0: 0, word1: 0) }
+            let offset = (cptr &>> (bits &- level)) & lowMask(radix)
+            let cap = slot(node.paddr &+ (offset << ObjectSize.slotBits)).pointee.cap
+            bits &-= level
+            if bits == 0 || !cap.hasType(.cnode) { return cap }
+            node = cap
+        }
     }
 
     /// seL4: fastpath_copy_mrs — the register MRs only (length ≤ 4 on the fastpath).

@@ -212,8 +212,8 @@ public struct Capability: Equatable, Sendable {
     }
     public var frameIsDevice: Bool { field(48, 1) != 0 }
     /// The ASID the frame or table is mapped in (0 = unmapped: ASID 0 is never handed out).
-    public var mappedASID: UInt64 {
-        type == .pml4 ? word1 : word1 >> 48
+    @inline(__always) public var mappedASID: UInt64 {
+        hasType(.pml4) ? word1 : word1 >> 48
     }
     /// The virtual address the frame or table is mapped at.
     public var mappedAddress: UInt64 { word1 & ((1 << 48) - 1) }

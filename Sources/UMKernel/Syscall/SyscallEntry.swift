@@ -26,11 +26,12 @@ extension Kernel {
     /// Handle a syscall by the current thread. The HAL has saved the thread's registers,
     /// with `rip` at the syscall (where a restart re-executes it) and `nextIP` after it.
     public func handleSyscall(_ number: Int64) {
+        // The fastpath's two syscalls are tested by number before anything is decoded.
+        if number == Syscall.call.rawValue || number == Syscall.replyRecv.rawValue,
+           fastpath(isCall: number == Syscall.call.rawValue) {
+            return
+        }
         if let sys = Syscall(rawValue: number), !sys.isDebug {
-            if number == Syscall.call.rawValue || number == Syscall.replyRecv.rawValue,
-               fastpath(isCall: number == Syscall.call.rawValue) {
-                return
-            }
             switch sys {
             case .send: handleInvocationEntry(isCall: false, isBlocking: true)
             case .nbSend: handleInvocationEntry(isCall: false, isBlocking: false)

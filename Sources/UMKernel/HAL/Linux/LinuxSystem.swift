@@ -72,10 +72,17 @@ extension Kernel where H == LinuxHAL {
     }
 
     /// The host address of guest vaddr 0 for `t` (its VSpace's window), if it has one.
-    func window(of t: TCBRef) -> UInt64? {
+    @inline(__always) func window(of t: TCBRef) -> UInt64? {
+        windowAndASID(of: t)?.window
+    }
+
+    /// `t`'s window and the ASID it belongs to (a few loads: every exit to a guest asks).
+    @inline(__always) func windowAndASID(of t: TCBRef) -> (window: UInt64, asid: UInt64)? {
         let vspace = t.slot(.vTable).pointee.cap
-        guard vspace.type == .pml4, vspace.isMapped else { return nil }
-        return hal.window(asid: vspace.mappedASID)
+        guard vspace.hasType(.pml4), vspace.tableMappedFlag else { return nil }
+        let asid = vspace.mappedASID
+        guard let w = hal.window(asid: asid) else { return nil }
+        return (w, asid)
     }
 
     /// Boots the root task with `root` as its program and runs guests until one halts the
@@ -89,20 +96,26 @@ extension Kernel where H == LinuxHAL {
         try LinuxSyscalls.protect(stack, length: 4096, prot: 0)
         defer { try? LinuxSyscalls.unmap(stack, length: stackSize + 4096) }
         // SAFETY: the stack and this kernel outlive the run; the entry is uninstalled after it.
+        // The entries borrow the kernel without retaining it (no ARC on the syscall path).
         unsafe umk_context_install(UnsafeMutableRawPointer(bitPattern: UInt(stack + 4096 + stackSize)), { cookie in
             // SAFETY: the cookie is the kernel that installed this entry, alive during the run.
-            let k = unsafe Unmanaged<Kernel<LinuxHAL>>.fromOpaque(cookie!).takeUnretainedValue()
-            return unsafe k.kernelEntry()
+            unsafe Unmanaged<Kernel<LinuxHAL>>.fromOpaque(cookie.unsafelyUnwrapped)._withUnsafeGuaranteedRef { k in
+                unsafe k.kernelEntry()
+            }
         }, Unmanaged.passUnretained(self).toOpaque())
         defer { umk_context_install(nil, nil, nil) }
         _ = try LinuxSyscalls.check(unsafe umk_faults_install({ cookie in
             // SAFETY: as for the syscall entry.
-            let k = unsafe Unmanaged<Kernel<LinuxHAL>>.fromOpaque(cookie!).takeUnretainedValue()
-            return unsafe k.kernelFaultEntry()
+            unsafe Unmanaged<Kernel<LinuxHAL>>.fromOpaque(cookie.unsafelyUnwrapped)._withUnsafeGuaranteedRef { k in
+                unsafe k.kernelFaultEntry()
+            }
         }), "sigaction")
         defer { _ = umk_faults_install(nil) }
         try hal.installInterrupts()
         defer { hal.uninstallInterrupts() }
+        // Guests switch access sets on this thread: find its access-set head for the
+        // inline switch (the runtime's calls stay the fallback).
+        umk_access_probe()
         if let first = resumeNext() {
             unsafe umk_context_start(first)
         }
@@ -114,7 +127,7 @@ extension Kernel where H == LinuxHAL {
     func kernelEntry() -> UnsafeMutablePointer<umk_host_context_t>? {
         let t = currentThread
         let ctx = hostContext(t)
-        unsafe withUnsafeMutableBytes(of: &ctx.pointee.access) { unsafe swift_task_exitThreadLocalContext($0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+        unsafe exitAccessSet(ctx)
         hal.noteKernelEntry()
         // SAFETY: io is the guest's syscall block on its own stack, live while it waits.
         let io = unsafe UnsafeMutablePointer<umk_syscall_io_t>(bitPattern: UInt(ctx.pointee.io))!
@@ -128,7 +141,7 @@ extension Kernel where H == LinuxHAL {
         unsafe t.pointee[.r15] = io.pointee.mr.3
         t.pointee[.rip] = stub
         t.pointee.nextIP = stub + 1
-        t.pointee.halArea[entryASIDWord] = t.slot(.vTable).pointee.cap.mappedASID
+        // (entryASIDWord was recorded when the thread was resumed into its window.)
         t.pointee.halArea[entryGenerationWord] = hal.unmapGeneration
         // The window the thread ran in (set when it was resumed): its stack is there, even
         // if its VSpace changed since.
@@ -144,7 +157,7 @@ extension Kernel where H == LinuxHAL {
     func kernelFaultEntry() -> UnsafeMutablePointer<umk_host_context_t>? {
         let t = currentThread
         let ctx = hostContext(t)
-        unsafe withUnsafeMutableBytes(of: &ctx.pointee.access) { unsafe swift_task_exitThreadLocalContext($0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+        unsafe exitAccessSet(ctx)
         hal.noteKernelEntry()
         let f = unsafe fullFrame(t).pointee
         let w = umk_window()
@@ -173,6 +186,18 @@ extension Kernel where H == LinuxHAL {
             handleUserLevelFault(number: f.trapno, code: f.err)
         }
         return resumeNext()
+    }
+
+    /// Moves the guest's open Swift accesses aside as it stops (see umk_access_exit).
+    @inline(__always) func exitAccessSet(_ ctx: UnsafeMutablePointer<umk_host_context_t>) {
+        // SAFETY: the access words are inside the TCB's host context, in RAM.
+        unsafe withUnsafeMutableBytes(of: &ctx.pointee.access) { unsafe umk_access_exit($0.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt64.self)) }
+    }
+
+    /// Puts the guest's open Swift accesses back as it resumes (see umk_access_enter).
+    @inline(__always) func enterAccessSet(_ ctx: UnsafeMutablePointer<umk_host_context_t>) {
+        // SAFETY: as for exitAccessSet.
+        unsafe withUnsafeMutableBytes(of: &ctx.pointee.access) { unsafe umk_access_enter($0.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt64.self)) }
     }
 
     /// Takes the host's events: the kernel's tick, then every unmasked line a device or
@@ -275,9 +300,10 @@ extension Kernel where H == LinuxHAL {
                 prepareContext(n)
                 n.pointee.halArea[startedWord] = 1
             }
-            let w = window(of: n) ?? 0
+            let (w, asid) = windowAndASID(of: n) ?? (0, 0)
+            n.pointee.halArea[entryASIDWord] = asid
             unsafe umk_context_set_current(ctx, w, n.pointee.ipcBuffer == 0 ? 0 : w &+ n.pointee.ipcBuffer)
-            unsafe withUnsafeMutableBytes(of: &ctx.pointee.access) { unsafe swift_task_enterThreadLocalContext($0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+            unsafe enterAccessSet(ctx)
             return ctx
         }
     }
