@@ -107,6 +107,43 @@ extension Kernel {
         return true
     }
 
+    /// seL4 (MCS): fastpath_signal, here for the non-MCS kernel — Send or NBSend on a
+    /// notification cap that wakes a waiter of higher priority, which runs at once. The
+    /// slowpath's handleInvocation, sendSignal, possibleSwitchTo and schedule reduced to
+    /// their effects in that case: the waiter leaves the queue running with the badge, the
+    /// sender goes to the head of its ready queue (Restart, then Running again, leaves its
+    /// state as it was) and the waiter becomes current.
+    func fastpathSignal() -> Bool {
+        let current = currentThread
+        // No extra caps: nothing to look up in the IPC buffer (whose lookup has no effect).
+        guard (current.pointee[.rsi] >> 7) & 0x3 == 0 else { return false }
+        // A notification cap with Write.
+        let cap = lookupFastpath(current.slot(.cTable).pointee.cap, current.pointee[.rdi])
+        guard cap.hasType(.notification), cap.rights.contains(.write) else { return false }
+        let n = notification(cap.paddr)
+        // A thread waiting on it.
+        guard n.pointee.state == .waiting else { return false }
+        let dest = tcb(n.pointee.head)
+        // It runs next: higher priority, same domain, no other scheduler decision pending.
+        guard dest.pointee.priority > current.pointee.priority,
+              dest.pointee.domain == globals.pointee.currentDomain,
+              globals.pointee.schedulerActionWord == 0,
+              current.pointee.state == .running, current != idleThread else { return false }
+
+        // Wake the waiter with the badge.
+        var q = queue(of: n)
+        tcbEPDequeue(dest, &q)
+        setQueue(of: n, q)
+        if q.head == 0 { n.pointee.state = .idle }
+        dest.pointee.state = .running
+        dest.pointee[.rdi] = cap.badge
+        // Switch: the sender is preempted to the head of its queue.
+        tcbSchedEnqueue(current)
+        tcbSchedDequeue(dest)
+        currentThread = dest
+        return true
+    }
+
     private func fastpathReplyRecv() -> Bool {
         let current = currentThread
         let info = MessageInfo(word: current.pointee[.rsi])

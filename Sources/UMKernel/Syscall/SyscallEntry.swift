@@ -31,6 +31,9 @@ extension Kernel {
            fastpath(isCall: number == Syscall.call.rawValue) {
             return
         }
+        if number == Syscall.send.rawValue || number == Syscall.nbSend.rawValue, fastpathSignal() {
+            return
+        }
         if let sys = Syscall(rawValue: number), !sys.isDebug {
             switch sys {
             case .send: handleInvocationEntry(isCall: false, isBlocking: true)
@@ -56,6 +59,8 @@ extension Kernel {
     public func handleSyscallSlowpath(_ number: Int64) {
         switch Syscall(rawValue: number) {
         case .call: handleInvocationEntry(isCall: true, isBlocking: true)
+        case .send: handleInvocationEntry(isCall: false, isBlocking: true)
+        case .nbSend: handleInvocationEntry(isCall: false, isBlocking: false)
         case .replyRecv:
             handleReply()
             handleRecv(blocking: true)

@@ -151,4 +151,57 @@ struct FastpathTests {
         }
         #expect(hits >= 5, "the fastpath was taken \(hits) times")
     }
+
+    @Test("Signal: fastpath and slowpath leave identical RAM on random states, for Send and NBSend")
+    func signalAgreesWithSlowpath() {
+        var rng = SplitMix64(state: 0x516A)
+        var hits = 0
+        for round in 0..<60 {
+            let h = KernelHarness(ramMiB: 4)
+            let ntfn = h.retype(.notification)[0]
+            // Notification caps with random rights and badges; waiters wait on the first.
+            var caps: [UInt64] = [ntfn]
+            for _ in 0..<3 {
+                let s = h.allocSlot()
+                let rights = CapRights(rawValue: rng.next() & 0xF)
+                _ = h.error(InitialCap.initThreadCNode.rawValue, .cnodeMint,
+                            [s, 64, ntfn, 64, rights.rawValue, rng.next() % 4], caps: [InitialCap.initThreadCNode.rawValue])
+                caps.append(s)
+            }
+            var threads: [TCBRef] = []
+            for i in 0..<4 {
+                let prio = [100, 100, 120, 80][Int(rng.next() % 4)]
+                threads.append(h.tcbRef(h.makeThread(priority: UInt64(prio), resume: true, name: "t\(i)")))
+            }
+            #expect(h.error(InitialCap.initThreadTCB.rawValue, .tcbSetPriority, [1], caps: [InitialCap.initThreadTCB.rawValue]) == .noError)
+            // Some threads wait on the notification (or it holds a pending signal).
+            for t in threads.prefix(Int(rng.next() % 4)) {
+                h.run(t)
+                h.syscall(.recv, cptr: ntfn)
+            }
+            if rng.next() % 8 == 0 {
+                h.k.sendSignal(h.k.notification(h.cap(ntfn).paddr), badge: 2)
+            }
+            guard let sender = threads.last(where: { $0.pointee.state.isRunnable }) else { continue }
+            h.run(sender)
+            let extra: UInt64 = rng.next() % 5 == 0 ? 1 : 0
+            let cap = caps[Int(rng.next() % UInt64(caps.count))]
+            let number = round % 2 == 0 ? Syscall.send : Syscall.nbSend
+            h.load(sender, cptr: cap, info: MessageInfo(label: rng.next() % 8, extraCaps: extra, length: rng.next() % 3),
+                   mrs: [rng.next(), rng.next()], caps: extra == 1 ? [cap] : [])
+            let before = h.snapshot()
+            h.k.handleSyscallSlowpath(number.rawValue)
+            h.check()
+            let slow = h.snapshot()
+            h.restore(before)
+            if h.k.fastpathSignal() {
+                hits += 1
+                #expect(h.snapshot() == slow, "fastpath Signal diverged from the slowpath")
+                h.check()
+            } else {
+                #expect(h.snapshot() == before, "a declined fastpath changed state")
+            }
+        }
+        #expect(hits >= 5, "the fastpath was taken \(hits) times")
+    }
 }
