@@ -31,6 +31,34 @@ public enum CapType: UInt64, Sendable, CaseIterable {
     case frame, pageTable, pageDirectory, pdpt, pml4, asidControl, asidPool
     case ioPortControl, ioPort
 
+    /// The type a cap's tag names (an unknown tag, corrupt RAM, reads as null). Spelled
+    /// out rather than `init(rawValue:)`, which the compiler keeps as a call: this inlines
+    /// to a range check wherever a cap's type is read.
+    @inline(__always) static func decode(_ tag: UInt64) -> CapType {
+        switch tag {
+        case 1: .untyped
+        case 2: .endpoint
+        case 3: .notification
+        case 4: .reply
+        case 5: .cnode
+        case 6: .thread
+        case 7: .irqControl
+        case 8: .irqHandler
+        case 9: .zombie
+        case 10: .domain
+        case 11: .frame
+        case 12: .pageTable
+        case 13: .pageDirectory
+        case 14: .pdpt
+        case 15: .pml4
+        case 16: .asidControl
+        case 17: .asidPool
+        case 18: .ioPortControl
+        case 19: .ioPort
+        default: .null
+        }
+    }
+
     /// seL4's cap tag on x86_64 (structures_64.bf: generic caps even, arch caps odd), which
     /// DebugCapIdentify reports.
     public var seL4Tag: UInt64 {
@@ -111,7 +139,7 @@ public struct Capability: Equatable, Sendable {
     }
 
     /// The cap's tag; an unknown tag (corrupt RAM) reads as null.
-    @inline(__always) public var type: CapType { CapType(rawValue: word0 >> 59) ?? .null }
+    @inline(__always) public var type: CapType { CapType.decode(word0 >> 59) }
     @inline(__always) public var isNull: Bool { word0 >> 59 == 0 }
     /// True if the cap's tag is `t` (a compare, without decoding the tag).
     @inline(__always) public func hasType(_ t: CapType) -> Bool { word0 >> 59 == t.rawValue }

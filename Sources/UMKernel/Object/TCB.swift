@@ -20,8 +20,24 @@ public enum ThreadState: UInt64, Sendable {
     case blockedOnNotification = 6
     case idle = 7
 
+    /// The state a TCB's state word holds (a word the kernel never wrote reads as
+    /// inactive). Spelled out rather than `init(rawValue:)`, which the compiler keeps as a
+    /// call: this inlines to a compare and a move wherever a state is read.
+    @inline(__always) static func decode(_ word: UInt64) -> ThreadState {
+        switch word {
+        case 1: .running
+        case 2: .restart
+        case 3: .blockedOnReceive
+        case 4: .blockedOnSend
+        case 5: .blockedOnReply
+        case 6: .blockedOnNotification
+        case 7: .idle
+        default: .inactive
+        }
+    }
+
     /// seL4: isRunnable.
-    public var isRunnable: Bool { self == .running || self == .restart }
+    @inline(__always) public var isRunnable: Bool { self == .running || self == .restart }
     /// seL4: isStopped (inactive or blocked).
     public var isStopped: Bool {
         switch self {
@@ -100,7 +116,7 @@ public struct TCB {
 
     /// The thread state.
     public var state: ThreadState {
-        get { ThreadState(rawValue: stateWord) ?? .inactive }
+        @inline(__always) get { ThreadState.decode(stateWord) }
         set { stateWord = newValue.rawValue }
     }
     var blockingCanGrant: Bool {

@@ -99,4 +99,15 @@ struct CapabilityTests {
         #expect(s.next == 0x1_0020 && !s.revocable && s.firstBadged)
         #expect(MemoryLayout<Slot>.size == 32)
     }
+
+    @Test("a cap's tag and a TCB's state word decode as their raw values do; unknown ones as null and inactive")
+    func tagDecoding() {
+        for raw in UInt64(0)..<64 {
+            #expect(CapType.decode(raw) == (CapType(rawValue: raw) ?? .null))
+            #expect(ThreadState.decode(raw) == (ThreadState(rawValue: raw) ?? .inactive))
+        }
+        for t in CapType.allCases {
+            #expect(Capability(t, paddr: 0x1000).type == t)
+        }
+    }
 }
