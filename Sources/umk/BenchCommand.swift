@@ -63,6 +63,7 @@ struct BenchCommand: ParsableCommand {
         var counter = [UInt64](repeating: 0, count: 10_000)
         _ = umk_baseline_counter(&counter, Int32(counter.count))
         let overhead = counter.sorted()[counter.count / 2]
+        let tscStep = Self.tscStep()
         func stats(_ v: [UInt64]) -> BenchStats? { BenchStats(v, overhead: overhead, hz: hz) }
         var linuxCache: [String: BenchStats?] = [:]
         func linux(_ name: String) -> BenchStats? {
@@ -167,7 +168,7 @@ struct BenchCommand: ParsableCommand {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(rows), as: UTF8.self))
         } else {
-            print(BenchTable.render(rows, hz: hz), terminator: "")
+            print(BenchTable.render(rows, hz: hz, tscStep: tscStep), terminator: "")
             if let idleLine { print(idleLine) }
             if rows.contains(where: { $0.name.hasPrefix("ipc-call-threads") }) {
                 print("kernel memory per thread: \(1 << ObjectSize.tcbBits) bytes (the TCB object; its caps take 32-byte slots)")
@@ -236,6 +237,25 @@ struct BenchCommand: ParsableCommand {
     }
 
     /// The TSC rate, measured against the monotonic clock over 50 ms.
+    /// The TSC's step: 1 on a counter that advances every cycle, larger where it is
+    /// updated in increments (some AMD parts, some hypervisors). Differences between reads
+    /// a varying time apart are then all near multiples of the step; the largest step that
+    /// fits 95 % of them (within one cycle) is the one.
+    static func tscStep() -> UInt64 {
+        var deltas: [UInt64] = []
+        deltas.reserveCapacity(4_000)
+        for i in 0..<4_000 {
+            let t0 = umk_cycles()
+            for _ in 0..<(i % 7) { _ = umk_cycles() }
+            deltas.append(umk_cycles() &- t0)
+        }
+        for step in stride(from: UInt64(64), through: 4, by: -1) {
+            let near = deltas.filter { let r = $0 % step; return r <= 1 || r == step - 1 }.count
+            if near * 100 >= deltas.count * 95 { return step }
+        }
+        return 1
+    }
+
     private func tscHz() -> UInt64 {
         var start = timespec(), now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &start)

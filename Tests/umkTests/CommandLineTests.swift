@@ -56,7 +56,7 @@ struct CommandLineTests {
             return
         }
         #expect(lines[header].split(separator: " ", omittingEmptySubsequences: true).map(String.init)
-                == ["row", "umk", "median", "p90", "p99", "max", "ns", "linux", "median", "ratio", "seL4"])
+                == ["row", "umk", "median", "mean", "p90", "p99", "max", "ns", "linux", "median", "ratio", "seL4"])
         #expect(lines[header + 1].allSatisfy { $0 == "-" || $0 == " " })
         let rows = lines[(header + 2)...].filter { $0.hasPrefix("ipc-") }
         #expect(rows.map { String($0.split(separator: " ")[0]) } == [
@@ -65,8 +65,8 @@ struct CommandLineTests {
         ])
         for row in rows {
             let cells = row.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
-            // name, five umk numbers, the Linux mechanism (one or two words), its median, the ratio, seL4.
-            #expect(cells[1...5].allSatisfy { UInt64($0) != nil }, "\(row)")
+            // name, six umk numbers, the Linux mechanism (one or two words), its median, the ratio, seL4.
+            #expect(cells[1...6].allSatisfy { UInt64($0) != nil }, "\(row)")
             #expect(Double(cells[cells.count - 2]) != nil, "\(row)")
         }
         #expect(!r.output.contains("vmfault"))
@@ -81,6 +81,7 @@ struct CommandLineTests {
         #expect(rows?.count == 1)
         #expect(rows?.first?["name"] as? String == "poll")
         #expect((rows?.first?["umk"] as? [String: Any])?["median"] is NSNumber)
+        #expect((rows?.first?["umk"] as? [String: Any])?["mean"] is NSNumber)
     }
 
     @Test("umk bench rejects a non-positive sample count")

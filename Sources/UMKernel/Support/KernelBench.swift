@@ -8,7 +8,8 @@
 import CShims
 import UMKABI
 
-/// Medians in TSC cycles of one kernel entry, timer overhead subtracted.
+/// Medians in TSC cycles of one kernel entry (each sample the mean over a batch of 16),
+/// timer overhead subtracted.
 public struct KernelIPCCost: Sendable {
     public var fastCall: UInt64
     public var fastReplyRecv: UInt64
@@ -31,28 +32,45 @@ public enum KernelBench {
             let t0 = umk_cycles()
             overhead.append(umk_cycles() - t0)
         }
-        let base = median(&overhead)
+        // The counter's mean cost (the batches are means too): on a stepped TSC most
+        // back-to-back reads see one step and some see none, so its median overstates it.
+        let baseTotal = overhead.reduce(0, +)
+        let baseCount = UInt64(overhead.count)
+        // One sample is the mean over a batch of round trips: a kernel entry takes less than
+        // one step of a coarse TSC, which a single reading would round to 0 or a step.
+        let batch = 16
         func measure(slow: Bool) -> (UInt64, UInt64) {
             var calls = [UInt64](), replies = [UInt64]()
-            calls.reserveCapacity(samples)
-            replies.reserveCapacity(samples)
-            for _ in 0..<samples {
-                precondition(k.currentThread == client, "bench: client should run")
-                driver.load(client, cptr: ep, info: MessageInfo(label: 1, length: 2))
-                let t0 = umk_cycles()
-                if slow { k.handleSyscallSlowpath(Syscall.call.rawValue) } else { k.handleSyscall(Syscall.call.rawValue) }
-                calls.append(umk_cycles() - t0)
-                precondition(k.currentThread == server, "bench: server should run")
-                driver.load(server, cptr: ep, info: MessageInfo(label: 0, length: 2))
-                let t1 = umk_cycles()
-                if slow {
-                    k.handleSyscallSlowpath(Syscall.replyRecv.rawValue)
-                } else {
-                    k.handleSyscall(Syscall.replyRecv.rawValue)
+            calls.reserveCapacity(samples / batch)
+            replies.reserveCapacity(samples / batch)
+            for _ in 0..<max(1, samples / batch) {
+                var callSum: UInt64 = 0, replySum: UInt64 = 0
+                for _ in 0..<batch {
+                    precondition(k.currentThread == client, "bench: client should run")
+                    driver.load(client, cptr: ep, info: MessageInfo(label: 1, length: 2))
+                    let t0 = umk_cycles()
+                    if slow { k.handleSyscallSlowpath(Syscall.call.rawValue) } else { k.handleSyscall(Syscall.call.rawValue) }
+                    callSum &+= umk_cycles() &- t0
+                    precondition(k.currentThread == server, "bench: server should run")
+                    driver.load(server, cptr: ep, info: MessageInfo(label: 0, length: 2))
+                    let t1 = umk_cycles()
+                    if slow {
+                        k.handleSyscallSlowpath(Syscall.replyRecv.rawValue)
+                    } else {
+                        k.handleSyscall(Syscall.replyRecv.rawValue)
+                    }
+                    replySum &+= umk_cycles() &- t1
                 }
-                replies.append(umk_cycles() - t1)
+                // (sum − n × mean overhead) / n, in integers.
+                let n = UInt64(batch)
+                func net(_ sum: UInt64) -> UInt64 {
+                    let scaled = sum * baseCount, cost = n * baseTotal
+                    return scaled > cost ? (scaled - cost + n * baseCount / 2) / (n * baseCount) : 0
+                }
+                calls.append(net(callSum))
+                replies.append(net(replySum))
             }
-            return (median(&calls) &- base, median(&replies) &- base)
+            return (median(&calls), median(&replies))
         }
         _ = measure(slow: false)
         let fast = measure(slow: false)

@@ -13,18 +13,26 @@ struct BenchStats: Encodable {
     var p90: UInt64
     var p99: UInt64
     var max: UInt64
+    /// The mean of the samples up to p99. A TSC that advances in coarse steps rounds each
+    /// sample to a step, and where the operation starts within a step varies from sample
+    /// to sample, so the mean resolves below the step where the median cannot.
+    var mean: Double
     /// The median in nanoseconds.
     var medianNanoseconds: Double
 
     init?(_ values: [UInt64], overhead: UInt64, hz: Double) {
         guard !values.isEmpty else { return nil }
         var h = Histogram<UInt64>(highestTrackableValue: 1 << 40, numberOfSignificantValueDigits: .three)
-        for v in values { h.record(min(v > overhead ? v - overhead : 0, 1 << 40)) }
+        let net = values.map { min($0 > overhead ? $0 - overhead : 0, 1 << 40) }
+        for v in net { h.record(v) }
         samples = values.count
         median = h.valueAtPercentile(50)
         p90 = h.valueAtPercentile(90)
         p99 = h.valueAtPercentile(99)
         max = h.max
+        let cut = p99
+        let kept = net.filter { $0 <= cut }
+        mean = kept.isEmpty ? 0 : Double(kept.reduce(0, +)) / Double(kept.count)
         medianNanoseconds = Double(median) / hz * 1e9
     }
 }
@@ -60,14 +68,15 @@ struct BenchRow: Encodable {
 
 /// Prints rows as an aligned table.
 enum BenchTable {
-    static func render(_ rows: [BenchRow], hz: Double) -> String {
-        let header = ["row", "umk median", "p90", "p99", "max", "ns", "linux", "median", "ratio", "seL4"]
+    static func render(_ rows: [BenchRow], hz: Double, tscStep: UInt64) -> String {
+        let header = ["row", "umk median", "mean", "p90", "p99", "max", "ns", "linux", "median", "ratio", "seL4"]
         var lines: [[String]] = [header]
         for r in rows {
             let u = r.umk
             lines.append([
                 r.name,
                 u.map { "\($0.median)" } ?? "-",
+                u.map { String(format: "%.0f", $0.mean) } ?? "-",
                 u.map { "\($0.p90)" } ?? "-",
                 u.map { "\($0.p99)" } ?? "-",
                 u.map { "\($0.max)" } ?? "-",
@@ -81,9 +90,13 @@ enum BenchTable {
         var widths = [Int](repeating: 0, count: header.count)
         for l in lines { for (i, c) in l.enumerated() { widths[i] = Swift.max(widths[i], c.count) } }
         var out = "TSC cycles per operation, one way, counter overhead subtracted (\(Int(hz / 1e6)) MHz TSC)\n"
+        if tscStep > 1 {
+            out += "The TSC advances in steps of \(tscStep) cycles here: one sample is rounded to a step (median, p90, p99, max); "
+                + "the mean of the samples up to p99 resolves below it.\n"
+        }
         for (n, l) in lines.enumerated() {
             let cells = l.enumerated().map { i, c in
-                i == 0 || i == 6 ? c.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                i == 0 || i == 7 ? c.padding(toLength: widths[i], withPad: " ", startingAt: 0)
                     : String(repeating: " ", count: widths[i] - c.count) + c
             }
             out += cells.joined(separator: "  ") + "\n"
