@@ -4,7 +4,8 @@
 # Signal to a higher-priority waiter) from the guest's entry into umk_syscall until it
 # returns into the next guest, and lists every function the path ran through with its
 # instruction count. It fails if the path calls swift_retain/swift_release, allocates,
-# takes a lock, enters the dynamic linker or the C library, or makes a host syscall.
+# takes a lock, enters the dynamic linker or the C library, or makes a host syscall (exit
+# status 1); status 2 means the trace itself could not run.
 #
 #   scripts/fastpath-trace.sh            # builds release if needed, prints the paths
 #   UMK=path/to/umk scripts/fastpath-trace.sh

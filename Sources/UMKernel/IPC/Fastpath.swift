@@ -1,10 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // The IPC fastpath (seL4 src/fastpath/fastpath.c, non-MCS): Call and ReplyRecv in the
-// common case — short message, no caps, a partner waiting, direct switch allowed — as a
-// straight run of checks followed by the transfer. Any failed check falls back to the
-// slowpath, whose observable result is the same; FastpathTests compare the two on random
-// states. No allocation, no ARC, no host calls.
+// common case — short message, no caps, a partner waiting, direct switch allowed — and
+// Signal to a waiting thread of higher priority (seL4's MCS fastpath_signal, here without
+// scheduling contexts), as a straight run of checks followed by the transfer. Any failed
+// check falls back to the slowpath, whose observable result is the same; FastpathTests
+// compare the two on random states, all of RAM byte for byte.
+//
+// No allocation, no ARC, no host calls, on the whole path from the guest's call into
+// umk_syscall to the next guest running (the Linux entry, these functions, resumeNext and
+// the stub): scripts/fastpath-trace.sh single-steps that path in gdb on a release build and
+// fails if it ever leaves the binary's own code (a PLT stub, the Swift runtime, libc, the
+// dynamic linker) or names swift_retain/release, an allocator, a lock or a syscall. On
+// Swift 6.3.1 it runs 448 instructions for a Call, 438 for a ReplyRecv and 519 for a
+// Signal, none outside umk (CI runs it). `umk bench` measures them at 52-78 TSC cycles one
+// way on the development machine.
 
 import UMKABI
 
