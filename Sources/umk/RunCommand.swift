@@ -60,6 +60,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The console's host side: terminal, pty, none, or unix:PATH (default: the manifest's, or terminal).")
     var console: String?
 
+    @Flag(help: "At the end, report boot time (until every task has run) and the run's kernel entries.")
+    var stats = false
+
     func validate() throws {
         if let ramMiB, !(4...65536).contains(ramMiB) { throw ValidationError("--ram-mib must be between 4 and 65536") }
         if realtime && (record != nil || replay != nil || seed != nil) {
@@ -102,9 +105,38 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(2)
         }
         let timeLimit = compiled.expectation?.timeout?.value
-        let result = try boot(root: Init.root, config: config, ram: ram, options: options,
-                              timeLimit: timeLimit.map { UInt64($0 * 1e9) } ?? 0)
+        let checked = umk_monotonic_ns()
+        let (result, machine) = try boot(root: Init.root, config: config, ram: ram, options: options,
+                                         timeLimit: timeLimit.map { UInt64($0 * 1e9) } ?? 0)
+        if stats { report(machine, tasks: compiled.plan.tasks.map(\.name), checked: checked) }
         throw ExitCode(verdict(result, expectation: compiled.expectation))
+    }
+
+    /// What the machine did in a run, for --stats.
+    struct MachineStats {
+        var threadStarts: [LinuxHAL.ThreadStart]
+        var entries: UInt64
+        var hostMappingCalls: Int
+        var ended: UInt64
+    }
+
+    /// --stats: boot time (from main to the first run of the last task init started) and
+    /// the run's totals, on stderr.
+    func report(_ m: MachineStats, tasks: [String], checked: UInt64) {
+        func ms(_ t: UInt64) -> String { String(format: "%.1f ms", Double(t &- UMK.started) / 1e6) }
+        var lines: [String] = []
+        let firsts = tasks.map { name in m.threadStarts.first { $0.name == name } }
+        let never = zip(tasks, firsts).filter { $0.1 == nil }.map(\.0)
+        let initRan = m.threadStarts.first.map { " init first ran at \(ms($0.nanoseconds));" } ?? ""
+        if let last = firsts.compactMap({ $0 }).max(by: { $0.nanoseconds < $1.nanoseconds }), never.isEmpty {
+            lines.append("boot: all \(tasks.count) tasks running \(ms(last.nanoseconds)) after umk started (manifest checked at "
+                         + "\(ms(checked));\(initRan) the last task, \(last.name), first ran at \(ms(last.nanoseconds)))")
+        } else {
+            lines.append("boot: \(tasks.count - never.count) of \(tasks.count) tasks ran; never: \(never.joined(separator: ", "))")
+        }
+        lines.append("run: ended \(ms(m.ended)) after umk started; \(m.entries) kernel entries, \(m.hostMappingCalls) host mapping calls, "
+                     + "\(m.threadStarts.count) threads")
+        FileHandle.standardError.write(Data(lines.map { "umk: \($0)\n" }.joined().utf8))
     }
 
     /// The exit status of a run, with the reason printed when it is not the system's own.
@@ -169,22 +201,24 @@ struct RunCommand: ParsableCommand {
 
     /// Boots `root` on a fresh Linux machine and runs it to the end.
     func boot(root: GuestEntry, config: BootConfig, ram: UInt64, options: MachineOptions,
-              timeLimit: UInt64) throws -> LinuxRunResult {
+              timeLimit: UInt64) throws -> (LinuxRunResult, MachineStats) {
         let hal = try LinuxHAL(ramSize: ram, options: options)
         if !hal.consoleName.isEmpty { FileHandle.standardError.write(Data("umk: console on \(hal.consoleName)\n".utf8)) }
         guard umk_stop_install(timeLimit) == 0 else { throw ValidationError("cannot install the stop handler") }
         defer { umk_stop_uninstall() }
         let kernel = Kernel(hal: hal)
         let result = try kernel.runGuests(root: root, config: config)
+        let stats = MachineStats(threadStarts: kernel.hal.threadStarts, entries: kernel.hal.entries,
+                                 hostMappingCalls: kernel.hal.hostMappingCalls, ended: umk_monotonic_ns())
         kernel.hal.release()
-        return result
+        return (result, stats)
     }
 
     /// The built-in demo systems (no manifest).
     func runDemo() throws {
         let options = try machineOptions(clock: .deterministic, console: "terminal")
-        let result = try boot(root: system == .shell ? ShellSystem.root : HelloSystem.root, config: LinuxSystem.rootConfig,
-                              ram: (ramMiB ?? 256) << 20, options: options, timeLimit: 0)
+        let (result, _) = try boot(root: system == .shell ? ShellSystem.root : HelloSystem.root, config: LinuxSystem.rootConfig,
+                                   ram: (ramMiB ?? 256) << 20, options: options, timeLimit: 0)
         throw ExitCode(verdict(result, expectation: nil))
     }
 }

@@ -3,6 +3,7 @@
 // The `umk` command-line tool: argument parsing only; the kernel lives in UMKernel.
 
 import ArgumentParser
+import CShims
 import UMKernel
 
 @main
@@ -22,4 +23,12 @@ struct UMK: ParsableCommand {
         version: version,
         subcommands: [RunCommand.self, CheckCommand.self, FuzzCommand.self, BenchCommand.self]
     )
+
+    /// The host's monotonic time when main started (`umk run --stats` counts from it).
+    nonisolated(unsafe) static var started: UInt64 = 0
+
+    static func main() {
+        started = umk_monotonic_ns()
+        main(nil)
+    }
 }

@@ -171,4 +171,27 @@ struct ManifestRunTests {
         #expect(r.stderr.contains("umk: interrupted"), "\(r.all)")
         #expect(!r.stderr.contains("forced stop"), "the kernel stopped at its next exit: \(r.all)")
     }
+
+    @Test("RUN0011 --stats reports when every task of the manifest had run, and the run's totals")
+    func stats() throws {
+        let r = try umk(["run", Self.example("city"), "--stats"])
+        #expect(r.status == 0, "\(r.all)")
+        // The city's lowest-priority tasks run last; every time is after the manifest check.
+        let boot = r.stderr.split(separator: "\n").first { $0.hasPrefix("umk: boot: all 10 tasks running ") }
+        #expect(boot?.contains("; the last task, worker-") == true, "\(r.all)")
+        // (10 tasks,) boot, manifest checked, init's first run, the last task's first run.
+        let times = (boot ?? "").split(separator: " ").compactMap { Double($0) }.dropFirst().map { $0 }
+        #expect(times.count == 4 && times[1] <= times[2] && times[2] <= times[3] && times[0] == times[3], "\(r.all)")
+        #expect(r.stderr.contains(" kernel entries, ") && r.stderr.contains(", 11 threads"), "\(r.all)")
+        // A task that never got to run is named: ping-pong without end, stopped by a time
+        // limit, with a task below it that the busy pair keeps from ever running.
+        let text = try String(contentsOfFile: Self.example("ping-pong"), encoding: .utf8)
+        let starved = try manifest(String(text[..<text.range(of: "channels:")!.lowerBound])
+            .replacingOccurrences(of: "[\"1000\"]", with: "[\"100000000000\"]")
+            + "  - name: idler\n    program: pong\n    priority: 50\n\n"
+            + String(text[text.range(of: "channels:")!.lowerBound...]).replacingOccurrences(of: "timeout: 30 s", with: "timeout: 0.5 s"))
+        defer { try? FileManager.default.removeItem(atPath: starved) }
+        let s = try umk(["run", starved, "--stats"])
+        #expect(s.stderr.contains("umk: boot: 2 of 3 tasks ran; never: idler"), "\(s.all)")
+    }
 }

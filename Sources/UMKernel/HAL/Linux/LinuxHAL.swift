@@ -54,6 +54,15 @@ public struct LinuxHAL: HAL {
     var inputBacklog: [UInt8] = []
     /// Kernel entries so far (virtual time advances by them).
     public internal(set) var entries: UInt64 = 0
+    /// Each thread's first run: its name then (DebugNameThread's) and the host's monotonic
+    /// time in ns, in the order they ran (what `umk run --stats` reports boot time from).
+    public internal(set) var threadStarts: [ThreadStart] = []
+
+    /// A thread's first run.
+    public struct ThreadStart: Sendable {
+        public var name: String
+        public var nanoseconds: UInt64
+    }
     /// Looks for host work so far: the stamp of recorded input.
     var stamp: UInt64 = 0
     var virtualNow: UInt64 = 0
