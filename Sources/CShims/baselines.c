@@ -154,6 +154,30 @@ int umk_baseline_signal(uint64_t *out, int samples) {
     return 0;
 }
 
+static void trap_handler(int sig, siginfo_t *info, void *ucv) {
+    (void)info;
+    // ud2 is a fault (rip at the instruction); int3 a trap (rip already past it).
+    if (sig == SIGILL) ((ucontext_t *)ucv)->uc_mcontext.gregs[REG_RIP] += 2;
+}
+
+int umk_baseline_trap(int ud2, uint64_t *out, int samples) {
+    int sig = ud2 ? SIGILL : SIGTRAP;
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = trap_handler;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(sig, &sa, &old)) return -errno;
+    for (int i = 0; i < 2 * samples; i++) {
+        uint64_t t0 = tsc();
+        if (ud2) umk_trap_ud2(); else umk_trap_int3();
+        uint64_t t1 = tsc();
+        if (i >= samples) out[i - samples] = t1 - t0;
+    }
+    sigaction(sig, &old, 0);
+    return 0;
+}
+
 struct uffd_handler { int fd; int pages; uint8_t *zero; };
 
 static void *uffd_serve(void *arg) {

@@ -77,6 +77,8 @@ struct BenchCommand: ParsableCommand {
             case "unix socket": umk_baseline_pingpong(Int32(UMK_BASELINE_UNIX_SOCKET.rawValue), &out, Int32(samples))
             case "sched_yield": umk_baseline_yield(&out, Int32(samples))
             case "signal": umk_baseline_signal(&out, Int32(samples))
+            case "sigtrap": umk_baseline_trap(0, &out, Int32(samples))
+            case "sigill": umk_baseline_trap(1, &out, Int32(samples))
             default: umk_baseline_userfaultfd(&out, Int32(min(samples, 10_000)))
             }
             if name == "userfaultfd" { out = Array(out.prefix(min(samples, 10_000))) }
@@ -106,7 +108,7 @@ struct BenchCommand: ParsableCommand {
         }
         let pathRows = ["ipc-call-same", "ipc-replyrecv-same", "ipc-call-different", "ipc-replyrecv-different",
                         "ipc-call-10", "ipc-replyrecv-10", "signal", "poll", "yield", "send-higher", "ipc-call-cap",
-                        "user-exception", "thread-create", "ipc-call-4level", "ipc-call-threads-1000", "ipc-call-threads-10000"]
+                        "user-exception", "user-exception-ud2", "thread-create", "ipc-call-4level", "ipc-call-threads-1000", "ipc-call-threads-10000"]
         if pathRows.contains(where: selected) {
             progress("guest paths")
             PathBenchSystem.rounds = samples
@@ -130,7 +132,10 @@ struct BenchCommand: ParsableCommand {
             add("yield", "Yield to a thread of equal priority", stats(r["yield"]!), linux: "sched_yield")
             add("send-higher", "Send (slowpath) to a waiting higher-priority thread", stats(r["send-higher"] ?? []), linux: "pipe")
             add("ipc-call-cap", "Call transferring a capability (with Grant)", stats(r["call-cap"] ?? []), linux: "unix socket")
-            add("user-exception", "UserException → handler → resumed (round trip)", stats(r["user-exception"] ?? []), linux: "signal")
+            add("user-exception", "UserException (int3) → handler → resumed (round trip)", stats(r["user-exception"] ?? []),
+                linux: "sigtrap")
+            add("user-exception-ud2", "UserException (ud2) → handler → resumed (round trip)", stats(r["user-exception-ud2"] ?? []),
+                linux: "sigill", note: "the hypervisor may intercept #UD (KVM does): a VM exit in both columns")
             add("thread-create", "Retype + Configure + SetPriority + WriteRegisters(resume)", stats(r["thread-create"] ?? []))
             add("ipc-call-4level", "Call, endpoint through a four-level CSpace", stats(r["call-4level"] ?? []), linux: "pipe")
             for n in PathBenchSystem.scaling {

@@ -8,7 +8,8 @@
 // - Signal to a waiting higher-priority thread in another address space; Poll;
 // - Yield between two threads of equal priority;
 // - slowpath Send to a higher-priority thread; a Call that transfers a capability;
-// - UserException → handler thread → resumed (round trip); thread creation (Retype,
+// - UserException → handler thread → resumed (round trip), from int3 and from ud2; thread
+//   creation (Retype,
 //   Configure, SetPriority, WriteRegisters with resume);
 // - scaling: Call across address spaces with 1,000 and 10,000 threads alive, and with the
 //   endpoint found through a four-level CSpace.
@@ -183,21 +184,29 @@ public enum PathBenchSystem {
     }
 
     /// ud2 → UserException to the handler → reply past the instruction → resumed.
+    /// The exception phase's instruction: int3 (a trap: FaultIP is already past it) or ud2
+    /// (a fault: the handler skips its 2 bytes). Hypervisors may intercept #UD (KVM does),
+    /// which makes ud2 cost a VM exit; int3 stays in the guest kernel.
+    nonisolated(unsafe) static var trapWithUD2 = false
+
     static func exceptionPhase(_ alloc: inout ObjectAllocator, _ done: CPtr) {
-        guard let ep = alloc.make(.endpoint), let faulter = alloc.makeTask(priority: 100, faultEP: 5, base: 0x0C00_0000),
-              let handler = alloc.makeTask(priority: 200, base: 0x0D00_0000),
-              alloc.give(faulter, ep, at: 5) == .noError, alloc.give(faulter, done, at: Slot.done) == .noError,
-              alloc.give(handler, ep, at: Slot.endpoint) == .noError else { return halt("exception tasks") }
-        run(handler, exceptionHandler, faulter, faulterLoop, length: 0)
-        finish(done, handler, faulter)
-        results["user-exception"] = samplesA
+        for (name, ud2, base) in [("user-exception", false, UInt64(0x0C00_0000)), ("user-exception-ud2", true, 0x0600_0000)] {
+            guard let ep = alloc.make(.endpoint), let faulter = alloc.makeTask(priority: 100, faultEP: 5, base: base),
+                  let handler = alloc.makeTask(priority: 200, base: base + 0x0100_0000),
+                  alloc.give(faulter, ep, at: 5) == .noError, alloc.give(faulter, done, at: Slot.done) == .noError,
+                  alloc.give(handler, ep, at: Slot.endpoint) == .noError else { return halt("exception tasks") }
+            trapWithUD2 = ud2
+            run(handler, exceptionHandler, faulter, faulterLoop, length: 0)
+            finish(done, handler, faulter)
+            results[name] = samplesA
+        }
     }
 
     static let exceptionHandler: ThreadEntry = { _, _ in
         while true {
             _ = seL4.recv(Slot.endpoint)
             let ip = IPCBuffer.getMR(0), sp = IPCBuffer.getMR(1), flags = IPCBuffer.getMR(2)
-            IPCBuffer.setMR(0, ip + 2)
+            IPCBuffer.setMR(0, trapWithUD2 ? ip + 2 : ip)
             IPCBuffer.setMR(1, sp)
             IPCBuffer.setMR(2, flags)
             seL4.reply(MessageInfo(label: 0, length: 3))
@@ -209,7 +218,7 @@ public enum PathBenchSystem {
         var trips = [UInt64](repeating: 0, count: 2 * n)
         for i in 0..<(2 * n) {
             let t0 = umk_cycles()
-            umk_trap_ud2()
+            if trapWithUD2 { umk_trap_ud2() } else { umk_trap_int3() }
             trips[i] = umk_cycles() &- t0
         }
         samplesA = Array(trips[n...])

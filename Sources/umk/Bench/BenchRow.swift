@@ -4,6 +4,7 @@
 // same run, their ratio, and seL4's published figure where there is one. Percentiles come
 // from an HDR histogram; the TSC's own cost is subtracted from every sample.
 
+import Foundation
 import Histogram
 
 /// Summary of one measurement in TSC cycles.
@@ -68,6 +69,13 @@ struct BenchRow: Encodable {
 
 /// Prints rows as an aligned table.
 enum BenchTable {
+    /// umk / Linux with two significant digits and no exponent (0.00073, 0.16, 4.4).
+    static func ratioText(_ r: Double) -> String {
+        guard r > 0, r < 0.1 else { return String(format: "%.2f", r) }
+        let digits = Int(-(log10(r)).rounded(.down)) + 1
+        return String(format: "%.\(digits)f", r)
+    }
+
     static func render(_ rows: [BenchRow], hz: Double, tscStep: UInt64) -> String {
         let header = ["row", "umk median", "mean", "p90", "p99", "max", "ns", "linux", "median", "ratio", "seL4"]
         var lines: [[String]] = [header]
@@ -83,7 +91,7 @@ enum BenchTable {
                 u.map { String(Int($0.medianNanoseconds.rounded())) } ?? "-",
                 r.linuxName ?? "-",
                 r.linux.map { "\($0.median)" } ?? (r.linuxName == nil ? "-" : "n/a"),
-                r.ratio.map { String(format: "%.2f", $0) } ?? "-",
+                r.ratio.map(ratioText) ?? "-",
                 r.sel4 ?? "-",
             ])
         }
