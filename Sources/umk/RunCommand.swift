@@ -128,9 +128,11 @@ struct RunCommand: ParsableCommand {
         let firsts = tasks.map { name in m.threadStarts.first { $0.name == name } }
         let never = zip(tasks, firsts).filter { $0.1 == nil }.map(\.0)
         let initRan = m.threadStarts.first.map { " init first ran at \(ms($0.nanoseconds));" } ?? ""
-        if let last = firsts.compactMap({ $0 }).max(by: { $0.nanoseconds < $1.nanoseconds }), never.isEmpty {
+        let ran = firsts.compactMap { $0 }.sorted { $0.nanoseconds < $1.nanoseconds }
+        if let first = ran.first, let last = ran.last, never.isEmpty {
             lines.append("boot: all \(tasks.count) tasks running \(ms(last.nanoseconds)) after umk started (manifest checked at "
-                         + "\(ms(checked));\(initRan) the last task, \(last.name), first ran at \(ms(last.nanoseconds)))")
+                         + "\(ms(checked));\(initRan) the tasks first ran from \(ms(first.nanoseconds)) (\(first.name)) to "
+                         + "\(ms(last.nanoseconds)) (\(last.name)))")
         } else {
             lines.append("boot: \(tasks.count - never.count) of \(tasks.count) tasks ran; never: \(never.joined(separator: ", "))")
         }
