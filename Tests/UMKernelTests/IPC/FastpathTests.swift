@@ -23,19 +23,21 @@ struct SplitMix64: RandomNumberGenerator {
 
 @Suite("Fastpath")
 struct FastpathTests {
-    /// A random state around one endpoint: threads in various states and priorities.
+    /// A random state around one endpoint (or notification): threads in various states and
+    /// priorities.
     struct World {
         var h: KernelHarness
+        /// The object's original cap.
         var ep: UInt64
         var caps: [UInt64]
         var threads: [TCBRef]
     }
 
-    func makeWorld(_ rng: inout SplitMix64) -> World {
+    func makeWorld(_ rng: inout SplitMix64, around type: ObjectType = .endpoint) -> World {
         let h = KernelHarness(ramMiB: 4)
-        let ep = h.retype(.endpoint)[0]
+        let ep = h.retype(type)[0]
         let ntfn = h.retype(.notification)[0]
-        // Endpoint caps with random rights and badges.
+        // Caps to the object with random rights and badges.
         var caps: [UInt64] = [ep]
         for _ in 0..<3 {
             let s = h.allocSlot()
@@ -157,23 +159,9 @@ struct FastpathTests {
         var rng = SplitMix64(state: 0x516A)
         var hits = 0
         for round in 0..<60 {
-            let h = KernelHarness(ramMiB: 4)
-            let ntfn = h.retype(.notification)[0]
-            // Notification caps with random rights and badges; waiters wait on the first.
-            var caps: [UInt64] = [ntfn]
-            for _ in 0..<3 {
-                let s = h.allocSlot()
-                let rights = CapRights(rawValue: rng.next() & 0xF)
-                _ = h.error(InitialCap.initThreadCNode.rawValue, .cnodeMint,
-                            [s, 64, ntfn, 64, rights.rawValue, rng.next() % 4], caps: [InitialCap.initThreadCNode.rawValue])
-                caps.append(s)
-            }
-            var threads: [TCBRef] = []
-            for i in 0..<4 {
-                let prio = [100, 100, 120, 80][Int(rng.next() % 4)]
-                threads.append(h.tcbRef(h.makeThread(priority: UInt64(prio), resume: true, name: "t\(i)")))
-            }
-            #expect(h.error(InitialCap.initThreadTCB.rawValue, .tcbSetPriority, [1], caps: [InitialCap.initThreadTCB.rawValue]) == .noError)
+            // Caps to the notification with random rights and badges; waiters wait on the first.
+            let w = makeWorld(&rng, around: .notification)
+            let h = w.h, ntfn = w.ep, caps = w.caps, threads = w.threads
             // Some threads wait on the notification (or it holds a pending signal).
             for t in threads.prefix(Int(rng.next() % 4)) {
                 h.run(t)
