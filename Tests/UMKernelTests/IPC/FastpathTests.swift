@@ -65,6 +65,24 @@ struct FastpathTests {
         return World(h: h, ep: ep, caps: caps, threads: threads)
     }
 
+    /// Runs the slowpath from the current state, then the fastpath from the same state:
+    /// taken, it must leave RAM exactly as the slowpath did; declined, untouched. Both
+    /// results pass the invariant checker. Returns whether the fastpath was taken.
+    func agree(_ h: KernelHarness, _ path: String, slow: () -> Void, fast: () -> Bool) -> Bool {
+        let before = h.snapshot()
+        slow()
+        h.check()
+        let afterSlowpath = h.snapshot()
+        h.restore(before)
+        guard fast() else {
+            #expect(h.snapshot() == before, "a declined \(path) fastpath changed state")
+            return false
+        }
+        #expect(h.snapshot() == afterSlowpath, "fastpath \(path) diverged from the slowpath")
+        h.check()
+        return true
+    }
+
     /// Lets each of the first `count` threads receive on the endpoint, in turn.
     func receive(_ w: World, _ count: Int, with cap: UInt64) {
         for t in w.threads.prefix(count) {
@@ -90,17 +108,9 @@ struct FastpathTests {
             let mrs = (0..<length).map { _ in rng.next() }
             h.load(caller, cptr: cap, info: MessageInfo(label: rng.next() % 100, extraCaps: UInt64(extra), length: length),
                    mrs: mrs, caps: extra == 1 ? [cap] : [])
-            let before = h.snapshot()
-            h.k.handleSyscallSlowpath(Syscall.call.rawValue)
-            h.check()
-            let slow = h.snapshot()
-            h.restore(before)
-            if h.k.fastpath(isCall: true) {
+            if agree(h, "Call", slow: { h.k.handleSyscallSlowpath(Syscall.call.rawValue) },
+                     fast: { h.k.fastpath(isCall: true) }) {
                 hits += 1
-                #expect(h.snapshot() == slow, "fastpath Call diverged from the slowpath")
-                h.check()
-            } else {
-                #expect(h.snapshot() == before, "a declined fastpath changed state")
             }
         }
         #expect(hits >= 5, "the fastpath was taken \(hits) times")
@@ -138,17 +148,9 @@ struct FastpathTests {
             let length = rng.next() % 7
             let recvCap = w.caps[Int(rng.next() % UInt64(w.caps.count))]
             h.load(server, cptr: recvCap, info: MessageInfo(label: 0, length: length), mrs: (0..<length).map { _ in rng.next() })
-            let before = h.snapshot()
-            h.k.handleSyscallSlowpath(Syscall.replyRecv.rawValue)
-            h.check()
-            let slow = h.snapshot()
-            h.restore(before)
-            if h.k.fastpath(isCall: false) {
+            if agree(h, "ReplyRecv", slow: { h.k.handleSyscallSlowpath(Syscall.replyRecv.rawValue) },
+                     fast: { h.k.fastpath(isCall: false) }) {
                 hits += 1
-                #expect(h.snapshot() == slow, "fastpath ReplyRecv diverged from the slowpath")
-                h.check()
-            } else {
-                #expect(h.snapshot() == before, "a declined fastpath changed state")
             }
         }
         #expect(hits >= 5, "the fastpath was taken \(hits) times")
@@ -177,17 +179,9 @@ struct FastpathTests {
             let number = round % 2 == 0 ? Syscall.send : Syscall.nbSend
             h.load(sender, cptr: cap, info: MessageInfo(label: rng.next() % 8, extraCaps: extra, length: rng.next() % 3),
                    mrs: [rng.next(), rng.next()], caps: extra == 1 ? [cap] : [])
-            let before = h.snapshot()
-            h.k.handleSyscallSlowpath(number.rawValue)
-            h.check()
-            let slow = h.snapshot()
-            h.restore(before)
-            if h.k.fastpathSignal() {
+            if agree(h, "Signal", slow: { h.k.handleSyscallSlowpath(number.rawValue) },
+                     fast: { h.k.fastpathSignal() }) {
                 hits += 1
-                #expect(h.snapshot() == slow, "fastpath Signal diverged from the slowpath")
-                h.check()
-            } else {
-                #expect(h.snapshot() == before, "a declined fastpath changed state")
             }
         }
         #expect(hits >= 5, "the fastpath was taken \(hits) times")
