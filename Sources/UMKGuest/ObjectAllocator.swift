@@ -17,6 +17,10 @@ public struct ObjectAllocator {
     var endSlot: CPtr
     var untypeds: [(slot: CPtr, descriptor: UntypedDescriptor)]
     var current = 0
+    /// An upper bound on each untyped's free bytes: its size at first, less what each
+    /// retype took, or exactly what a NotEnoughMemory reply said was left (free memory only
+    /// shrinks). An untyped too small for an object is skipped without a syscall.
+    var freeBound: [UInt64] = []
 
     /// An allocator over BootInfo's empty slots and non-device untypeds.
     public init(bootInfo: BootInfo) {
@@ -26,6 +30,7 @@ public struct ObjectAllocator {
         untypeds = bootInfo.untypedList.enumerated()
             .filter { !$0.element.isDevice }
             .map { (bootInfo.untyped.start + UInt64($0.offset), $0.element) }
+        freeBound = untypeds.map { UInt64(1) << UInt64($0.descriptor.sizeBits) }
     }
 
     /// An allocator for a task other than the root task: its root CNode cap, the free slots
@@ -35,6 +40,7 @@ public struct ObjectAllocator {
         nextSlot = slots.start
         endSlot = slots.end
         self.untypeds = untypeds.map { ($0.slot, UntypedDescriptor(paddr: 0, sizeBits: UInt8($0.sizeBits), isDevice: false)) }
+        freeBound = untypeds.map { UInt64(1) << $0.sizeBits }
     }
 
     /// Slots not handed out yet.
@@ -49,17 +55,30 @@ public struct ObjectAllocator {
 
     /// A new object in a fresh slot, or nil when memory or slots run out. Untypeds are
     /// tried first fit from the first one with room; one too full for a large object still
-    /// serves smaller ones later.
+    /// serves smaller ones later. (Memory revoked back into an untyped is not seen again:
+    /// the allocator assumes it is the untypeds' only user, or that others only take.)
     public mutating func make(_ type: ObjectType, sizeBits: UInt64 = 0) -> CPtr? {
         guard let dest = slot() else { return nil }
+        let bits = type.sizeBits(userSizeBits: sizeBits)
+        let bytes: UInt64 = bits < 64 ? 1 << bits : .max
+        // An untyped with less than the smallest object left is done.
+        while current < untypeds.count && freeBound[current] < 16 { current += 1 }
         var i = current
         while i < untypeds.count {
+            // Known to be too small: no syscall (the kernel would only say so).
+            guard freeBound[i] >= bytes else {
+                i += 1
+                continue
+            }
             let e = Untyped.retype(untypeds[i].slot, type: type, sizeBits: sizeBits, root: root,
                                    nodeIndex: 0, nodeDepth: 0, nodeOffset: dest, numObjects: 1)
-            if e == .noError { return dest }
+            if e == .noError {
+                freeBound[i] -= bytes
+                return dest
+            }
             guard e == .notEnoughMemory else { return nil }
-            // MR0 is the bytes left: an untyped with less than the smallest object is done.
-            if i == current && IPCBuffer.getMR(0) < 16 { current += 1 }
+            // MR0 is the bytes left.
+            freeBound[i] = IPCBuffer.getMR(0)
             i += 1
         }
         return nil

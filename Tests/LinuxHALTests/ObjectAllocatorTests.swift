@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// UMKGuest's ObjectAllocator in a real guest: first fit over its untypeds, falling through
+// to the next one with room, and no syscall for an untyped it already knows is too small
+// (counted as kernel entries, which the guest reads from the machine running it).
+
+import Testing
+import UMKGuest
+@testable import UMKernel
+
+enum AllocatorPrograms {
+    /// The machine the test runs (read by the guest between its syscalls).
+    nonisolated(unsafe) static var kernel: Kernel<LinuxHAL>?
+
+    /// Kernel entries `body` makes, with the value it returns.
+    static func entries<T>(_ body: () -> T) -> (T, UInt64) {
+        let before = kernel!.hal.entries
+        let value = body()
+        return (value, kernel!.hal.entries - before)
+    }
+
+    static let root: ThreadEntry = { bootInfo, _ in
+        var boot = ObjectAllocator(bootInfo: readBootInfo(at: bootInfo))
+        // Two untypeds of 4 KiB and 16 KiB, and an allocator over them and a few free slots.
+        guard let small = boot.make(.untyped, sizeBits: 12), let large = boot.make(.untyped, sizeBits: 14) else {
+            return guestCheck(false, "untypeds")
+        }
+        let free = boot.remainingSlots
+        var alloc = ObjectAllocator(root: boot.root, slots: SlotRegion(start: free.start, end: free.start + 8),
+                                    untypeds: [(small, 12), (large, 14)])
+        // The first frame fills the small untyped: one retype.
+        let (f1, e1) = entries { alloc.make(.smallPage) }
+        guestCheck(f1 != nil && e1 == 1, "first frame from the small untyped (\(e1) entries)")
+        // The second comes from the large one, without asking the full small one again.
+        let (f2, e2) = entries { alloc.make(.smallPage) }
+        guestCheck(f2 != nil && e2 == 1, "second frame straight from the large untyped (\(e2) entries)")
+        // A TCB (8 KiB, aligned) takes the rest of the large one.
+        let (t, e3) = entries { alloc.make(.tcb) }
+        guestCheck(t != nil && e3 == 1, "a TCB from the large untyped (\(e3) entries)")
+        guestCheck(seL4.debugCapIdentify(f1!) == seL4.debugCapIdentify(f2!) && seL4.debugCapIdentify(t!) != 0,
+                   "the objects are there")
+        // Both are full now: the kernel says so once (the bound thought 4 KiB might be
+        // left, but alignment took it), and after that nothing is asked at all.
+        let (n1, e4) = entries { alloc.make(.endpoint) }
+        guestCheck(n1 == nil && e4 == 1, "an endpoint: the large untyped answers NotEnoughMemory (\(e4) entries)")
+        let (n2, e5) = entries { alloc.make(.endpoint) }
+        guestCheck(n2 == nil && e5 == 0, "another endpoint: no syscall (\(e5) entries)")
+        debugPrint("allocator: ok\n")
+        seL4.debugHalt()
+    }
+}
+
+extension LinuxGuests {
+    @Suite("Object allocator")
+    struct ObjectAllocatorTests {
+        @Test("ALLOC0001 first fit falls through to the next untyped with room; one known to be too small is not asked again")
+        func skipsFullUntypeds() throws {
+            let k = Kernel(hal: try LinuxHAL(ramSize: 64 << 20, echo: false))
+            defer { k.hal.release() }
+            AllocatorPrograms.kernel = k
+            defer { AllocatorPrograms.kernel = nil }
+            let r = try k.runGuests(root: AllocatorPrograms.root)
+            let out = k.hal.outputText
+            #expect(r.halted && !out.contains("FAIL"), "\(out)")
+            #expect(out.contains("allocator: ok"), "\(out)")
+        }
+    }
+}
