@@ -63,6 +63,10 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "At the end, report boot time (until every task has run) and the run's kernel entries.")
     var stats = false
 
+    @Flag(name: .customLong("populate-ram"),
+          help: "Allocate all of RAM in the host before the run, as a machine's RAM is there (about 0.3 ms per MiB at start).")
+    var populateRAM = false
+
     func validate() throws {
         if let ramMiB, !(4...65536).contains(ramMiB) { throw ValidationError("--ram-mib must be between 4 and 65536") }
         if realtime && (record != nil || replay != nil || seed != nil) {
@@ -118,6 +122,7 @@ struct RunCommand: ParsableCommand {
         var entries: UInt64
         var hostMappingCalls: Int
         var ended: UInt64
+        var ramPopulated: Bool
     }
 
     /// --stats: boot time (from main to the first run of the last task init started) and
@@ -137,7 +142,7 @@ struct RunCommand: ParsableCommand {
             lines.append("boot: \(tasks.count - never.count) of \(tasks.count) tasks ran; never: \(never.joined(separator: ", "))")
         }
         lines.append("run: ended \(ms(m.ended)) after umk started; \(m.entries) kernel entries, \(m.hostMappingCalls) host mapping calls, "
-                     + "\(m.threadStarts.count) threads")
+                     + "\(m.threadStarts.count) threads" + (m.ramPopulated ? "; RAM allocated up front" : ""))
         FileHandle.standardError.write(Data(lines.map { "umk: \($0)\n" }.joined().utf8))
     }
 
@@ -187,6 +192,7 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("--record, --replay and --seed need virtual time (the manifest asks for realtime)")
         }
         options.recordPath = record
+        options.populateRAM = populateRAM
         if let seed { options.clockOffset = (seed &* 0x9E37_79B9_7F4A_7C15) >> 8 }
         if let replay {
             guard let text = try? String(contentsOfFile: replay, encoding: .utf8) else {
@@ -211,7 +217,8 @@ struct RunCommand: ParsableCommand {
         let kernel = Kernel(hal: hal)
         let result = try kernel.runGuests(root: root, config: config)
         let stats = MachineStats(threadStarts: kernel.hal.threadStarts, entries: kernel.hal.entries,
-                                 hostMappingCalls: kernel.hal.hostMappingCalls, ended: umk_monotonic_ns())
+                                 hostMappingCalls: kernel.hal.hostMappingCalls, ended: umk_monotonic_ns(),
+                                 ramPopulated: kernel.hal.ramPopulated)
         kernel.hal.release()
         return (result, stats)
     }

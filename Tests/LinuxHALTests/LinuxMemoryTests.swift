@@ -3,6 +3,7 @@
 // RAM and windows on the real backend: frames shared between windows are the same memory,
 // mappings carry their rights to the host, unmapping restores the reservation.
 
+import Glibc
 import Testing
 import UMKABI
 @testable import UMKernel
@@ -88,5 +89,30 @@ struct LinuxMemoryTests {
         }
         word(hal.window(asid: 1)! + 0x20_0000).pointee = 99
         #expect(hal.physmap.loadWord(0x50_0000) == 99)
+    }
+
+    /// Bytes the host has allocated for the RAM memfd.
+    func allocated(_ hal: LinuxHAL) -> Int {
+        var st = stat()
+        guard fstat(hal.ramFD, &st) == 0 else { return -1 }
+        return Int(st.st_blocks) * 512
+    }
+
+    @Test("RAM is allocated in the host on first touch, or all at once with populateRAM")
+    func populateRAM() throws {
+        var lazy = try LinuxHAL(ramSize: 8 << 20, echo: false)
+        defer { lazy.release() }
+        #expect(!lazy.ramPopulated)
+        #expect(allocated(lazy) < 8 << 20)
+        var options = MachineOptions()
+        options.populateRAM = true
+        var full = try LinuxHAL(ramSize: 8 << 20, echo: false, options: options)
+        defer { full.release() }
+        #expect(full.ramPopulated)
+        #expect(allocated(full) >= 8 << 20)
+        // Still zeroed RAM, and RAM like any other.
+        #expect(full.physmap.loadWord(0x40_0000) == 0)
+        full.physmap.storeWord(0x40_0000, 7)
+        #expect(full.physmap.loadWord(0x40_0000) == 7)
     }
 }

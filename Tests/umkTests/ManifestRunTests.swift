@@ -184,6 +184,9 @@ struct ManifestRunTests {
         #expect(times.count == 5 && times[1] <= times[2] && times[2] <= times[3] && times[3] <= times[4] && times[0] == times[4],
                 "\(r.all)")
         #expect(r.stderr.contains(" kernel entries, ") && r.stderr.contains(", 11 threads"), "\(r.all)")
+        #expect(!r.stderr.contains("RAM allocated up front"), "\(r.all)")
+        let populated = try umk(["run", Self.example("hello"), "--stats", "--populate-ram"])
+        #expect(populated.status == 0 && populated.stderr.contains(", 3 threads; RAM allocated up front"), "\(populated.all)")
         // A task that never got to run is named: ping-pong without end, stopped by a time
         // limit, with a task below it that the busy pair keeps from ever running.
         let text = try String(contentsOfFile: Self.example("ping-pong"), encoding: .utf8)

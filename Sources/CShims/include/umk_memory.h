@@ -12,6 +12,10 @@ int umk_memfd_create(const char *name, uint64_t size);
 /// Maps `length` bytes of `fd` at `offset` shared read-write anywhere; returns the address
 /// or -errno (as a negative integer).
 int64_t umk_map_shared(int fd, uint64_t offset, uint64_t length);
+/// Allocates every page of the RAM memfd `fd` (`size` bytes) and fills in the page tables
+/// of its mapping at `base`, so that RAM behaves as present memory from the start.
+/// Returns 0 or -errno.
+int umk_ram_populate(int fd, void *base, uint64_t size);
 /// Reserves `length` bytes of address space, inaccessible; returns the address or -errno.
 int64_t umk_reserve(uint64_t length);
 /// Maps `fd` at `offset` over [addr, addr + length) inside a reservation with `prot`

@@ -54,6 +54,8 @@ public struct LinuxHAL: HAL {
     var inputBacklog: [UInt8] = []
     /// Kernel entries so far (virtual time advances by them).
     public internal(set) var entries: UInt64 = 0
+    /// All of RAM was allocated in the host up front (MachineOptions.populateRAM).
+    public private(set) var ramPopulated = false
     /// Each thread's first run: its name then (DebugNameThread's) and the host's monotonic
     /// time in ns, in the order they ran (what `umk run --stats` reports boot time from).
     public internal(set) var threadStarts: [ThreadStart] = []
@@ -86,6 +88,8 @@ public struct LinuxHAL: HAL {
         let base = try LinuxSyscalls.mapShared(fd: ramFD, offset: 0, length: ramSize)
         // SAFETY: the mapping is ramSize bytes, owned until `release()`.
         physmap = unsafe Physmap(base: UnsafeMutableRawPointer(bitPattern: UInt(base))!, size: ramSize)
+        // An optimisation only: where the host refuses (a memory limit), pages come on use.
+        if options.populateRAM { ramPopulated = (try? LinuxSyscalls.populateRAM(ramFD, base: base, size: ramSize)) != nil }
         self.echo = echo
         self.options = options
         // A replay writes to the console but never reads it.

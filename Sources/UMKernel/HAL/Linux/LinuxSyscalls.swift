@@ -35,6 +35,9 @@ enum LinuxSyscalls {
     static func mapAnonymous(_ length: UInt64) throws(HostError) -> UInt64 {
         try check(umk_map_anonymous(length), "mmap(MAP_ANONYMOUS)")
     }
+    static func populateRAM(_ fd: Int32, base: UInt64, size: UInt64) throws(HostError) {
+        _ = try check(unsafe umk_ram_populate(fd, UnsafeMutableRawPointer(bitPattern: UInt(base)), size), "fallocate")
+    }
     static func mapFixed(_ addr: UInt64, fd: Int32, offset: UInt64, length: UInt64, prot: Int32) throws(HostError) {
         _ = try check(umk_map_fixed(addr, fd, offset, length, prot), "mmap(MAP_FIXED)")
     }
