@@ -111,6 +111,10 @@ except Exception as e:
     code = 2
 gdb.execute("quit %d" % code)
 EOF
-gdb -q -batch -x "$work/trace.py" "$work/umk" 2>"$work/err" | grep -v "^0x[0-9a-f]* in \|^\[\|^Breakpoint\|^Will ignore\|^Program\|^$"
-status=${PIPESTATUS[0]}
-[ "$status" = 0 ] || { grep -v "^warning\|During symbol" "$work/err" >&2; exit "$status"; }
+status=0
+gdb -q -batch -x "$work/trace.py" "$work/umk" > "$work/out" 2> "$work/err" || status=$?
+grep -v '^0x[0-9a-f]* in \|^\[\|^Breakpoint\|^Will ignore\|^Program\|^Using host\|^$' "$work/out" || true
+if [ "$status" != 0 ] && [ "$status" != 1 ]; then
+    grep -v '^warning\|During symbol' "$work/err" | tail -5 >&2
+fi
+exit "$status"
