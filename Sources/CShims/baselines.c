@@ -25,11 +25,36 @@ static inline uint64_t tsc(void) {
     return ((uint64_t)hi << 32) | lo;
 }
 
+// The two threads of a baseline share one CPU, as umk's guests do (they all run on the
+// thread that runs the kernel): the calling thread's current CPU. Its affinity comes back
+// after the measurement.
+struct pinning { cpu_set_t previous; int cpu; int pinned; };
+
+static void pin_to(int cpu) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    (void)pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+}
+
+static void pin_begin(struct pinning *p) {
+    p->cpu = sched_getcpu();
+    p->pinned = p->cpu >= 0 && pthread_getaffinity_np(pthread_self(), sizeof(p->previous), &p->previous) == 0;
+    if (p->pinned) pin_to(p->cpu);
+}
+
+static void pin_end(struct pinning *p) {
+    if (p->pinned) (void)pthread_setaffinity_np(pthread_self(), sizeof(p->previous), &p->previous);
+}
+
 struct pingpong {
     int kind;
-    int rounds;
+    int rounds, samples;
+    int cpu;
     int to_b[2], to_a[2];     // pipe / eventfd (to_b[0] == to_b[1] for eventfd) / socket
     volatile uint32_t word;   // futex: 0 A's turn, 1 B's turn
+    volatile uint64_t stamp;  // A's TSC just before it hands over to B
+    uint64_t *out;
 };
 
 static void send_to(int kind, int fd) {
@@ -57,18 +82,26 @@ static void futex_await(volatile uint32_t *word, uint32_t mine) {
     while (__atomic_load_n(word, __ATOMIC_SEQ_CST) != mine) futex(word, FUTEX_WAIT_PRIVATE, !mine);
 }
 
+// B: each wake-up is one sample, from A's stamp to B running (one way, as umk's rows).
 static void *pong(void *arg) {
     struct pingpong *p = arg;
+    if (p->cpu >= 0) pin_to(p->cpu);
     for (int i = 0; i < p->rounds; i++) {
-        if (p->kind == UMK_BASELINE_FUTEX) {
-            futex_await(&p->word, 1);
-            futex_pass(&p->word, 0);
-        } else {
-            wait_on(p->kind, p->to_b[0]);
-            send_to(p->kind, p->to_a[1]);
-        }
+        if (p->kind == UMK_BASELINE_FUTEX) futex_await(&p->word, 1);
+        else wait_on(p->kind, p->to_b[0]);
+        uint64_t now = tsc();
+        if (i >= p->samples) p->out[i - p->samples] = now - p->stamp;
+        if (p->kind == UMK_BASELINE_FUTEX) futex_pass(&p->word, 0);
+        else send_to(p->kind, p->to_a[1]);
     }
     return 0;
+}
+
+static void close_pingpong(struct pingpong *p) {
+    int kind = p->kind;
+    if (kind == UMK_BASELINE_PIPE) { close(p->to_b[0]); close(p->to_b[1]); close(p->to_a[0]); close(p->to_a[1]); }
+    if (kind == UMK_BASELINE_EVENTFD) { if (p->to_b[0] >= 0) close(p->to_b[0]); if (p->to_a[0] >= 0) close(p->to_a[0]); }
+    if (kind == UMK_BASELINE_UNIX_SOCKET) { close(p->to_b[0]); close(p->to_b[1]); }
 }
 
 int umk_baseline_pingpong(int kind, uint64_t *out, int samples) {
@@ -76,14 +109,17 @@ int umk_baseline_pingpong(int kind, uint64_t *out, int samples) {
     memset(&p, 0, sizeof(p));
     p.kind = kind;
     p.rounds = 2 * samples;
+    p.samples = samples;
+    p.out = out;
     switch (kind) {
     case UMK_BASELINE_PIPE:
-        if (pipe(p.to_b) || pipe(p.to_a)) return -errno;
+        if (pipe(p.to_b)) return -errno;
+        if (pipe(p.to_a)) { int e = errno; close(p.to_b[0]); close(p.to_b[1]); return -e; }
         break;
     case UMK_BASELINE_EVENTFD:
         p.to_b[0] = p.to_b[1] = eventfd(0, 0);
         p.to_a[0] = p.to_a[1] = eventfd(0, 0);
-        if (p.to_b[0] < 0 || p.to_a[0] < 0) return -errno;
+        if (p.to_b[0] < 0 || p.to_a[0] < 0) { int e = errno; close_pingpong(&p); return -e; }
         break;
     case UMK_BASELINE_UNIX_SOCKET: {
         int sv[2];
@@ -98,10 +134,13 @@ int umk_baseline_pingpong(int kind, uint64_t *out, int samples) {
     default:
         return -EINVAL;
     }
+    struct pinning pin;
+    pin_begin(&pin);
+    p.cpu = pin.pinned ? pin.cpu : -1;
     pthread_t b;
-    if (pthread_create(&b, 0, pong, &p) != 0) return -EAGAIN;
+    if (pthread_create(&b, 0, pong, &p) != 0) { pin_end(&pin); close_pingpong(&p); return -EAGAIN; }
     for (int i = 0; i < p.rounds; i++) {
-        uint64_t t0 = tsc();
+        p.stamp = tsc();
         if (kind == UMK_BASELINE_FUTEX) {
             futex_pass(&p.word, 1);
             futex_await(&p.word, 0);
@@ -109,23 +148,54 @@ int umk_baseline_pingpong(int kind, uint64_t *out, int samples) {
             send_to(kind, p.to_b[1]);
             wait_on(kind, p.to_a[0]);
         }
-        uint64_t t1 = tsc();
-        if (i >= samples) out[i - samples] = (t1 - t0) / 2;
     }
     pthread_join(b, 0);
-    if (kind == UMK_BASELINE_PIPE) { close(p.to_b[0]); close(p.to_b[1]); close(p.to_a[0]); close(p.to_a[1]); }
-    if (kind == UMK_BASELINE_EVENTFD) { close(p.to_b[0]); close(p.to_a[0]); }
-    if (kind == UMK_BASELINE_UNIX_SOCKET) { close(p.to_b[0]); close(p.to_b[1]); }
+    pin_end(&pin);
+    close_pingpong(&p);
+    return 0;
+}
+
+// Two threads on one CPU yield to each other; a sample is from one's stamp just before its
+// sched_yield to the other running.
+struct yielders {
+    volatile int turn;
+    volatile uint64_t stamp;
+    int rounds, samples, cpu;
+    uint64_t *out;
+};
+
+static void yield_loop(struct yielders *y, int me) {
+    for (int i = 0; i < y->rounds; i++) {
+        while (__atomic_load_n(&y->turn, __ATOMIC_SEQ_CST) != me) sched_yield();
+        uint64_t now = tsc();
+        if (me == 1 && i >= y->samples) y->out[i - y->samples] = now - y->stamp;
+        y->stamp = tsc();
+        __atomic_store_n(&y->turn, !me, __ATOMIC_SEQ_CST);
+        sched_yield();
+    }
+}
+
+static void *yield_peer(void *arg) {
+    struct yielders *y = arg;
+    if (y->cpu >= 0) pin_to(y->cpu);
+    yield_loop(y, 1);
     return 0;
 }
 
 int umk_baseline_yield(uint64_t *out, int samples) {
-    for (int i = 0; i < 2 * samples; i++) {
-        uint64_t t0 = tsc();
-        sched_yield();
-        uint64_t t1 = tsc();
-        if (i >= samples) out[i - samples] = t1 - t0;
-    }
+    struct yielders y;
+    memset(&y, 0, sizeof(y));
+    y.rounds = 2 * samples;
+    y.samples = samples;
+    y.out = out;
+    struct pinning pin;
+    pin_begin(&pin);
+    y.cpu = pin.pinned ? pin.cpu : -1;
+    pthread_t peer;
+    if (pthread_create(&peer, 0, yield_peer, &y) != 0) { pin_end(&pin); return -EAGAIN; }
+    yield_loop(&y, 0);
+    pthread_join(peer, 0);
+    pin_end(&pin);
     return 0;
 }
 
@@ -178,13 +248,14 @@ int umk_baseline_trap(int ud2, uint64_t *out, int samples) {
     return 0;
 }
 
-struct uffd_handler { int fd; int pages; uint8_t *zero; };
+struct uffd_handler { int fd; int pages; int cpu; uint8_t *zero; uint64_t start, len; volatile int error; };
 
 static void *uffd_serve(void *arg) {
     struct uffd_handler *h = arg;
+    if (h->cpu >= 0) pin_to(h->cpu);
     for (int served = 0; served < h->pages;) {
         struct pollfd pfd = { .fd = h->fd, .events = POLLIN };
-        if (poll(&pfd, 1, 2000) <= 0) return 0;
+        if (poll(&pfd, 1, 2000) <= 0) { h->error = ETIMEDOUT; break; }
         struct uffd_msg msg;
         if (read(h->fd, &msg, sizeof(msg)) != sizeof(msg)) continue;
         if (msg.event != UFFD_EVENT_PAGEFAULT) continue;
@@ -193,8 +264,14 @@ static void *uffd_serve(void *arg) {
             .src = (uint64_t)(uintptr_t)h->zero,
             .len = 4096,
         };
-        ioctl(h->fd, UFFDIO_COPY, &copy);
+        if (ioctl(h->fd, UFFDIO_COPY, &copy) != 0 && errno != EEXIST) { h->error = errno; break; }
         served++;
+    }
+    if (h->error) {
+        // The faulting thread must not wait for a page that will not come: the range goes
+        // back to ordinary demand paging, which wakes it.
+        struct uffdio_range range = { .start = h->start, .len = h->len };
+        (void)ioctl(h->fd, UFFDIO_UNREGISTER, &range);
     }
     return 0;
 }
@@ -211,18 +288,22 @@ int umk_baseline_userfaultfd(uint64_t *out, int samples) {
     if (region == MAP_FAILED) { int e = errno; close(fd); return -e; }
     struct uffdio_register reg = { .range = { .start = (uint64_t)(uintptr_t)region, .len = len }, .mode = UFFDIO_REGISTER_MODE_MISSING };
     if (ioctl(fd, UFFDIO_REGISTER, &reg)) { int e = errno; munmap(region, len); close(fd); return -e; }
-    struct uffd_handler h = { .fd = fd, .pages = samples, .zero = zero };
+    struct pinning pin;
+    pin_begin(&pin);
+    struct uffd_handler h = { .fd = fd, .pages = samples, .cpu = pin.pinned ? pin.cpu : -1, .zero = zero,
+                              .start = (uint64_t)(uintptr_t)region, .len = len, .error = 0 };
     pthread_t t;
-    if (pthread_create(&t, 0, uffd_serve, &h) != 0) { munmap(region, len); close(fd); return -EAGAIN; }
+    if (pthread_create(&t, 0, uffd_serve, &h) != 0) { pin_end(&pin); munmap(region, len); close(fd); return -EAGAIN; }
     for (int i = 0; i < samples; i++) {
         uint64_t t0 = tsc();
         region[(size_t)i * 4096] = 1;
         out[i] = tsc() - t0;
     }
     pthread_join(t, 0);
+    pin_end(&pin);
     munmap(region, len);
     close(fd);
-    return 0;
+    return h.error ? -h.error : 0;
 }
 
 int umk_baseline_counter(uint64_t *out, int samples) {

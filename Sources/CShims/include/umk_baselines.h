@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Linux's own mechanisms, measured the way `umk bench` measures umk: TSC cycles per
-// sample, one way (half a ping-pong round trip between two host threads).
+// sample, one way (from one host thread's stamp before it hands over to the other thread
+// running), both threads on the calling thread's CPU as umk's guests share one.
 #ifndef UMK_BASELINES_H
 #define UMK_BASELINES_H
 
@@ -18,7 +19,7 @@ enum umk_baseline_kind {
 /// Fills `out` with `samples` one-way latencies (after as many warm-up rounds) of
 /// ping-pong over `kind`. Returns 0 or -errno.
 int umk_baseline_pingpong(int kind, uint64_t *out, int samples);
-/// sched_yield() with no other runnable thread, per call.
+/// sched_yield() between two threads on one CPU: from one's yield to the other running.
 int umk_baseline_yield(uint64_t *out, int samples);
 /// A signal sent to the calling thread and handled (tgkill → handler → return).
 int umk_baseline_signal(uint64_t *out, int samples);
