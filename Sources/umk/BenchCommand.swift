@@ -35,6 +35,8 @@ struct BenchCommand: ParsableCommand {
             the driver's IRQHandler_Ack.
             idle: CPU the process uses per second of wall time while a console driver and \
             a timer server wait for interrupts (real time).
+            Linux rows: the same one-way sampling in C on host threads, both pinned to one CPU \
+            as umk's guests share one; the ratio is umk / Linux.
             Where the TSC advances in steps the table says so: one sample is then rounded to \
             a step and the mean resolves below it.
             """
