@@ -116,7 +116,7 @@ extension Kernel where H == LinuxHAL {
         // Guests switch access sets on this thread: find its access-set head for the
         // inline switch (the runtime's calls stay the fallback).
         umk_access_probe()
-        if let first = resumeNext() {
+        if let first = unsafe resumeNext() {
             unsafe umk_context_start(first)
         }
         return LinuxRunResult(halted: isHalted, idle: !isHalted && hal.stopReason == nil && currentThread == idleThread,
@@ -126,7 +126,7 @@ extension Kernel where H == LinuxHAL {
     /// The kernel side of umk_syscall, on the kernel stack.
     func kernelEntry() -> UnsafeMutablePointer<umk_host_context_t>? {
         let t = currentThread
-        let ctx = hostContext(t)
+        let ctx = unsafe hostContext(t)
         unsafe exitAccessSet(ctx)
         hal.noteKernelEntry()
         // SAFETY: io is the guest's syscall block on its own stack, live while it waits.
@@ -148,7 +148,7 @@ extension Kernel where H == LinuxHAL {
         let w = umk_window()
         if w != 0 { t.pointee[.rsp] = unsafe ctx.pointee.rsp &- w }
         handleSyscall(unsafe io.pointee.number)
-        return resumeNext()
+        return unsafe resumeNext()
     }
 
     /// The kernel side of a guest fault, on the kernel stack: the signal handler saved the
@@ -156,7 +156,7 @@ extension Kernel where H == LinuxHAL {
     /// faulting instruction) and the fault goes to its handler.
     func kernelFaultEntry() -> UnsafeMutablePointer<umk_host_context_t>? {
         let t = currentThread
-        let ctx = hostContext(t)
+        let ctx = unsafe hostContext(t)
         unsafe exitAccessSet(ctx)
         hal.noteKernelEntry()
         let f = unsafe fullFrame(t).pointee
@@ -173,7 +173,7 @@ extension Kernel where H == LinuxHAL {
         if umk_is_interrupt_signal(Int32(f.signo)) != 0 {
             // An interrupt: the thread stays Running and resumes where it was; the events
             // are taken on the way out.
-            return resumeNext()
+            return unsafe resumeNext()
         }
         switch Int32(f.signo) {
         case SIGSEGV where f.trapno == 14, SIGBUS:
@@ -185,7 +185,7 @@ extension Kernel where H == LinuxHAL {
         default:
             handleUserLevelFault(number: f.trapno, code: f.err)
         }
-        return resumeNext()
+        return unsafe resumeNext()
     }
 
     /// Moves the guest's open Swift accesses aside as it stops (see umk_access_exit).
@@ -234,14 +234,14 @@ extension Kernel where H == LinuxHAL {
                 serviceInterrupts()
                 continue
             }
-            let ctx = hostContext(n)
+            let ctx = unsafe hostContext(n)
             let started = n.pointee.halArea[startedWord] != 0
             let stoppedBySignal = unsafe ctx.pointee.kind == UInt64(UMK_CONTEXT_FULL)
             if started && stoppedBySignal && n.pointee.nextIP != 0 {
                 // Stopped by a signal: every register comes back from the TCB (a fault
                 // handler may have changed them), the FP state from the frame.
                 let w = window(of: n) ?? 0
-                let f = fullFrame(n)
+                let f = unsafe fullFrame(n)
                 unsafe f.pointee.rax = n.pointee[.rax]; unsafe f.pointee.rbx = n.pointee[.rbx]
                 unsafe f.pointee.rcx = n.pointee[.rcx]; unsafe f.pointee.rdx = n.pointee[.rdx]
                 unsafe f.pointee.rsi = n.pointee[.rsi]; unsafe f.pointee.rdi = n.pointee[.rdi]
@@ -307,7 +307,7 @@ extension Kernel where H == LinuxHAL {
             n.pointee.halArea[entryASIDWord] = asid
             unsafe umk_context_set_current(ctx, w, n.pointee.ipcBuffer == 0 ? 0 : w &+ n.pointee.ipcBuffer)
             unsafe enterAccessSet(ctx)
-            return ctx
+            return unsafe ctx
         }
     }
 }
