@@ -255,7 +255,9 @@ static void *uffd_serve(void *arg) {
     if (h->cpu >= 0) pin_to(h->cpu);
     for (int served = 0; served < h->pages;) {
         struct pollfd pfd = { .fd = h->fd, .events = POLLIN };
-        if (poll(&pfd, 1, 2000) <= 0) { h->error = ETIMEDOUT; break; }
+        int ready = poll(&pfd, 1, 2000);
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready <= 0) { h->error = ready < 0 ? errno : ETIMEDOUT; break; }
         struct uffd_msg msg;
         if (read(h->fd, &msg, sizeof(msg)) != sizeof(msg)) continue;
         if (msg.event != UFFD_EVENT_PAGEFAULT) continue;

@@ -16,10 +16,9 @@ public struct ObjectAllocator {
     var nextSlot: CPtr
     var endSlot: CPtr
     var untypeds: [(slot: CPtr, descriptor: UntypedDescriptor)]
-    var current = 0
-    /// An upper bound on each untyped's free bytes: its size at first, less what each
-    /// retype took, or exactly what a NotEnoughMemory reply said was left (free memory only
-    /// shrinks). An untyped too small for an object is skipped without a syscall.
+    /// An upper bound on each untyped's free bytes while its objects live: its size at
+    /// first, less what each retype took, or exactly what a NotEnoughMemory reply said was
+    /// left. An untyped too small for an object is not asked while another one has room.
     var freeBound: [UInt64] = []
 
     /// An allocator over BootInfo's empty slots and non-device untypeds.
@@ -54,32 +53,34 @@ public struct ObjectAllocator {
     }
 
     /// A new object in a fresh slot, or nil when memory or slots run out. Untypeds are
-    /// tried first fit from the first one with room; one too full for a large object still
-    /// serves smaller ones later. (Memory revoked back into an untyped is not seen again:
-    /// the allocator assumes it is the untypeds' only user, or that others only take.)
+    /// tried first fit among those that may have room; one too full for a large object
+    /// still serves smaller ones later. Only if none of them can, the others are asked too:
+    /// deleting every object made from an untyped gives all of it back.
     public mutating func make(_ type: ObjectType, sizeBits: UInt64 = 0) -> CPtr? {
         guard let dest = slot() else { return nil }
         let bits = type.sizeBits(userSizeBits: sizeBits)
         let bytes: UInt64 = bits < 64 ? 1 << bits : .max
-        // An untyped with less than the smallest object left is done.
-        while current < untypeds.count && freeBound[current] < 16 { current += 1 }
-        var i = current
-        while i < untypeds.count {
-            // Known to be too small: no syscall (the kernel would only say so).
-            guard freeBound[i] >= bytes else {
-                i += 1
-                continue
+        // The untypeds asked already (the first 64; no allocation on the pager's path).
+        var asked: UInt64 = 0
+        for pass in 0..<2 {
+            let mayHaveRoom = pass == 0
+            for i in untypeds.indices where (freeBound[i] >= bytes) == mayHaveRoom {
+                if i < 64 {
+                    guard asked & (1 << UInt64(i)) == 0 else { continue }
+                    asked |= 1 << UInt64(i)
+                }
+                let e = Untyped.retype(untypeds[i].slot, type: type, sizeBits: sizeBits, root: root,
+                                       nodeIndex: 0, nodeDepth: 0, nodeOffset: dest, numObjects: 1)
+                if e == .noError {
+                    // At most the rest of the untyped is left (its whole size, if it was reset).
+                    let size = UInt64(1) << UInt64(untypeds[i].descriptor.sizeBits)
+                    freeBound[i] = (mayHaveRoom ? freeBound[i] : size) - bytes
+                    return dest
+                }
+                guard e == .notEnoughMemory else { return nil }
+                // MR0 is the bytes left.
+                freeBound[i] = IPCBuffer.getMR(0)
             }
-            let e = Untyped.retype(untypeds[i].slot, type: type, sizeBits: sizeBits, root: root,
-                                   nodeIndex: 0, nodeDepth: 0, nodeOffset: dest, numObjects: 1)
-            if e == .noError {
-                freeBound[i] -= bytes
-                return dest
-            }
-            guard e == .notEnoughMemory else { return nil }
-            // MR0 is the bytes left.
-            freeBound[i] = IPCBuffer.getMR(0)
-            i += 1
         }
         return nil
     }

@@ -263,7 +263,6 @@ struct BenchCommand: ParsableCommand {
         return measured
     }
 
-    /// The TSC rate, measured against the monotonic clock over 50 ms.
     /// The TSC's step: 1 on a counter that advances every cycle, larger where it is
     /// updated in increments (some AMD parts, some hypervisors). Differences between reads
     /// a varying time apart are then all near multiples of the step; the largest step that
@@ -283,6 +282,7 @@ struct BenchCommand: ParsableCommand {
         return 1
     }
 
+    /// The TSC rate, measured against the monotonic clock over 50 ms.
     private func tscHz() -> UInt64 {
         var start = timespec(), now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &start)

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // UMKGuest's ObjectAllocator in a real guest: first fit over its untypeds, falling through
-// to the next one with room, and no syscall for an untyped it already knows is too small
-// (counted as kernel entries, which the guest reads from the machine running it).
+// to the next one with room without asking one it knows is too small, and memory given
+// back by deleting objects used again (syscalls counted as kernel entries, which the guest
+// reads from the machine running it).
 
 import Testing
 import UMKGuest
@@ -39,12 +40,16 @@ enum AllocatorPrograms {
         guestCheck(t != nil && e3 == 1, "a TCB from the large untyped (\(e3) entries)")
         guestCheck(seL4.debugCapIdentify(f1!) == seL4.debugCapIdentify(f2!) && seL4.debugCapIdentify(t!) != 0,
                    "the objects are there")
-        // Both are full now: the kernel says so once (the bound thought 4 KiB might be
-        // left, but alignment took it), and after that nothing is asked at all.
+        // Both are full now: the large one says so (the bound thought 4 KiB might be left,
+        // but alignment took it), and then the small one is asked after all, in case its
+        // memory came back.
         let (n1, e4) = entries { alloc.make(.endpoint) }
-        guestCheck(n1 == nil && e4 == 1, "an endpoint: the large untyped answers NotEnoughMemory (\(e4) entries)")
-        let (n2, e5) = entries { alloc.make(.endpoint) }
-        guestCheck(n2 == nil && e5 == 0, "another endpoint: no syscall (\(e5) entries)")
+        guestCheck(n1 == nil && e4 == 2, "an endpoint: both untypeds answer NotEnoughMemory (\(e4) entries)")
+        // Deleting the small untyped's only object gives it all back: the next frame comes
+        // from it (the kernel resets an untyped without children).
+        guestCheck(CNode.delete(boot.root, index: f1!, depth: 64) == .noError, "delete the first frame")
+        let (f3, e5) = entries { alloc.make(.smallPage) }
+        guestCheck(f3 != nil && e5 == 1, "a frame from the small untyped again (\(e5) entries)")
         debugPrint("allocator: ok\n")
         seL4.debugHalt()
     }
@@ -53,7 +58,7 @@ enum AllocatorPrograms {
 extension LinuxGuests {
     @Suite("Object allocator")
     struct ObjectAllocatorTests {
-        @Test("ALLOC0001 first fit falls through to the next untyped with room; one known to be too small is not asked again")
+        @Test("ALLOC0001 first fit falls through to the next untyped with room without asking a full one; freed memory is used again")
         func skipsFullUntypeds() throws {
             let k = Kernel(hal: try LinuxHAL(ramSize: 64 << 20, echo: false))
             defer { k.hal.release() }

@@ -48,7 +48,9 @@ extension Kernel {
             let radix = node.cnodeRadix
             let guardSize = node.cnodeGuardSize
             let level = radix &+ guardSize
-            // (level ≥ 1 and bits ≤ 64 keep every shift below 64.)
+            // (level ≥ 1 and bits ≤ 64 keep the offset's shift below 64; the guard's is 64
+            // only for an empty guard, which &>> makes 0 and the mask then clears, as the
+            // slowpath's >> 64 gives 0.)
             guard level != 0, level <= bits,
                   (cptr &>> (bits &- guardSize)) & lowMask(guardSize) == node.cnodeGuard else { return Capability(word0: 0, word1: 0) }
             let offset = (cptr &>> (bits &- level)) & lowMask(radix)
@@ -67,7 +69,9 @@ extension Kernel {
         if length > 3 { to.pointee[.r15] = from.pointee[.r15] }
     }
 
-    private func fastpathCall() -> Bool {
+    // The fastpaths stay functions of their own (scripts/fastpath-trace.sh finds them by
+    // name; inlined into handleSyscall they would go unchecked).
+    @inline(never) private func fastpathCall() -> Bool {
         let current = currentThread
         let info = MessageInfo(word: current.pointee[.rsi])
         // No extra caps, a short message, and no fault being delivered.
@@ -123,7 +127,7 @@ extension Kernel {
     /// their effects in that case: the waiter leaves the queue running with the badge, the
     /// sender goes to the head of its ready queue (Restart, then Running again, leaves its
     /// state as it was) and the waiter becomes current.
-    func fastpathSignal() -> Bool {
+    @inline(never) func fastpathSignal() -> Bool {
         let current = currentThread
         // No extra caps: nothing to look up in the IPC buffer (whose lookup has no effect).
         guard (current.pointee[.rsi] >> 7) & 0x3 == 0 else { return false }
@@ -154,7 +158,7 @@ extension Kernel {
         return true
     }
 
-    private func fastpathReplyRecv() -> Bool {
+    @inline(never) private func fastpathReplyRecv() -> Bool {
         let current = currentThread
         let info = MessageInfo(word: current.pointee[.rsi])
         guard info.word & 0x1FF <= 4, current.pointee.fault.type == 0 else { return false }

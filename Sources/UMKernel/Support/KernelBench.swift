@@ -34,8 +34,11 @@ public enum KernelBench {
         }
         // The counter's mean cost (the batches are means too): on a stepped TSC most
         // back-to-back reads see one step and some see none, so its median overstates it.
-        let baseTotal = overhead.reduce(0, +)
-        let baseCount = UInt64(overhead.count)
+        // Reads an interrupt stretched (beyond twice the median) are left out.
+        let cut = 2 * median(&overhead)
+        let kept = overhead.filter { $0 <= cut }
+        let baseTotal = kept.reduce(0, +)
+        let baseCount = UInt64(max(kept.count, 1))
         // One sample is the mean over a batch of round trips: a kernel entry takes less than
         // one step of a coarse TSC, which a single reading would round to 0 or a step.
         let batch = 16
