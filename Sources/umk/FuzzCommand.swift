@@ -23,8 +23,11 @@ struct FuzzCommand: ParsableCommand {
             calls by three threads in two CSpaces and VSpaces, on caps they hold. Oracles:
             the invariant checker, seL4's error codes, reference decisions for simple cases,
             object overlap, and a revoke of every untyped returning to the boot state.
-            Exit status: 0 no failure, 1 a failure (written to --artifacts as crash-* or
-            failure-*, minimised), 64 bad usage.
+            An input that runs longer than --timeout seconds is a hang: the campaign is
+            stopped and the input minimised like a crash. A campaign that dies of a signal a
+            kernel trap cannot raise (killed from outside) is reported as such.
+            Exit status: 0 no failure, 1 a failure (written to --artifacts as crash-*,
+            hang-* or failure-*, minimised), 64 bad usage.
             """
     )
 
@@ -52,8 +55,12 @@ struct FuzzCommand: ParsableCommand {
     @Flag(help: "Check invariants only at the end of each program, not after every call.")
     var fast = false
 
+    @Option(help: "Seconds one input may run before it counts as a hang.")
+    var timeout: Double = 10
+
     func validate() throws {
         guard runs >= 0, maxTime >= 0 else { throw ValidationError("--runs and --max-time must not be negative") }
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
         if runs == 0 && maxTime == 0 && replay == nil { throw ValidationError("give --runs or --max-time (or both)") }
     }
 
@@ -93,18 +100,61 @@ struct FuzzCommand: ParsableCommand {
 
     // MARK: Campaign
 
-    /// Shared memory between the supervisor and the campaign child: the input being run.
+    /// Shared memory between the supervisor and the campaign child: the input being run and
+    /// when it started.
     struct Shared {
         static let capacity = 1 << 16
+        static let header = 16
         let base: UnsafeMutableRawPointer
         func store(_ bytes: [UInt8]) {
-            let n = min(bytes.count, Self.capacity - 8)
+            let n = min(bytes.count, Self.capacity - Self.header)
             base.storeBytes(of: UInt64(n), as: UInt64.self)
-            bytes.withUnsafeBytes { (base + 8).copyMemory(from: $0.baseAddress!, byteCount: n) }
+            bytes.withUnsafeBytes { (base + Self.header).copyMemory(from: $0.baseAddress!, byteCount: n) }
         }
         func load() -> [UInt8] {
             let n = Int(base.load(as: UInt64.self))
-            return [UInt8](UnsafeRawBufferPointer(start: base + 8, count: min(n, Self.capacity - 8)))
+            return [UInt8](UnsafeRawBufferPointer(start: base + Self.header, count: min(n, Self.capacity - Self.header)))
+        }
+        /// When the input in the buffer started to run (host monotonic ns); 0 between inputs.
+        var started: UInt64 {
+            get { base.load(fromByteOffset: 8, as: UInt64.self) }
+            nonmutating set { base.storeBytes(of: newValue, toByteOffset: 8, as: UInt64.self) }
+        }
+    }
+
+    /// How a child ended.
+    enum ChildEnd: Equatable {
+        case exited(Int32)
+        /// A signal a kernel trap raises (precondition, bad access, ...).
+        case trapped(Int32)
+        /// Any other signal: killed from outside.
+        case killed(Int32)
+        /// An input ran past --timeout (the child was killed for it).
+        case hung
+
+        static let trapSignals: Set<Int32> = [SIGILL, SIGTRAP, SIGSEGV, SIGBUS, SIGABRT, SIGFPE]
+    }
+
+    /// Waits for `pid`; kills it as hung once an input has run longer than --timeout (the
+    /// input's start from `shared`, else the child's own start).
+    func awaitChild(_ pid: pid_t, shared: Shared?) -> ChildEnd {
+        let limit = UInt64(timeout * 1e9), forked = umk_monotonic_ns()
+        while true {
+            var status: Int32 = 0
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid {
+                let signal = status & 0x7F
+                if signal == 0 { return .exited((status >> 8) & 0xFF) }
+                return ChildEnd.trapSignals.contains(signal) ? .trapped(signal) : .killed(signal)
+            }
+            if r < 0 && errno != EINTR { return .exited(1) }
+            let started = shared.map(\.started) ?? forked
+            if started != 0 && umk_monotonic_ns() &- started > limit {
+                kill(pid, SIGKILL)
+                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                return .hung
+            }
+            usleep(10_000)
         }
     }
 
@@ -112,6 +162,7 @@ struct FuzzCommand: ParsableCommand {
         let raw = mmap(nil, Shared.capacity, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)
         guard let raw, raw != MAP_FAILED else { throw ValidationError("mmap failed") }
         let shared = Shared(base: raw)
+        fflush(nil)
         let pid = fork()
         if pid == 0 {
             let status = campaign(shared: shared)
@@ -119,30 +170,43 @@ struct FuzzCommand: ParsableCommand {
             Glibc._exit(status)
         }
         guard pid > 0 else { throw ValidationError("fork failed") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let signal = status & 0x7F
-        if signal == 0 { return (status >> 8) & 0xFF }
-        // The kernel trapped: minimise by running candidates in children.
-        let input = shared.load()
-        let original = SyscallProgram(decoding: input)
-        print("\ncrash: the campaign died with signal \(signal)")
-        guard crashes(original) else {
+        let end = awaitChild(pid, shared: shared)
+        let kind: String
+        switch end {
+        case .exited(let status):
+            return status
+        case .killed(let signal):
+            print("\nthe campaign was killed by signal \(signal), which no kernel trap raises: not minimised")
+            return 1
+        case .trapped(let signal):
+            print("\ncrash: the campaign died with signal \(signal)")
+            kind = "crash"
+        case .hung:
+            print("\nhang: an input ran longer than \(timeout) s")
+            kind = "hang"
+        }
+        // Minimise by running candidates in children, each judged the same way.
+        let original = SyscallProgram(decoding: shared.load())
+        let fails = { (p: SyscallProgram) -> Bool in
+            let e = self.outcome(p)
+            return end == .hung ? e == .hung : { if case .trapped = e { true } else { false } }()
+        }
+        guard fails(original) else {
             // The child may have died elsewhere (while minimising, or killed from outside).
             print("the last input run does not reproduce it alone:")
             print(original)
             return 1
         }
-        let program = minimizeCrash(original)
-        let path = writeArtifact("crash", program.encoded)
+        let program = minimize(original, fails)
+        let path = writeArtifact(kind, program.encoded)
         print("minimised to \(program.calls.count) calls, written to \(path):")
         print(program)
         print("reproduce: umk fuzz --replay \(path)")
         return 1
     }
 
-    /// True if running `program` kills a child process.
-    func crashes(_ program: SyscallProgram) -> Bool {
+    /// How running `program` alone in a child ends.
+    func outcome(_ program: SyscallProgram) -> ChildEnd {
         fflush(nil)
         let pid = fork()
         if pid == 0 {
@@ -153,12 +217,11 @@ struct FuzzCommand: ParsableCommand {
             _ = try? FuzzWorld().run(program)
             Glibc._exit(0)
         }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return status & 0x7F != 0
+        return awaitChild(pid, shared: nil)
     }
 
-    func minimizeCrash(_ program: SyscallProgram) -> SyscallProgram {
+    /// Removes calls while `fails` still holds (halving chunks).
+    func minimize(_ program: SyscallProgram, _ fails: (SyscallProgram) -> Bool) -> SyscallProgram {
         var best = program
         var chunk = max(1, best.calls.count / 2)
         while chunk >= 1 {
@@ -166,7 +229,7 @@ struct FuzzCommand: ParsableCommand {
             while i < best.calls.count {
                 var candidate = best
                 candidate.calls.removeSubrange(i..<min(i + chunk, candidate.calls.count))
-                if crashes(candidate) { best = candidate; removed = true } else { i += chunk }
+                if fails(candidate) { best = candidate; removed = true } else { i += chunk }
             }
             if !removed { chunk /= 2 }
         }
@@ -195,8 +258,14 @@ struct FuzzCommand: ParsableCommand {
             let program = executed < seeds.count ? seeds[executed] : campaign.nextProgram()
             executed += 1
             shared?.store(program.encoded)
+            shared?.started = umk_monotonic_ns()
+            if executed == 1, let fault = ProcessInfo.processInfo.environment["UMK_FUZZ_CHILD_FAULT"] {
+                injectFault(fault)
+            }
             let before = campaign.corpus.count
-            if let failure = campaign.execute(program) {
+            let failure = campaign.execute(program)
+            shared?.started = 0
+            if let failure {
                 print("\nfailure: \(failure)")
                 let minimal = campaign.minimize(program, failure: failure)
                 let path = writeArtifact("failure", minimal.encoded)
@@ -217,6 +286,19 @@ struct FuzzCommand: ParsableCommand {
         report(campaign, start: start, final: true)
         print("done: \(campaign.executions) programs, no failure")
         return 0
+    }
+
+    /// The supervisor's self-test (UMK_FUZZ_CHILD_FAULT, read by the campaign child before
+    /// its first input; a test sets it): "hang" never finishes the input, "trap" aborts as a
+    /// failed precondition in the kernel would, "kill" dies of SIGKILL as if killed from
+    /// outside (the OOM killer). It makes the ends no kernel bug can be asked for testable.
+    func injectFault(_ fault: String) {
+        switch fault {
+        case "hang": while true { pause() }
+        case "trap": abort()
+        case "kill": raise(SIGKILL)
+        default: break
+        }
     }
 
     func report(_ c: FuzzCampaign, start: UInt64, final: Bool) {

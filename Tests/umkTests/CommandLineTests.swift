@@ -15,10 +15,11 @@ struct CommandLineTests {
         return URL(fileURLWithPath: ".build/debug/umk")
     }
 
-    func run(_ args: [String], input: String? = nil) throws -> (status: Int32, output: String) {
+    func run(_ args: [String], input: String? = nil, environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
         let p = Process()
         p.executableURL = Self.binary
         p.arguments = args
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = pipe
@@ -158,6 +159,29 @@ struct CommandLineTests {
         #expect(replay.status == 0, "\(replay.output)")
         #expect(replay.output.contains("trace:"))
         #expect(replay.output.contains("ok: every oracle held"))
+    }
+
+    @Test("umk fuzz stops a campaign whose input runs past --timeout, and tells a kill from outside from a trap")
+    func fuzzSupervisor() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("umk-fuzz-hang-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let start = Date()
+        let hang = try run(["fuzz", "--runs", "50", "--timeout", "0.5", "--artifacts", dir],
+                           environment: ["UMK_FUZZ_CHILD_FAULT": "hang"])
+        #expect(hang.status == 1, "\(hang.output)")
+        #expect(hang.output.contains("hang: an input ran longer than 0.5 s"), "\(hang.output)")
+        // Run alone (without the injected fault) the input finishes, so it is printed, not minimised.
+        #expect(hang.output.contains("the last input run does not reproduce it alone:"), "\(hang.output)")
+        #expect(Date().timeIntervalSince(start) < 20)
+        let trap = try run(["fuzz", "--runs", "50"], environment: ["UMK_FUZZ_CHILD_FAULT": "trap"])
+        #expect(trap.status == 1 && trap.output.contains("crash: the campaign died with signal 6"), "\(trap.output)")
+        let killed = try run(["fuzz", "--runs", "50"], environment: ["UMK_FUZZ_CHILD_FAULT": "kill"])
+        #expect(killed.status == 1, "\(killed.output)")
+        #expect(killed.output.contains("the campaign was killed by signal 9, which no kernel trap raises: not minimised"),
+                "\(killed.output)")
+        #expect(!killed.output.contains("crash:"), "\(killed.output)")
+        let bad = try run(["fuzz", "--runs", "10", "--timeout", "0"])
+        #expect(bad.status != 0 && bad.output.contains("--timeout must be positive"), "\(bad.output)")
     }
 
     @Test("umk fuzz needs a limit")
