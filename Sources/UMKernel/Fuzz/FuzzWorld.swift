@@ -284,16 +284,20 @@ public struct FuzzWorld {
         }
     }
 
-    /// The thread that issues a call meant for `wanted`: `wanted` if it may run now (it is
-    /// runnable at the running thread's priority), else the running fuzz thread; if none
-    /// runs, the root (which runs only then) restarts `wanted` with Suspend and Resume, as
-    /// a supervisor would. Nil if still no fuzz thread runs.
+    /// The thread that issues a call meant for `wanted`: `wanted` if the scheduler could run
+    /// it now (it is runnable, no ready thread has a higher priority, nor the running one),
+    /// else the running fuzz thread; if none runs, the root (which runs only then) restarts
+    /// `wanted` with Suspend and Resume, as a supervisor would. Nil if still no fuzz thread
+    /// runs: a fuzz thread that lowered itself below the root's priority waits, as it would
+    /// on seL4.
     func chooseIssuer(_ wanted: TCBRef) -> TCBRef? {
         let k = kernel
         let current = k.currentThread
         if current == wanted { return wanted }
         let currentIsFuzz = threads.contains(current)
-        if wanted.pointee.state.isRunnable && (!currentIsFuzz || wanted.pointee.priority >= current.pointee.priority) {
+        let currentRuns = current != k.idleThread && current.pointee.state.isRunnable
+        let prio = wanted.pointee.priority
+        if wanted.pointee.state.isRunnable && k.isHighestPriority(prio) && (!currentRuns || prio >= current.pointee.priority) {
             k.makeCurrent(wanted)
             return wanted
         }
