@@ -63,6 +63,30 @@ struct FuzzTests {
         #expect(outcome.trace.first?.contains("reply invalidCapability") == true, "\(outcome.trace)")
     }
 
+    @Test("a call's issuer is a thread the scheduler could run: below the root's priority, fuzz threads wait")
+    func issuerRespectsPriority() throws {
+        let world = FuzzWorld()
+        func lower(_ thread: UInt8) -> FuzzCall {
+            // TCB_SetPriority of the thread's own TCB (slot 2 of CSpace A for T0, 3 for T1, 2 of B
+            // for T2) to 10, with itself (MCP 100) as the authority.
+            let own: UInt64 = thread == 1 ? 3 : 2
+            return .syscall(FuzzSyscall(thread: thread, number: -1, cptr: .raw(own),
+                                        label: InvocationLabel.tcbSetPriority.rawValue, length: 1,
+                                        args: [.raw(10)], caps: [.raw(own)]))
+        }
+        let emptySlotCall = FuzzCall.syscall(FuzzSyscall(thread: 0, number: -1, cptr: .raw(20), label: 5, length: 0,
+                                                         args: [], caps: []))
+        // T0 below T1 and T2: its call is made by one of them.
+        let first = try world.run(SyscallProgram(calls: [lower(0), emptySlotCall]), trace: true)
+        // (A trace line names the intended thread first and the issuer after the cap.)
+        let t0 = world.threadName(world.threads[0])
+        #expect(first.trace.count == 2 && first.trace[0].contains("): \(t0) running"), "\(first.trace)")
+        #expect(!first.trace[1].contains("): \(t0) "), "\(first.trace)")
+        // All three below the root (priority 50): the root runs and no fuzz thread can.
+        let all = try world.run(SyscallProgram(calls: [lower(0), lower(1), lower(2), emptySlotCall]), trace: true)
+        #expect(all.trace.count == 4 && all.trace[3].hasSuffix("skipped: no fuzz thread can run"), "\(all.trace)")
+    }
+
     @Test("the oracles catch a broken kernel state: a corrupted derivation link fails the invariant check")
     func oraclesCanFail() {
         let world = FuzzWorld()
