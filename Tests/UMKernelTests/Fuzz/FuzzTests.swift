@@ -41,15 +41,20 @@ struct FuzzTests {
         #expect(p.description.contains("t1 call cptr=held#3 untypedRetype length=3 args=[4, 0x9, held#2]"))
     }
 
-    @Test("a run starts from the snapshot: the same program gives the same trace every time")
+    @Test("a run starts from the snapshot: the same program gives the same trace and the same RAM every time")
     func resetIsExact() throws {
         let world = FuzzWorld()
         var mutator = FuzzMutator(seed: 99)
         for _ in 0..<50 {
             let p = mutator.program()
-            let a = try world.run(p, trace: true), b = try world.run(p, trace: true)
+            let a = try world.run(p, trace: true)
+            let ramA = world.kernel.physmap.words()
+            // Something else in between, so a reset that forgot a word would show.
+            _ = try world.run(mutator.program())
+            let b = try world.run(p, trace: true)
             #expect(a.trace == b.trace)
             #expect(a.features == b.features)
+            #expect(world.kernel.physmap.words() == ramA, "RAM after the same program differs")
         }
     }
 
