@@ -243,6 +243,16 @@ public struct FuzzWorld {
             case .failure: nil
             }
             let expectInvalidCapability = s.number == Syscall.call.rawValue && invoked?.isNull == true && caps.isEmpty
+            // A failed lookup is a cap fault (for any blocking send and any receive; NBSend
+            // drops it); with no usable fault endpoint that is a double fault, which stops
+            // the thread (seL4: handleFault → sendFaultIPC → handleDoubleFault).
+            let lookupFaults = invoked == nil && [Syscall.call, .send, .recv, .nbRecv].contains { $0.rawValue == s.number }
+            let handlerUsable: Bool = switch k.lookupCap(issuer, issuer.pointee.faultEndpoint) {
+            case .success(let h): h.hasType(.endpoint) && h.rights.contains(.write)
+                && (h.rights.contains(.grant) || h.rights.contains(.grantReply))
+            case .failure: false
+            }
+            let expectDoubleFault = lookupFaults && !handlerUsable
             BenchDriver(kernel: k, boot: boot).load(issuer, cptr: cptr, info: info, mrs: mrs, caps: caps)
             k.handleSyscall(s.number)
             outcome.issued += 1
@@ -257,6 +267,10 @@ public struct FuzzWorld {
                                              && issuer.pointee[.r10] == 0) {
                 throw FuzzFailure(oracle: "reference", call: index,
                                   message: "Call on an empty slot: state \(state), label \(reply.label); seL4 replies InvalidCapability(0)")
+            }
+            if expectDoubleFault && state != .inactive {
+                throw FuzzFailure(oracle: "reference", call: index,
+                                  message: "a failed lookup with no usable fault endpoint left the thread \(state); seL4 stops it (Inactive)")
             }
             let type = UInt32(invoked?.type.rawValue ?? 63)
             let result = objectInvocation ? UInt32(reply.label & 0xFF) : 0xFF

@@ -68,6 +68,21 @@ struct FuzzTests {
         #expect(outcome.trace.first?.contains("reply invalidCapability") == true, "\(outcome.trace)")
     }
 
+    @Test("reference decision: a failed lookup with no fault endpoint stops the thread; NBSend drops it")
+    func lookupFaultReference() throws {
+        let world = FuzzWorld()
+        // CSpace A's guard is 59 zero bits: a CPtr with high bits set misses it.
+        func call(_ number: Int64) -> SyscallProgram {
+            SyscallProgram(calls: [.syscall(FuzzSyscall(thread: 0, number: number, cptr: .raw(1 << 40), label: 1, length: 0,
+                                                        args: [], caps: []))])
+        }
+        let t0 = world.threadName(world.threads[0])
+        let faulted = try world.run(call(Syscall.call.rawValue), trace: true)
+        #expect(faulted.trace.first?.contains("(lookup fails): \(t0) inactive") == true, "\(faulted.trace)")
+        let dropped = try world.run(call(Syscall.nbSend.rawValue), trace: true)
+        #expect(dropped.trace.first?.contains("(lookup fails): \(t0) running") == true, "\(dropped.trace)")
+    }
+
     @Test("a call's issuer is a thread the scheduler could run: below the root's priority, fuzz threads wait")
     func issuerRespectsPriority() throws {
         let world = FuzzWorld()
