@@ -43,6 +43,9 @@ public enum KernelBench {
         // one step of a coarse TSC, which a single reading would round to 0 or a step.
         let batch = 16
         func measure(slow: Bool) -> (UInt64, UInt64) {
+            func enter(_ number: Int64) {
+                if slow { k.handleSyscallSlowpath(number) } else { k.handleSyscall(number) }
+            }
             var calls = [UInt64](), replies = [UInt64]()
             calls.reserveCapacity(samples / batch)
             replies.reserveCapacity(samples / batch)
@@ -52,16 +55,12 @@ public enum KernelBench {
                     precondition(k.currentThread == client, "bench: client should run")
                     driver.load(client, cptr: ep, info: MessageInfo(label: 1, length: 2))
                     let t0 = umk_cycles()
-                    if slow { k.handleSyscallSlowpath(Syscall.call.rawValue) } else { k.handleSyscall(Syscall.call.rawValue) }
+                    enter(Syscall.call.rawValue)
                     callSum &+= umk_cycles() &- t0
                     precondition(k.currentThread == server, "bench: server should run")
                     driver.load(server, cptr: ep, info: MessageInfo(label: 0, length: 2))
                     let t1 = umk_cycles()
-                    if slow {
-                        k.handleSyscallSlowpath(Syscall.replyRecv.rawValue)
-                    } else {
-                        k.handleSyscall(Syscall.replyRecv.rawValue)
-                    }
+                    enter(Syscall.replyRecv.rawValue)
                     replySum &+= umk_cycles() &- t1
                 }
                 // (sum − n × mean overhead) / n, in integers.

@@ -58,7 +58,10 @@ public struct LinuxHAL: HAL {
     public private(set) var ramPopulated = false
     /// Each thread's first run: its name then (DebugNameThread's) and the host's monotonic
     /// time in ns, in the order they ran (what `umk run --stats` reports boot time from).
+    /// The first `threadStartsKept` only, so a system that keeps making threads does not
+    /// grow it without end.
     public internal(set) var threadStarts: [ThreadStart] = []
+    static let threadStartsKept = 1 << 16
 
     /// A thread's first run.
     public struct ThreadStart: Sendable {

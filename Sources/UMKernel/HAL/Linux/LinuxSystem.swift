@@ -298,7 +298,7 @@ extension Kernel where H == LinuxHAL {
                 }
                 unsafe umk_context_init(ctx, start &+ n.pointee[.rsp], n.pointee.nextIP, n.pointee[.rdi], n.pointee[.rsi])
                 prepareContext(n)
-                if n.pointee.halArea[startedWord] == 0 {
+                if n.pointee.halArea[startedWord] == 0 && hal.threadStarts.count < LinuxHAL.threadStartsKept {
                     hal.threadStarts.append(.init(name: n.name, nanoseconds: umk_monotonic_ns()))
                 }
                 n.pointee.halArea[startedWord] = 1
