@@ -21,7 +21,7 @@ struct LinuxMemoryTests {
         let frame: UInt64 = 0x10_0000
         hal.mapFrame(asid: 1, vaddr: 0x40_0000, paddr: frame, sizeBits: 12, rights: .readWrite)
         hal.mapFrame(asid: 2, vaddr: 0x7000, paddr: frame, sizeBits: 12, rights: .readWrite)
-        hal.flushMappings()
+        hal.commitMappings()
         let a = hal.window(asid: 1)! + 0x40_0000, b = hal.window(asid: 2)! + 0x7000
         word(a + 8).pointee = 0xFEED_F00D
         #expect(word(b + 8).pointee == 0xFEED_F00D)
@@ -42,7 +42,7 @@ struct LinuxMemoryTests {
         word(hal.window(asid: 1)! + 0x1000).pointee = 7
         hal.unmapFrame(asid: 1, vaddr: 0x1000, sizeBits: 12)
         hal.mapFrame(asid: 1, vaddr: 0x3000, paddr: 0x20_0000, sizeBits: 12, rights: .readOnly)
-        hal.flushMappings()
+        hal.commitMappings()
         #expect(word(hal.window(asid: 1)! + 0x3000).pointee == 7)
         #expect(hal.hostMappingCalls == 4)
     }
@@ -53,7 +53,7 @@ struct LinuxMemoryTests {
             var hal = try! LinuxHAL(ramSize: 4 << 20, echo: false)
             hal.assignASID(1, vspace: 0)
             hal.mapFrame(asid: 1, vaddr: 0x1000, paddr: 0x10_0000, sizeBits: 12, rights: .readOnly)
-            hal.flushMappings()
+            hal.commitMappings()
             let p = UnsafeMutablePointer<UInt64>(bitPattern: UInt(hal.window(asid: 1)! + 0x1000))!
             _ = p.pointee
             p.pointee = 1
@@ -81,7 +81,7 @@ struct LinuxMemoryTests {
             hal.mapFrame(asid: 1, vaddr: 0x10_0000 + i * 0x1000, paddr: 0x40_0000 + i * 0x1000, sizeBits: 12, rights: .readWrite)
         }
         hal.mapFrame(asid: 1, vaddr: 0x20_0000, paddr: 0x50_0000, sizeBits: 12, rights: .readWrite)
-        hal.flushMappings()
+        hal.commitMappings()
         #expect(hal.hostMappingCalls == 2)
         for i in 0..<UInt64(16) {
             word(hal.window(asid: 1)! + 0x10_0000 + i * 0x1000).pointee = i

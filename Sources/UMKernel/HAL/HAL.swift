@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// The seam between the kernel and the machine. The kernel is generic over it
-// (`Kernel<H: HAL>`, never `any HAL`) so every call is specialised. A backend provides RAM,
-// makes the kernel's page-table decisions real (or records them), answers whether an
-// interrupt is pending at preemption points, raises interrupt lines, carries the devices
+// The seam between the kernel and the machine, and the checklist for a new backend (as
+// Hubris's arch module is). The kernel is generic over it (`Kernel<H: HAL>`, never
+// `any HAL`) so every call is specialised. The kernel's loop (KernelLoop.swift) is the
+// kernel's own: a machine only restores the thread the kernel chose and, when a thread
+// comes back, says why (a `KernelEvent`, from its entry glue). Besides that a backend
+// provides RAM, makes the kernel's page-table decisions real (or records them), takes
+// host events and waits when nothing can run, raises interrupt lines, carries the devices
 // behind the I/O ports and the debug console.
 
 /// What a machine backend provides to the kernel.
@@ -18,11 +21,45 @@ public protocol HAL {
     mutating func assignASID(_ asid: UInt64, vspace: UInt64)
     /// A VSpace lost its ASID (pool or PML4 deleted): its window's mappings are dropped.
     mutating func releaseASID(_ asid: UInt64)
+    /// True if `asid` has an address space a thread can run in (a window on Linux).
+    mutating func hasAddressSpace(asid: UInt64) -> Bool
+    /// True if `vaddr` of `asid` is mapped writable now (the kernel checks a fresh thread's
+    /// first stack frame before it starts it there).
+    mutating func isMappedWritable(asid: UInt64, vaddr: UInt64) -> Bool
+    /// Makes the mappings asked for so far real; the kernel calls it before a guest runs.
+    mutating func commitMappings()
     /// A frame was mapped (or remapped with new rights) at `vaddr` of `asid`.
     mutating func mapFrame(asid: UInt64, vaddr: UInt64, paddr: UInt64, sizeBits: UInt64, rights: VMRights)
     /// The frame mapped at `vaddr` of `asid` was unmapped.
     mutating func unmapFrame(asid: UInt64, vaddr: UInt64, sizeBits: UInt64)
 
+    // MARK: Running threads
+
+    /// The IP a thread in a syscall reports (a Restart re-executes the syscall from here).
+    var syscallIP: UInt64 { get }
+    /// The IP a thread resumes at after its syscall.
+    var syscallNextIP: UInt64 { get }
+    /// Makes `thread`'s saved state the one the machine runs when the kernel returns
+    /// (seL4: setVMRoot, then restore_user_context): its registers are in its TCB, `how`
+    /// says which count, `asid` is its VSpace's ASID (nil if it has none now).
+    mutating func restore(_ thread: TCBRef, _ how: Resumption, asid: UInt64?)
+    /// A kernel entry began (virtual time moves on by it).
+    mutating func noteKernelEntry()
+    /// True if the machine wants the run to end now (a host failure, a stop the host asked
+    /// for); checked before every resumption.
+    var mustStop: Bool { mutating get }
+
+    // MARK: Interrupts and time
+
+    /// True if host events wait to be taken (checked before every resumption: cheap).
+    mutating func hasPendingEvents() -> Bool
+    /// Takes the host's events into the devices. Returns true if the kernel's scheduling
+    /// tick is due.
+    mutating func takeEvents() -> Bool
+    /// Nothing can run: waits until an interrupt on one of `handledLines` (a bit per IRQ
+    /// with a handler waiting) can come, and returns true, or returns false at once if none
+    /// ever can (the run is over).
+    mutating func idle(handledLines: UInt64) -> Bool
     /// True if an interrupt is waiting; long kernel operations stop at a preemption point.
     mutating func isInterruptPending() -> Bool
     /// Interrupt lines asserted now among `unmasked` (a bit per IRQ): a level-triggered

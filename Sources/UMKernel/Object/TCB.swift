@@ -101,6 +101,8 @@ public struct TCB {
     /// thread restarts at), `nextIP` the instruction it resumes at.
     public var registers: InlineArray<20, UInt64>
     public var nextIP: UInt64
+    /// How the thread last left user mode (`UserEntry`): what its next resumption restores.
+    var userEntryWord: UInt64
     /// Links in the list of all TCBs (seL4 tcbDebugNext/Prev).
     var debugNext: UInt64
     var debugPrev: UInt64
@@ -110,9 +112,15 @@ public struct TCB {
     public var flags: UInt64
     /// The thread's name for reports (DebugNameThread), NUL-padded.
     var name: InlineArray<32, UInt8>
-    /// Space the HAL keeps per thread (the Linux backend's saved host context, register
-    /// frame and FP area); the kernel never reads it.
-    var halArea: InlineArray<512, UInt64>
+    /// Space the machine keeps per thread (the Linux backend's `LinuxThreadArea`: saved
+    /// host context, register frame and FP area); the kernel never reads it.
+    var machineArea: InlineArray<512, UInt64>
+
+    /// How the thread last left user mode.
+    public var userEntry: UserEntry {
+        @inline(__always) get { UserEntry.decode(userEntryWord) }
+        set { userEntryWord = newValue.rawValue }
+    }
 
     /// The thread state.
     public var state: ThreadState {

@@ -114,7 +114,7 @@ extension LinuxHAL {
     }
 
     /// Called at every kernel entry: virtual time moves on.
-    @inline(__always) mutating func noteKernelEntry() {
+    @inline(__always) public mutating func noteKernelEntry() {
         entries &+= 1
         if case .virtual(let step) = options.clock { virtualNow &+= step }
     }
@@ -122,7 +122,7 @@ extension LinuxHAL {
     /// True if host events or virtual deadlines wait to be taken. Checked on every exit
     /// to a guest: one load of the event word in real time, a few compares in virtual time
     /// (mutating only for in-place access; see `window(asid:)`).
-    @inline(__always) mutating func hasHostWork() -> Bool {
+    @inline(__always) public mutating func hasPendingEvents() -> Bool {
         // Every look is a point where host input may be taken: the count stamps recordings
         // (one kernel exit may look more than once, so kernel entries would not do).
         stamp &+= 1
@@ -140,7 +140,7 @@ extension LinuxHAL {
 
     /// Takes the recorded host events into the devices. Returns true if the kernel's
     /// scheduling tick is due.
-    mutating func takeHostEvents() -> Bool {
+    public mutating func takeEvents() -> Bool {
         let events = umk_events_take() | heldEvents
         if events & UMK_EVENT_STOP != 0 {
             stopReason = umk_stop_reason() == UMK_STOP_TIME_LIMIT ? .timeLimit : .interrupted
@@ -232,7 +232,7 @@ extension LinuxHAL {
     /// Waits until an interrupt can be delivered, when no thread can run. `lines` are the
     /// IRQ lines a handler waits on; false if none of them can ever fire (the system is
     /// finished).
-    mutating func idle(handledLines lines: UInt64) -> Bool {
+    public mutating func idle(handledLines lines: UInt64) -> Bool {
         let pit = lines & (1 << PCDevices.pitIRQ) != 0 ? devices.pit.nextDeadline : nil
         let wantsInput = lines & (1 << PCDevices.uartIRQ) != 0
         let wantsSignals = lines & (1 << PCDevices.userSignalIRQs.0 | 1 << PCDevices.userSignalIRQs.1) != 0

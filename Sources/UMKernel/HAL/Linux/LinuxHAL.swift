@@ -126,6 +126,18 @@ public struct LinuxHAL: HAL {
         return base == 0 ? nil : base
     }
 
+    /// A guest in a syscall is inside umk_syscall: its IP is the stub's address, and it
+    /// resumes one past it (the stub's return path).
+    public var syscallIP: UInt64 { @inline(__always) get { umk_syscall_address() } }
+    public var syscallNextIP: UInt64 { @inline(__always) get { umk_syscall_address() + 1 } }
+
+    public mutating func hasAddressSpace(asid: UInt64) -> Bool { window(asid: asid) != nil }
+
+    /// True once a host call failed or the host asked the run to end.
+    public var mustStop: Bool {
+        @inline(__always) mutating get { failed || stopReason != nil }
+    }
+
     public mutating func assignASID(_ asid: UInt64, vspace: UInt64) {
         guard window(asid: asid) == nil, asid < UInt64(windows.count) else { return }
         do {
@@ -137,7 +149,7 @@ public struct LinuxHAL: HAL {
 
     public mutating func releaseASID(_ asid: UInt64) {
         guard let base = window(asid: asid) else { return }
-        flushMappings()
+        commitMappings()
         unmapGeneration &+= 1
         windows[Int(asid)] = 0
         try? LinuxSyscalls.unmap(base, length: 1 << Self.windowBits)
@@ -154,7 +166,7 @@ public struct LinuxHAL: HAL {
         let m = FrameMapping(paddr: paddr, sizeBits: sizeBits, rights: rights)
         let length = UInt64(1) << sizeBits
         if let old = mirrored[asid]?[vaddr], old.paddr == paddr, old.sizeBits == sizeBits {
-            flushMappings()
+            commitMappings()
             unmapGeneration &+= 1
             do {
                 hostMappingCalls += 1
@@ -166,7 +178,7 @@ public struct LinuxHAL: HAL {
                   run.vaddr + run.length == vaddr, run.paddr + run.length == paddr {
             pendingRun!.length += length
         } else {
-            flushMappings()
+            commitMappings()
             pendingRun = PendingRun(asid: asid, base: base, vaddr: vaddr, paddr: paddr, length: length, prot: prot)
         }
         mirrored[asid, default: [:]][vaddr] = m
@@ -184,7 +196,7 @@ public struct LinuxHAL: HAL {
 
     /// Makes the mappings still pending. The kernel calls it before a guest runs; anything
     /// else that looks at a window's memory must call it first.
-    public mutating func flushMappings() {
+    public mutating func commitMappings() {
         guard let run = pendingRun else { return }
         pendingRun = nil
         do {
@@ -197,7 +209,7 @@ public struct LinuxHAL: HAL {
 
     public mutating func unmapFrame(asid: UInt64, vaddr: UInt64, sizeBits: UInt64) {
         guard let base = window(asid: asid), mirrored[asid]?[vaddr] != nil else { return }
-        flushMappings()
+        commitMappings()
         unmapGeneration &+= 1
         do {
             hostMappingCalls += 1
@@ -210,7 +222,7 @@ public struct LinuxHAL: HAL {
 
     /// True if guest vaddr `vaddr` of `asid` is mirrored writable in its window (mutating
     /// for in-place access, as `window(asid:)`).
-    public mutating func isMirroredWritable(asid: UInt64, vaddr: UInt64) -> Bool {
+    public mutating func isMappedWritable(asid: UInt64, vaddr: UInt64) -> Bool {
         guard let pages = mirrored[asid] else { return false }
         for bits: UInt64 in [12, 21, 30] {
             if let m = pages[vaddr & ~((1 << bits) - 1)], m.sizeBits == bits { return m.rights == .readWrite }

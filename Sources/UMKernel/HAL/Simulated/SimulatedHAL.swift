@@ -3,15 +3,10 @@
 // The deterministic backend for kernel tests (NIO's EmbeddedEventLoop in spirit): RAM is
 // anonymous memory, mappings are recorded rather than made, interrupts are scripted, time
 // is virtual and debug output is collected. No signals, no host mappings, no host clock.
+// Guests are scripted too: the kernel's loop runs here as on Linux, and a test plays the
+// thread the kernel restored (`Kernel.runScripted`, SimulatedHAL+Run.swift).
 
 import UMKABI
-
-/// A frame mapping the kernel asked a backend for (recorded by both backends).
-public struct FrameMapping: Equatable, Sendable {
-    public var paddr: UInt64
-    public var sizeBits: UInt64
-    public var rights: VMRights
-}
 
 /// The deterministic HAL.
 public struct SimulatedHAL: HAL {
@@ -34,6 +29,20 @@ public struct SimulatedHAL: HAL {
     public var now: UInt64 = 0
     /// Bytes the guest sent through the UART.
     public var console: [UInt8] = []
+    /// Where a simulated thread's syscall instruction is (2 bytes, as x86's `syscall`).
+    public static let syscallSite: UInt64 = 0x1000
+    public var syscallIP: UInt64 { Self.syscallSite }
+    public var syscallNextIP: UInt64 { Self.syscallSite + 2 }
+    /// The last thread restored, how, and in which ASID.
+    public private(set) var lastRestored: (thread: TCBRef, how: Resumption, asid: UInt64?)?
+    /// Kernel entries so far.
+    public private(set) var entries = 0
+    /// The kernel's scheduling tick is due at the next look for events (set by a test).
+    public var tickDue = false
+    /// Ends the run at the next resumption (a test's stand-in for a host stop).
+    public var stopRequested = false
+    /// Times the kernel waited with nothing to run.
+    public private(set) var idleWaits = 0
     private let storage: RAMStorage
 
     /// A simulated machine with `ramSize` bytes of zeroed RAM.
@@ -60,6 +69,39 @@ public struct SimulatedHAL: HAL {
         mappingCalls += 1
         mappings[asid]?[vaddr] = nil
     }
+    public mutating func hasAddressSpace(asid: UInt64) -> Bool { assignedASIDs[asid] != nil }
+    public mutating func isMappedWritable(asid: UInt64, vaddr: UInt64) -> Bool {
+        guard let pages = mappings[asid] else { return false }
+        for bits: UInt64 in [12, 21, 30] {
+            if let m = pages[vaddr & ~((1 << bits) - 1)], m.sizeBits == bits { return m.rights == .readWrite }
+        }
+        return false
+    }
+    public mutating func commitMappings() {}
+
+    public mutating func restore(_ thread: TCBRef, _ how: Resumption, asid: UInt64?) {
+        lastRestored = (thread, how, asid)
+    }
+    public mutating func noteKernelEntry() { entries += 1 }
+    public var mustStop: Bool { mutating get { stopRequested } }
+
+    public mutating func hasPendingEvents() -> Bool {
+        devices.advance(to: now)
+        return tickDue || devices.latchedLines != 0 || devices.uart.interruptAsserted
+    }
+    public mutating func takeEvents() -> Bool {
+        defer { tickDue = false }
+        return tickDue
+    }
+    /// Virtual time jumps to the PIT's next edge if a handler waits on it; with no such
+    /// edge nothing scripted can come, and the run is over.
+    public mutating func idle(handledLines: UInt64) -> Bool {
+        idleWaits += 1
+        guard handledLines & (1 << PCDevices.pitIRQ) != 0, let deadline = devices.pit.nextDeadline else { return false }
+        now = max(now, deadline)
+        return true
+    }
+
     public mutating func isInterruptPending() -> Bool {
         guard let n = interruptAfterChecks else { return false }
         if n <= 0 { return true }

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The Linux machine's restore (seL4: restore_user_context): the thread the kernel chose
+// becomes the context the switch stub resumes. A thread back from umk_syscall gets its
+// results in its io block; one stopped by a signal gets every register back from its TCB
+// into its full frame (the stub restores them and the FP state); a fresh start gets a first
+// frame on its stack. Addresses in the TCB are window-relative: the window is added here.
+
+import CShims
+
+extension LinuxHAL {
+    public mutating func restore(_ n: TCBRef, _ how: Resumption, asid: UInt64?) {
+        let area = unsafe LinuxThreadArea.of(n, physmap)
+        let w = asid.flatMap { window(asid: $0) } ?? 0
+        switch how {
+        case .exceptionReturn:
+            // Every register comes back from the TCB (a fault handler may have changed
+            // them), the FP state from the frame.
+            // SAFETY: the frame is inside the TCB's machine area, in RAM.
+            unsafe area.pointee.frame.rax = n.pointee[.rax]; unsafe area.pointee.frame.rbx = n.pointee[.rbx]
+            unsafe area.pointee.frame.rcx = n.pointee[.rcx]; unsafe area.pointee.frame.rdx = n.pointee[.rdx]
+            unsafe area.pointee.frame.rsi = n.pointee[.rsi]; unsafe area.pointee.frame.rdi = n.pointee[.rdi]
+            unsafe area.pointee.frame.rbp = n.pointee[.rbp]; unsafe area.pointee.frame.r8 = n.pointee[.r8]
+            unsafe area.pointee.frame.r9 = n.pointee[.r9]; unsafe area.pointee.frame.r10 = n.pointee[.r10]
+            unsafe area.pointee.frame.r11 = n.pointee[.r11]; unsafe area.pointee.frame.r12 = n.pointee[.r12]
+            unsafe area.pointee.frame.r13 = n.pointee[.r13]; unsafe area.pointee.frame.r14 = n.pointee[.r14]
+            unsafe area.pointee.frame.r15 = n.pointee[.r15]
+            unsafe area.pointee.frame.rip = n.pointee.nextIP
+            unsafe area.pointee.frame.rsp = w &+ n.pointee[.rsp]
+            unsafe area.pointee.frame.rflags = sanitiseRegister(.rflags, n.pointee[.rflags])
+            // errno is per host thread: the guest gets back the one it had.
+            umk_set_errno(Int32(truncatingIfNeeded: unsafe area.pointee.frame.saved_errno))
+        case .syscallReturn:
+            // Results into the io block, if the window it lies in is still there (a VSpace
+            // deleted under a blocked thread is not; the thread then faults on its own
+            // stack when it runs, as it would on hardware).
+            let ioAddress = unsafe area.pointee.context.io
+            let entryASID = unsafe area.pointee.entryASID
+            let size = UInt64(MemoryLayout<umk_syscall_io_t>.size)
+            var stillMapped = unsafe area.pointee.entryGeneration == unmapGeneration
+            if !stillMapped, let base = window(asid: entryASID), ioAddress >= base {
+                stillMapped = isMappedWritable(asid: entryASID, vaddr: ioAddress - base)
+                    && isMappedWritable(asid: entryASID, vaddr: ioAddress - base + size - 1)
+            }
+            if stillMapped {
+                // SAFETY: the io block is on the guest's stack, mapped (checked above).
+                let io = unsafe UnsafeMutablePointer<umk_syscall_io_t>(bitPattern: UInt(ioAddress))!
+                unsafe io.pointee.cptr = n.pointee[.rdi]
+                unsafe io.pointee.info = n.pointee[.rsi]
+                unsafe io.pointee.mr = (n.pointee[.r10], n.pointee[.r8], n.pointee[.r9], n.pointee[.r15])
+            }
+        case .start(let first):
+            let ctx = unsafe LinuxThreadArea.context(n, physmap)
+            // SAFETY: the context is inside the TCB's machine area; the stack top is the
+            // thread's, checked mapped and writable by the kernel.
+            unsafe umk_context_init(ctx, w &+ n.pointee[.rsp], n.pointee.nextIP, n.pointee[.rdi], n.pointee[.rsi])
+            LinuxThreadArea.prepare(n, physmap)
+            if first && threadStarts.count < Self.threadStartsKept {
+                threadStarts.append(.init(name: n.name, nanoseconds: umk_monotonic_ns()))
+            }
+        }
+        unsafe area.pointee.entryASID = asid ?? 0
+        let ipcBuffer = n.pointee.ipcBuffer
+        let ctx = unsafe LinuxThreadArea.context(n, physmap)
+        unsafe umk_context_set_current(ctx, w, ipcBuffer == 0 ? 0 : w &+ ipcBuffer)
+        // The guest's Swift access set goes back in the entry glue, once the kernel's own
+        // accesses (this call's, to the HAL) have ended (LinuxSystem.swift).
+    }
+}

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The kernel's loop, the same on every machine (seL4 src/arch/x86/c_traps.c: entry →
+// handle → restore_user_context). A machine's entry glue saves the thread's registers in
+// its TCB and reports why it came back (`KernelEvent`); `handle` runs the event through
+// the kernel and then `resumeNext` decides what runs and how:
+// - host events are taken first (the scheduling tick, device lines), and when nothing can
+//   run the machine waits for an interrupt a handler waits on, or the run ends;
+// - a thread back from a syscall gets its results; one stopped by a fault or an interrupt
+//   gets every register back;
+// - a thread in Restart re-executes its syscall here, without going out to user mode, as
+//   re-executing the syscall instruction would;
+// - a thread that starts fresh needs an address space the machine can run it in and an
+//   entry point, or it is reported and stopped; its first stack frame must be mapped
+//   writable, or it takes a VMFault there (its pager may map it).
+// The machine then restores the chosen thread (`HAL.restore`).
+
+import UMKABI
+
+extension Kernel {
+    /// One kernel entry by the current thread: handles `event`, then chooses the thread to
+    /// resume and has the machine restore it. Returns it, or nil when the run is over (a
+    /// halt, a stop the machine asked for, or nothing left that could ever run).
+    @inline(__always)
+    public func handle(_ event: KernelEvent) -> TCBRef? {
+        hal.noteKernelEntry()
+        let t = currentThread
+        switch event {
+        case .syscall(let number):
+            // seL4's x86_64 convention: the number in RDX; the IP is the syscall's own (a
+            // restart re-executes it), the next IP the instruction after it.
+            t.pointee[.rdx] = UInt64(bitPattern: number)
+            t.pointee[.rip] = hal.syscallIP
+            t.pointee.nextIP = hal.syscallNextIP
+            t.pointee.userEntry = .syscall
+            handleSyscall(number)
+        case .vmFault(let address, let fsr, let instructionFault):
+            t.pointee.userEntry = .exception
+            handleVMFaultEvent(address: address, fsr: fsr, instructionFault: instructionFault)
+        case .userException(let number, let code):
+            t.pointee.userEntry = .exception
+            handleUserLevelFault(number: number, code: code)
+        case .interrupt:
+            // The thread stays Running and resumes where it was; the events are taken on
+            // the way out.
+            t.pointee.userEntry = .exception
+        }
+        return resumeNext()
+    }
+
+    /// Chooses the thread to resume and how, takes host events and waits while nothing
+    /// can run; the machine restores the thread chosen. Nil when the run is over.
+    public func resumeNext() -> TCBRef? {
+        while true {
+            // Mappings become real before anything touches an address space.
+            hal.commitMappings()
+            if isHalted || hal.mustStop { return nil }
+            if hal.hasPendingEvents() { serviceInterrupts() }
+            let n = currentThread
+            if n == idleThread {
+                // Nothing can run: wait in the host for an interrupt a handler waits on, or
+                // stop if none can come.
+                guard hal.idle(handledLines: linesWithHandlers) else { return nil }
+                serviceInterrupts()
+                continue
+            }
+            guard let how = resumption(of: n) else { continue }
+            let vspace = n.slot(.vTable).pointee.cap
+            let asid = vspace.hasType(.pml4) && vspace.tableMappedFlag ? vspace.mappedASID : nil
+            hal.restore(n, how, asid: asid)
+            return n
+        }
+    }
+
+    /// How `n`, the current thread, resumes; nil if the kernel handled it instead (a
+    /// Restart re-issued, a thread that cannot start stopped or faulted) and must choose
+    /// again.
+    @inline(__always) func resumption(of n: TCBRef) -> Resumption? {
+        let entry = n.pointee.userEntry
+        let nextIP = n.pointee.nextIP
+        switch entry {
+        case .exception where nextIP != 0:
+            return .exceptionReturn
+        case .syscall where nextIP == hal.syscallNextIP:
+            return .syscallReturn
+        case .syscall where nextIP == hal.syscallIP:
+            // Restart: the syscall runs again, as re-executing the instruction would, and
+            // completes like any other entry (back to after the syscall).
+            n.pointee.nextIP = hal.syscallNextIP
+            handleSyscall(Int64(bitPattern: n.pointee[.rdx]))
+            return nil
+        default:
+            return startResumption(of: n, first: entry == .notStarted)
+        }
+    }
+
+    /// A fresh start of `n` at its IP and stack, if it can start there.
+    func startResumption(of n: TCBRef, first: Bool) -> Resumption? {
+        let vspace = n.slot(.vTable).pointee.cap
+        let asid = vspace.mappedASID
+        guard vspace.hasType(.pml4), vspace.tableMappedFlag, hal.hasAddressSpace(asid: asid), n.pointee.nextIP != 0 else {
+            hal.debugPrint("umk: thread \"\(n.name)\" cannot start (no VSpace window or no entry point); stopped\n")
+            suspend(n)
+            schedule()
+            activateThread()
+            return nil
+        }
+        // The first frame goes on the thread's stack: that page must be there and
+        // writable, or the thread takes a VMFault there (its pager may map it).
+        let rsp = n.pointee[.rsp]
+        let frameAddress = (rsp & ~15) &- 8
+        guard rsp <= hal.userTop, frameAddress < rsp, hal.isMappedWritable(asid: asid, vaddr: frameAddress) else {
+            handleVMFaultEvent(address: frameAddress, fsr: 0x6, instructionFault: false)
+            return nil
+        }
+        n.pointee.userEntry = .started
+        return .start(first: first)
+    }
+
+    /// Takes the host's events: the kernel's tick, then every unmasked line a device or
+    /// signal raised; then chooses the thread to run.
+    func serviceInterrupts() {
+        if hal.takeEvents() { timerTick() }
+        deliverInterrupts()
+        schedule()
+        activateThread()
+    }
+
+    /// IRQ lines with a handler that can deliver them now (a notification, unmasked).
+    var linesWithHandlers: UInt64 {
+        var lines: UInt64 = 0
+        for irq in 0..<KernelLayout.irqCount where irqState(irq) == .signal && !isIRQMasked(irq) {
+            if irqSlot(irq).pointee.cap.type == .notification { lines |= 1 << irq }
+        }
+        return lines
+    }
+}
