@@ -9,55 +9,19 @@
 import CShims
 
 extension LinuxHAL {
+    /// Inline, as every kernel exit runs it: the return from a syscall stays on the
+    /// fastpath's straight line; the rarer restores are calls of their own.
+    @inline(__always)
     public mutating func restore(_ n: TCBRef, _ how: Resumption, asid: UInt64?) {
         let area = unsafe LinuxThreadArea.of(n, physmap)
         let w = asid.flatMap { window(asid: $0) } ?? 0
         switch how {
-        case .exceptionReturn:
-            // Every register comes back from the TCB (a fault handler may have changed
-            // them), the FP state from the frame.
-            // SAFETY: the frame is inside the TCB's machine area, in RAM.
-            unsafe area.pointee.frame.rax = n.pointee[.rax]; unsafe area.pointee.frame.rbx = n.pointee[.rbx]
-            unsafe area.pointee.frame.rcx = n.pointee[.rcx]; unsafe area.pointee.frame.rdx = n.pointee[.rdx]
-            unsafe area.pointee.frame.rsi = n.pointee[.rsi]; unsafe area.pointee.frame.rdi = n.pointee[.rdi]
-            unsafe area.pointee.frame.rbp = n.pointee[.rbp]; unsafe area.pointee.frame.r8 = n.pointee[.r8]
-            unsafe area.pointee.frame.r9 = n.pointee[.r9]; unsafe area.pointee.frame.r10 = n.pointee[.r10]
-            unsafe area.pointee.frame.r11 = n.pointee[.r11]; unsafe area.pointee.frame.r12 = n.pointee[.r12]
-            unsafe area.pointee.frame.r13 = n.pointee[.r13]; unsafe area.pointee.frame.r14 = n.pointee[.r14]
-            unsafe area.pointee.frame.r15 = n.pointee[.r15]
-            unsafe area.pointee.frame.rip = n.pointee.nextIP
-            unsafe area.pointee.frame.rsp = w &+ n.pointee[.rsp]
-            unsafe area.pointee.frame.rflags = sanitiseRegister(.rflags, n.pointee[.rflags])
-            // errno is per host thread: the guest gets back the one it had.
-            umk_set_errno(Int32(truncatingIfNeeded: unsafe area.pointee.frame.saved_errno))
         case .syscallReturn:
-            // Results into the io block, if the window it lies in is still there (a VSpace
-            // deleted under a blocked thread is not; the thread then faults on its own
-            // stack when it runs, as it would on hardware).
-            let ioAddress = unsafe area.pointee.context.io
-            let entryASID = unsafe area.pointee.entryASID
-            let size = UInt64(MemoryLayout<umk_syscall_io_t>.size)
-            var stillMapped = unsafe area.pointee.entryGeneration == unmapGeneration
-            if !stillMapped, let base = window(asid: entryASID), ioAddress >= base {
-                stillMapped = isMappedWritable(asid: entryASID, vaddr: ioAddress - base)
-                    && isMappedWritable(asid: entryASID, vaddr: ioAddress - base + size - 1)
-            }
-            if stillMapped {
-                // SAFETY: the io block is on the guest's stack, mapped (checked above).
-                let io = unsafe UnsafeMutablePointer<umk_syscall_io_t>(bitPattern: UInt(ioAddress))!
-                unsafe io.pointee.cptr = n.pointee[.rdi]
-                unsafe io.pointee.info = n.pointee[.rsi]
-                unsafe io.pointee.mr = (n.pointee[.r10], n.pointee[.r8], n.pointee[.r9], n.pointee[.r15])
-            }
+            unsafe returnFromSyscall(n, area)
+        case .exceptionReturn:
+            unsafe returnFromException(n, area, window: w)
         case .start(let first):
-            let ctx = unsafe LinuxThreadArea.context(n, physmap)
-            // SAFETY: the context is inside the TCB's machine area; the stack top is the
-            // thread's, checked mapped and writable by the kernel.
-            unsafe umk_context_init(ctx, w &+ n.pointee[.rsp], n.pointee.nextIP, n.pointee[.rdi], n.pointee[.rsi])
-            LinuxThreadArea.prepare(n, physmap)
-            if first && threadStarts.count < Self.threadStartsKept {
-                threadStarts.append(.init(name: n.name, nanoseconds: umk_monotonic_ns()))
-            }
+            start(n, window: w, first: first)
         }
         unsafe area.pointee.entryASID = asid ?? 0
         let ipcBuffer = n.pointee.ipcBuffer
@@ -65,5 +29,65 @@ extension LinuxHAL {
         unsafe umk_context_set_current(ctx, w, ipcBuffer == 0 ? 0 : w &+ ipcBuffer)
         // The guest's Swift access set goes back in the entry glue, once the kernel's own
         // accesses (this call's, to the HAL) have ended (LinuxSystem.swift).
+    }
+
+    /// Every register back from the TCB into the signal frame the stub restores.
+    @inline(never)
+    mutating func returnFromException(_ n: TCBRef, _ area: UnsafeMutablePointer<LinuxThreadArea>, window w: UInt64) {
+        // Every register comes back from the TCB (a fault handler may have changed
+        // them), the FP state from the frame.
+        // SAFETY: the frame is inside the TCB's machine area, in RAM.
+        unsafe area.pointee.frame.rax = n.pointee[.rax]; unsafe area.pointee.frame.rbx = n.pointee[.rbx]
+        unsafe area.pointee.frame.rcx = n.pointee[.rcx]; unsafe area.pointee.frame.rdx = n.pointee[.rdx]
+        unsafe area.pointee.frame.rsi = n.pointee[.rsi]; unsafe area.pointee.frame.rdi = n.pointee[.rdi]
+        unsafe area.pointee.frame.rbp = n.pointee[.rbp]; unsafe area.pointee.frame.r8 = n.pointee[.r8]
+        unsafe area.pointee.frame.r9 = n.pointee[.r9]; unsafe area.pointee.frame.r10 = n.pointee[.r10]
+        unsafe area.pointee.frame.r11 = n.pointee[.r11]; unsafe area.pointee.frame.r12 = n.pointee[.r12]
+        unsafe area.pointee.frame.r13 = n.pointee[.r13]; unsafe area.pointee.frame.r14 = n.pointee[.r14]
+        unsafe area.pointee.frame.r15 = n.pointee[.r15]
+        unsafe area.pointee.frame.rip = n.pointee.nextIP
+        unsafe area.pointee.frame.rsp = w &+ n.pointee[.rsp]
+        unsafe area.pointee.frame.rflags = sanitiseRegister(.rflags, n.pointee[.rflags])
+        // errno is per host thread: the guest gets back the one it had.
+        umk_set_errno(Int32(truncatingIfNeeded: unsafe area.pointee.frame.saved_errno))
+    }
+
+    /// The syscall's results into the guest's io block.
+    @inline(__always)
+    mutating func returnFromSyscall(_ n: TCBRef, _ area: UnsafeMutablePointer<LinuxThreadArea>) {
+        // Results into the io block, if the window it lies in is still there (a VSpace
+        // deleted under a blocked thread is not; the thread then faults on its own
+        // stack when it runs, as it would on hardware).
+        let ioAddress = unsafe area.pointee.context.io
+        let entryASID = unsafe area.pointee.entryASID
+        let size = UInt64(MemoryLayout<umk_syscall_io_t>.size)
+        if unsafe area.pointee.entryGeneration == unmapGeneration || isStillMapped(io: ioAddress, size: size, asid: entryASID) {
+            // SAFETY: the io block is on the guest's stack, mapped (checked above).
+            let io = unsafe UnsafeMutablePointer<umk_syscall_io_t>(bitPattern: UInt(ioAddress))!
+            unsafe io.pointee.cptr = n.pointee[.rdi]
+            unsafe io.pointee.info = n.pointee[.rsi]
+            unsafe io.pointee.mr = (n.pointee[.r10], n.pointee[.r8], n.pointee[.r9], n.pointee[.r15])
+        }
+    }
+
+    /// True if the io block at host address `io` is still mapped writable in `asid`'s
+    /// window (asked only when something was unmapped since the syscall entered).
+    @inline(never)
+    mutating func isStillMapped(io: UInt64, size: UInt64, asid: UInt64) -> Bool {
+        guard let base = window(asid: asid), io >= base else { return false }
+        return isMappedWritable(asid: asid, vaddr: io - base) && isMappedWritable(asid: asid, vaddr: io - base + size - 1)
+    }
+
+    /// A first frame on the thread's stack that enters it at its IP.
+    @inline(never)
+    mutating func start(_ n: TCBRef, window w: UInt64, first: Bool) {
+        let ctx = unsafe LinuxThreadArea.context(n, physmap)
+        // SAFETY: the context is inside the TCB's machine area; the stack top is the
+        // thread's, checked mapped and writable by the kernel.
+        unsafe umk_context_init(ctx, w &+ n.pointee[.rsp], n.pointee.nextIP, n.pointee[.rdi], n.pointee[.rsi])
+        LinuxThreadArea.prepare(n, physmap)
+        if first && threadStarts.count < Self.threadStartsKept {
+            threadStarts.append(.init(name: n.name, nanoseconds: umk_monotonic_ns()))
+        }
     }
 }
