@@ -17,15 +17,6 @@ struct FinaliseResult {
 }
 
 extension Kernel {
-    /// seL4: preemptionPoint — every `workUnitsPerPreemption` units, stop if an IRQ waits.
-    func preemptionPoint() throws(KernelException) {
-        globals.pointee.workUnitsCompleted += 1
-        if globals.pointee.workUnitsCompleted >= KernelLayout.workUnitsPerPreemption {
-            globals.pointee.workUnitsCompleted = 0
-            if hal.isInterruptPending() { throw .preempted }
-        }
-    }
-
     /// seL4: cteDelete.
     func cteDelete(_ s: SlotRef, exposed: Bool) throws(KernelException) {
         let (success, cleanup) = try finaliseSlot(s, immediate: exposed)

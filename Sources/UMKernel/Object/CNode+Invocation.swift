@@ -1,15 +1,38 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // CNode methods (seL4 decodeCNodeInvocation, src/object/cnode.c): every check in seL4's
-// order first, then the operation, which cannot fail except by preemption (Delete and
-// Revoke stop at preemption points and are restarted with their progress kept).
+// order first, giving an operation, then the operation, which cannot fail except by
+// preemption (Delete and Revoke stop at preemption points and are restarted with their
+// progress kept). The slot operations they use are Object/CNode.swift's.
 
 import UMKABI
 
+/// A checked CNode method, ready to perform (seL4's invokeCNode* and their arguments).
+enum CNodeOperation {
+    /// Copy or Mint: `cap` into the empty `dest`, a child of `src`.
+    case insert(cap: Capability, src: SlotRef, dest: SlotRef)
+    /// Move or Mutate: `cap` and its place in the tree from `src` to the empty `dest`.
+    case move(cap: Capability, src: SlotRef, dest: SlotRef)
+    case revoke(SlotRef)
+    case delete(SlotRef)
+    /// The caller's reply cap into `dest`.
+    case saveCaller(dest: SlotRef)
+    case cancelBadgedSends(endpoint: UInt64, badge: UInt64)
+    /// pivot → dest and src → pivot (a swap when dest is src).
+    case rotate(srcCap: Capability, src: SlotRef, pivotCap: Capability, pivot: SlotRef, dest: SlotRef)
+}
+
 extension Kernel {
+    /// seL4: decodeCNodeInvocation, then the invocation it calls.
+    func handleCNodeInvocation(_ inv: Invocation) throws(KernelException) {
+        let op = try decodeCNodeInvocation(inv)
+        setThreadState(inv.thread, .restart)
+        try invokeCNode(op, caller: inv.thread)
+    }
+
     // MARK: - Decode
 
-    func decodeCNodeInvocation(_ inv: Invocation) throws(KernelException) {
+    func decodeCNodeInvocation(_ inv: Invocation) throws(KernelException) -> CNodeOperation {
         let label = inv.label
         guard label >= InvocationLabel.cnodeRevoke.rawValue && label <= InvocationLabel.cnodeSaveCaller.rawValue,
               let method = InvocationLabel(rawValue: label) else {
@@ -50,37 +73,23 @@ extension Kernel {
                 isMove = true
             }
             guard !newCap.isNull else { throw .syscallError(.illegalOperation) }
-            setThreadState(inv.thread, .restart)
-            if isMove {
-                cteMove(newCap, src: srcSlot, dest: destSlot)
-            } else {
-                cteInsert(newCap, src: srcSlot, dest: destSlot)
-            }
+            return isMove ? .move(cap: newCap, src: srcSlot, dest: destSlot)
+                : .insert(cap: newCap, src: srcSlot, dest: destSlot)
 
         case .cnodeRevoke:
-            setThreadState(inv.thread, .restart)
-            try cteRevoke(destSlot)
+            return .revoke(destSlot)
 
         case .cnodeDelete:
-            setThreadState(inv.thread, .restart)
-            try cteDelete(destSlot, exposed: true)
+            return .delete(destSlot)
 
         case .cnodeSaveCaller:
             try ensureEmptySlot(destSlot)
-            setThreadState(inv.thread, .restart)
-            let callerSlot = inv.thread.slot(.caller)
-            let cap = callerSlot.pointee.cap
-            if cap.type == .reply {
-                cteMove(cap, src: callerSlot, dest: destSlot)
-            } else {
-                precondition(cap.isNull, "caller slot must be empty or hold a reply cap")
-            }
+            return .saveCaller(dest: destSlot)
 
         case .cnodeCancelBadgedSends:
             let cap = destSlot.pointee.cap
             guard cap.type == .endpoint, cap.rights == .all else { throw .syscallError(.illegalOperation) }
-            setThreadState(inv.thread, .restart)
-            if cap.badge != 0 { cancelBadgedSends(endpoint(cap.paddr), badge: cap.badge) }
+            return .cancelBadgedSends(endpoint: cap.paddr, badge: cap.badge)
 
         case .cnodeRotate:
             guard inv.length >= 8, let pivotRoot = extraCap(inv, 0), let srcRoot = extraCap(inv, 1) else {
@@ -103,17 +112,45 @@ extension Kernel {
             let newSrcCap = updateCapData(preserve: true, srcBadge, srcSlot.pointee.cap)
             let newPivotCap = updateCapData(preserve: true, destBadge, pivotSlot.pointee.cap)
             guard !newSrcCap.isNull, !newPivotCap.isNull else { throw .syscallError(.illegalOperation) }
-            setThreadState(inv.thread, .restart)
-            // seL4: invokeCNodeRotate — pivot → dest and src → pivot; dest == src is a swap.
-            if destSlot == srcSlot {
-                cteSwap(newSrcCap, srcSlot, newPivotCap, pivotSlot)
-            } else {
-                cteMove(newPivotCap, src: pivotSlot, dest: destSlot)
-                cteMove(newSrcCap, src: srcSlot, dest: pivotSlot)
-            }
+            return .rotate(srcCap: newSrcCap, src: srcSlot, pivotCap: newPivotCap, pivot: pivotSlot, dest: destSlot)
 
         default:
             throw .syscallError(.illegalOperation)
+        }
+    }
+
+    // MARK: - Invoke
+
+    /// Performs a decoded CNode method for `caller`; only Revoke and Delete can stop, at a
+    /// preemption point.
+    func invokeCNode(_ op: CNodeOperation, caller: TCBRef) throws(KernelException) {
+        switch op {
+        case .insert(let cap, let src, let dest):
+            cteInsert(cap, src: src, dest: dest)
+        case .move(let cap, let src, let dest):
+            cteMove(cap, src: src, dest: dest)
+        case .revoke(let s):
+            try cteRevoke(s)
+        case .delete(let s):
+            try cteDelete(s, exposed: true)
+        case .saveCaller(let dest):
+            let callerSlot = caller.slot(.caller)
+            let cap = callerSlot.pointee.cap
+            if cap.type == .reply {
+                cteMove(cap, src: callerSlot, dest: dest)
+            } else {
+                precondition(cap.isNull, "caller slot must be empty or hold a reply cap")
+            }
+        case .cancelBadgedSends(let ep, let badge):
+            if badge != 0 { cancelBadgedSends(endpoint(ep), badge: badge) }
+        case .rotate(let srcCap, let src, let pivotCap, let pivot, let dest):
+            // seL4: invokeCNodeRotate — pivot → dest and src → pivot; dest == src is a swap.
+            if dest == src {
+                cteSwap(srcCap, src, pivotCap, pivot)
+            } else {
+                cteMove(pivotCap, src: pivot, dest: dest)
+                cteMove(srcCap, src: src, dest: pivot)
+            }
         }
     }
 }

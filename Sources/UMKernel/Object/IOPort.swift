@@ -7,6 +7,19 @@
 
 import UMKABI
 
+/// A checked IOPortControl_Issue, ready to perform.
+struct IOPortControlOperation {
+    var first: UInt64
+    var last: UInt64
+    var dest: SlotRef
+}
+
+/// A checked IOPort In or Out, ready to perform.
+enum IOPortOperation {
+    case input(port: UInt16, width: Int)
+    case output(port: UInt16, width: Int, value: UInt32)
+}
+
 extension Kernel {
     /// The allocated-ports bitmap: 65536 bits in the kernel's reserved RAM.
     func ioPortWord(_ port: UInt64) -> UInt64 { KernelLayout.ioPortBitmap + (port >> 6) * 8 }
@@ -31,8 +44,24 @@ extension Kernel {
         }
     }
 
-    /// seL4: decodeX86PortControlInvocation.
-    func decodeIOPortControlInvocation(_ inv: Invocation) throws(KernelException) {
+    /// seL4: decodeX86PortControlInvocation, then invokeX86PortControl.
+    func handleIOPortControlInvocation(_ inv: Invocation) throws(KernelException) {
+        let op = try decodeIOPortControlInvocation(inv)
+        setThreadState(inv.thread, .restart)
+        invokeIOPortControl(op, control: inv.slot)
+    }
+
+    /// seL4: decodeX86PortInvocation, then invokeX86PortIn or invokeX86PortOut.
+    func handleIOPortInvocation(_ inv: Invocation) throws(KernelException) {
+        let op = try decodeIOPortInvocation(inv)
+        setThreadState(inv.thread, .restart)
+        invokeIOPort(op, inv)
+    }
+
+    // MARK: - Decode
+
+    /// IOPortControl_Issue: a cap for ports `first...last`, none of them issued yet.
+    func decodeIOPortControlInvocation(_ inv: Invocation) throws(KernelException) -> IOPortControlOperation {
         guard inv.label == InvocationLabel.x86IOPortControlIssue.rawValue else { throw .syscallError(.illegalOperation) }
         guard inv.length >= 4, let root = extraCap(inv, 0) else { throw .syscallError(.truncatedMessage) }
         let first = arg(inv, 0) & 0xFFFF, last = arg(inv, 1) & 0xFFFF
@@ -41,13 +70,11 @@ extension Kernel {
         guard !isIOPortRangeAllocated(first, last) else { throw .syscallError(.revokeFirst) }
         let dest = try lookupTargetSlot(root.cap, index, depth)
         try ensureEmptySlot(dest)
-        setThreadState(inv.thread, .restart)
-        setIOPortMask(first, last, true)
-        cteInsert(.ioPort(first: first, last: last), src: inv.slot, dest: dest)
+        return IOPortControlOperation(first: first, last: last, dest: dest)
     }
 
     /// seL4: decodeX86PortInvocation — the label first, then the length it needs.
-    func decodeIOPortInvocation(_ inv: Invocation) throws(KernelException) {
+    func decodeIOPortInvocation(_ inv: Invocation) throws(KernelException) -> IOPortOperation {
         let width: Int
         let isOut: Bool
         switch InvocationLabel(rawValue: inv.label) {
@@ -62,12 +89,28 @@ extension Kernel {
         guard inv.length >= (isOut ? 2 : 1) else { throw .syscallError(.truncatedMessage) }
         let port = arg(inv, 0) & 0xFFFF
         try ensurePortOperationAllowed(inv.cap, port, width)
-        setThreadState(inv.thread, .restart)
         if isOut {
             let mask: UInt64 = width == 4 ? 0xFFFF_FFFF : (1 << (8 * UInt64(width))) - 1
-            hal.ioPortOut(UInt16(port), width: width, value: UInt32(arg(inv, 1) & mask))
-        } else {
-            let value = hal.ioPortIn(UInt16(port), width: width)
+            return .output(port: UInt16(port), width: width, value: UInt32(arg(inv, 1) & mask))
+        }
+        return .input(port: UInt16(port), width: width)
+    }
+
+    // MARK: - Invoke
+
+    /// seL4: invokeX86PortControl — the ports are taken; the cap is a child of IOPortControl.
+    func invokeIOPortControl(_ op: IOPortControlOperation, control: SlotRef) {
+        setIOPortMask(op.first, op.last, true)
+        cteInsert(.ioPort(first: op.first, last: op.last), src: control, dest: op.dest)
+    }
+
+    /// seL4: invokeX86PortIn / invokeX86PortOut, through the machine's devices.
+    func invokeIOPort(_ op: IOPortOperation, _ inv: Invocation) {
+        switch op {
+        case .output(let port, let width, let value):
+            hal.ioPortOut(port, width: width, value: value)
+        case .input(let port, let width):
+            let value = hal.ioPortIn(port, width: width)
             if inv.isCall { replyFromKernelSuccess(inv.thread, [UInt64(value)]) }
             // The reply is made: Running keeps the syscall path from replacing it with an
             // empty one (seL4's invokeX86PortIn does the same).

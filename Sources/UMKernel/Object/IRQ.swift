@@ -9,6 +9,20 @@ import UMKABI
 /// seL4 irq_state_t.
 enum IRQState: UInt64 { case inactive = 0, signal = 1, timer = 2, reserved = 3 }
 
+/// A checked IRQControl_Get, ready to perform.
+struct IRQControlOperation {
+    var irq: UInt64
+    var dest: SlotRef
+}
+
+/// A checked IRQHandler method, ready to perform.
+enum IRQHandlerOperation {
+    case ack(irq: UInt64)
+    /// The notification cap (and its slot) the line signals from now on.
+    case setNotification(irq: UInt64, cap: Capability, slot: SlotRef)
+    case clear(irq: UInt64)
+}
+
 extension Kernel {
     /// The IRQ node slot holding the notification cap of `irq`.
     func irqSlot(_ irq: UInt64) -> SlotRef { slot(KernelLayout.irqNode + (irq << ObjectSize.slotBits)) }
@@ -27,7 +41,24 @@ extension Kernel {
     /// True if `irq` is masked until its handler acknowledges it.
     public func isIRQMasked(_ irq: UInt64) -> Bool { globals.pointee.irqMasked & (1 << irq) != 0 }
 
-    func decodeIRQControlInvocation(_ inv: Invocation) throws(KernelException) {
+    /// seL4: decodeIRQControlInvocation, then invokeIRQControl.
+    func handleIRQControlInvocation(_ inv: Invocation) throws(KernelException) {
+        let op = try decodeIRQControlInvocation(inv)
+        setThreadState(inv.thread, .restart)
+        invokeIRQControl(op, control: inv.slot)
+    }
+
+    /// seL4: decodeIRQHandlerInvocation, then the invocation it calls.
+    func handleIRQHandlerInvocation(_ inv: Invocation) throws(KernelException) {
+        let op = try decodeIRQHandlerInvocation(inv)
+        setThreadState(inv.thread, .restart)
+        invokeIRQHandler(op)
+    }
+
+    // MARK: - Decode
+
+    /// IRQControl_Get: a handler cap for an inactive line into an empty slot.
+    func decodeIRQControlInvocation(_ inv: Invocation) throws(KernelException) -> IRQControlOperation {
         guard inv.label == InvocationLabel.irqIssueIRQHandler.rawValue else { throw .syscallError(.illegalOperation) }
         guard inv.length >= 3, let root = extraCap(inv, 0) else { throw .syscallError(.truncatedMessage) }
         let irq = arg(inv, 0), index = arg(inv, 1), depth = arg(inv, 2)
@@ -35,16 +66,40 @@ extension Kernel {
         guard irqState(irq) == .inactive else { throw .syscallError(.revokeFirst) }
         let dest = try lookupTargetSlot(root.cap, index, depth)
         try ensureEmptySlot(dest)
-        setThreadState(inv.thread, .restart)
-        setIRQState(irq, .signal)
-        cteInsert(.irqHandler(irq: irq), src: inv.slot, dest: dest)
+        return IRQControlOperation(irq: irq, dest: dest)
     }
 
-    func decodeIRQHandlerInvocation(_ inv: Invocation) throws(KernelException) {
+    /// IRQHandler Ack, SetNotification and Clear.
+    func decodeIRQHandlerInvocation(_ inv: Invocation) throws(KernelException) -> IRQHandlerOperation {
         let irq = inv.cap.irq
         switch InvocationLabel(rawValue: inv.label) {
         case .irqAckIRQ:
-            setThreadState(inv.thread, .restart)
+            return .ack(irq: irq)
+        case .irqSetIRQHandler:
+            guard let ntfn = extraCap(inv, 0) else { throw .syscallError(.truncatedMessage) }
+            guard ntfn.cap.type == .notification, ntfn.cap.rights.contains(.write) else {
+                throw .syscallError(.invalidCapability(0))
+            }
+            return .setNotification(irq: irq, cap: ntfn.cap, slot: ntfn.slot)
+        case .irqClearIRQHandler:
+            return .clear(irq: irq)
+        default:
+            throw .syscallError(.illegalOperation)
+        }
+    }
+
+    // MARK: - Invoke
+
+    /// seL4: invokeIRQControl — the line is taken; its handler cap is a child of IRQControl.
+    func invokeIRQControl(_ op: IRQControlOperation, control: SlotRef) {
+        setIRQState(op.irq, .signal)
+        cteInsert(.irqHandler(irq: op.irq), src: control, dest: op.dest)
+    }
+
+    /// seL4: invokeIRQHandler_AckIRQ, invokeIRQHandler_SetIRQHandler, _ClearIRQHandler.
+    func invokeIRQHandler(_ op: IRQHandlerOperation) {
+        switch op {
+        case .ack(let irq):
             maskInterrupt(false, irq)
             // A line raised while masked is delivered once unmasked, as a level-triggered
             // PIC line would be.
@@ -54,20 +109,12 @@ extension Kernel {
             }
             // A device still asserting its line (data left in a FIFO) interrupts again.
             deliverInterrupts()
-        case .irqSetIRQHandler:
-            guard let ntfn = extraCap(inv, 0) else { throw .syscallError(.truncatedMessage) }
-            guard ntfn.cap.type == .notification, ntfn.cap.rights.contains(.write) else {
-                throw .syscallError(.invalidCapability(0))
-            }
-            setThreadState(inv.thread, .restart)
+        case .setNotification(let irq, let cap, let slot):
             let s = irqSlot(irq)
             cteDeleteOne(s)
-            cteInsert(ntfn.cap, src: ntfn.slot, dest: s)
-        case .irqClearIRQHandler:
-            setThreadState(inv.thread, .restart)
+            cteInsert(cap, src: slot, dest: s)
+        case .clear(let irq):
             cteDeleteOne(irqSlot(irq))
-        default:
-            throw .syscallError(.illegalOperation)
         }
     }
 

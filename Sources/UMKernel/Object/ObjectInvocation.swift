@@ -44,19 +44,19 @@ extension Kernel {
         case .domain:
             try decodeDomainInvocation(inv)
         case .cnode:
-            try decodeCNodeInvocation(inv)
+            try handleCNodeInvocation(inv)
         case .untyped:
-            try decodeUntypedInvocation(inv)
+            try handleUntypedInvocation(inv)
         case .irqControl:
-            try decodeIRQControlInvocation(inv)
+            try handleIRQControlInvocation(inv)
         case .irqHandler:
-            try decodeIRQHandlerInvocation(inv)
+            try handleIRQHandlerInvocation(inv)
         case .frame, .pageTable, .pageDirectory, .pdpt, .pml4, .asidControl, .asidPool:
             try decodeX86MMUInvocation(inv)
         case .ioPortControl:
-            try decodeIOPortControlInvocation(inv)
+            try handleIOPortControlInvocation(inv)
         case .ioPort:
-            try decodeIOPortInvocation(inv)
+            try handleIOPortInvocation(inv)
         }
     }
 

@@ -169,3 +169,16 @@ extension ObjectRef where Object == TCB {
         for i in 0..<32 { pointee.name[i] = i < bytes.count ? bytes[i] : 0 }
     }
 }
+
+/// seL4: sanitiseRegister — keep IPs canonical and FLAGS a user mode value.
+func sanitiseRegister(_ r: UserRegister, _ v: UInt64) -> UInt64 {
+    switch r {
+    case .rip, .fsBase, .gsBase:
+        return (v > 0x0000_7FFF_FFFF_FFFF && v < 0xFFFF_8000_0000_0000) ? 0 : v
+    case .rflags:
+        // Bit 1 always set, reserved bits clear, interrupts on, no trap flag.
+        return ((v | 0x2) & ~0x8028 | 0x200) & 0xED7
+    default:
+        return v
+    }
+}

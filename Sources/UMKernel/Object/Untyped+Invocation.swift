@@ -1,11 +1,28 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Untyped_Retype (seL4 src/object/untyped.c, objecttype.c createObject): every check in
-// seL4's order, then watermark allocation. An untyped with no children is reset first
+// seL4's order, giving an operation, then watermark allocation. An untyped with no children is reset first
 // (its used part zeroed top down in 256-byte chunks, a preemption point after each, the
 // watermark lowered as it goes so a restarted retype continues where it stopped).
 
 import UMKABI
+
+/// A checked Untyped_Retype, ready to perform (seL4 invokeUntyped_Retype's arguments).
+struct UntypedRetypeOperation {
+    var slot: SlotRef
+    var untyped: Capability
+    /// The untyped has no children: it is reset (zeroed, rewound) first.
+    var reset: Bool
+    var newType: ObjectType
+    var userSize: UInt64
+    var objectSizeBits: UInt64
+    /// The first new object's address (the watermark aligned to the object size).
+    var firstObject: UInt64
+    /// The destination CNode and its slots.
+    var node: UInt64
+    var nodeOffset: UInt64
+    var count: UInt64
+}
 
 extension Kernel {
     /// seL4: CONFIG_RESET_CHUNK_BITS.
@@ -13,7 +30,14 @@ extension Kernel {
 
     // MARK: - Decode
 
-    func decodeUntypedInvocation(_ inv: Invocation) throws(KernelException) {
+    /// seL4: decodeUntypedInvocation, then invokeUntyped_Retype.
+    func handleUntypedInvocation(_ inv: Invocation) throws(KernelException) {
+        let op = try decodeUntypedInvocation(inv)
+        setThreadState(inv.thread, .restart)
+        try invokeUntypedRetype(op)
+    }
+
+    func decodeUntypedInvocation(_ inv: Invocation) throws(KernelException) -> UntypedRetypeOperation {
         guard inv.label == InvocationLabel.untypedRetype.rawValue else { throw .syscallError(.illegalOperation) }
         guard inv.length >= 6, let root = extraCap(inv, 0) else { throw .syscallError(.truncatedMessage) }
         let newTypeWord = arg(inv, 0), userSize = arg(inv, 1)
@@ -58,17 +82,23 @@ extension Kernel {
             throw .syscallError(.invalidArgument(1))
         }
         let alignedFree = alignUp(untyped.paddr + freeIndex, objectSize)
+        return UntypedRetypeOperation(slot: inv.slot, untyped: untyped, reset: reset, newType: newType,
+                                      userSize: userSize, objectSizeBits: objectSize, firstObject: alignedFree,
+                                      node: nodeCap.paddr, nodeOffset: nodeOffset, count: nodeWindow)
+    }
 
-        // MARK: Invoke
-        setThreadState(inv.thread, .restart)
-        if reset { try resetUntypedCap(inv.slot) }
-        let end = alignedFree + (nodeWindow << objectSize)
-        inv.slot.pointee.cap.untypedFreeIndex = end - untyped.paddr
-        for i in 0..<nodeWindow {
-            let cap = createObject(newType, paddr: alignedFree + (i << objectSize), userSize: userSize,
-                                   isDevice: untyped.untypedIsDevice)
-            let dest = slot(nodeCap.paddr + ((nodeOffset + i) << ObjectSize.slotBits))
-            insertNewCap(parent: inv.slot, dest: dest, cap: cap)
+    // MARK: - Invoke
+
+    /// seL4: invokeUntyped_Retype — reset if childless (preemptible), then the objects.
+    func invokeUntypedRetype(_ op: UntypedRetypeOperation) throws(KernelException) {
+        if op.reset { try resetUntypedCap(op.slot) }
+        let end = op.firstObject + (op.count << op.objectSizeBits)
+        op.slot.pointee.cap.untypedFreeIndex = end - op.untyped.paddr
+        for i in 0..<op.count {
+            let cap = createObject(op.newType, paddr: op.firstObject + (i << op.objectSizeBits), userSize: op.userSize,
+                                   isDevice: op.untyped.untypedIsDevice)
+            let dest = slot(op.node + ((op.nodeOffset + i) << ObjectSize.slotBits))
+            insertNewCap(parent: op.slot, dest: dest, cap: cap)
         }
     }
 

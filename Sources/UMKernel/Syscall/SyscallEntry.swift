@@ -8,20 +8,6 @@
 
 import UMKABI
 
-/// The decoded arguments of one invocation (seL4 passes these as parameters and globals).
-struct Invocation {
-    var label: UInt64
-    var length: Int
-    var cptr: UInt64
-    var slot: SlotRef
-    var cap: Capability
-    var extraCaps: ExtraCaps
-    var isBlocking: Bool
-    var isCall: Bool
-    var buffer: UInt64?
-    var thread: TCBRef
-}
-
 extension Kernel {
     /// Handle a syscall by the current thread. The HAL has saved the thread's registers,
     /// with `rip` at the syscall (where a restart re-executes it) and `nextIP` after it.
