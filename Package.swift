@@ -32,6 +32,7 @@ let package = Package(
         .executable(name: "umk-libfuzzer", targets: ["UMKLibFuzzer"]),
         .library(name: "UMKernel", targets: ["UMKernel"]),
         .library(name: "UMKABI", targets: ["UMKABI"]),
+        .library(name: "UMKFuzz", targets: ["UMKFuzz"]),
         .library(name: "UMKGuest", targets: ["UMKGuest"]),
     ],
     dependencies: [
@@ -41,9 +42,17 @@ let package = Package(
     ],
     targets: [
         .target(name: "CShims"),
+        // Linux's own mechanisms measured as umk bench measures umk (host threads, no kernel).
+        .target(name: "CBaselines", dependencies: ["CShims"]),
         .target(name: "UMKABI"),
         .target(name: "UMKernel", dependencies: ["UMKABI", "CShims"], swiftSettings: kernelSettings),
         .target(name: "UMKGuest", dependencies: ["UMKABI", "CShims"]),
+        // Structured syscall fuzzing of the kernel on the simulated machine (umk fuzz, the
+        // libFuzzer target); `package` access to the kernel's internals.
+        .target(name: "UMKFuzz", dependencies: ["UMKernel", "UMKABI"], swiftSettings: [.strictMemorySafety()]),
+        // The kernel-only measurements and the Linux baselines of umk bench.
+        .target(name: "UMKBench", dependencies: ["UMKernel", "UMKABI", "CShims", "CBaselines"],
+                swiftSettings: [.strictMemorySafety()]),
         .target(name: "Servers", dependencies: ["UMKABI", "UMKGuest"], swiftSettings: [.strictMemorySafety()]),
         .target(name: "UMKManifest", dependencies: ["UMKABI", .product(name: "Yams", package: "Yams")]),
         // The example systems' programs: each examples/NAME/ holds a manifest and its Swift
@@ -51,12 +60,16 @@ let package = Package(
         .target(name: "ExamplePrograms", dependencies: ["UMKABI", "UMKGuest", "Servers"], path: "examples",
                 exclude: ["README.md"] + examples.map { "\($0)/system.yaml" }, swiftSettings: [.strictMemorySafety()]),
         // The libFuzzer target (scripts/build-libfuzzer.sh); a plain build is an input replayer.
-        .executableTarget(name: "UMKLibFuzzer", dependencies: ["UMKernel"]),
+        .executableTarget(name: "UMKLibFuzzer", dependencies: ["UMKFuzz"]),
         .executableTarget(
             name: "umk",
             dependencies: [
                 "UMKernel",
                 "UMKABI",
+                "UMKFuzz",
+                "UMKBench",
+                "CShims",
+                "CBaselines",
                 "Servers",
                 "UMKManifest",
                 "ExamplePrograms",
@@ -68,6 +81,8 @@ let package = Package(
         .testTarget(name: "UMKernelTests", dependencies: ["UMKernel", "UMKABI"], swiftSettings: [
             .define("UMK_INTERNAL_CHECKS"),
         ]),
+        .testTarget(name: "UMKFuzzTests", dependencies: ["UMKFuzz", "UMKernel", "UMKABI"],
+                    exclude: ["Regressions"]),
         .testTarget(name: "LinuxHALTests", dependencies: ["UMKernel", "UMKGuest", "Servers"]),
         .testTarget(name: "UMKManifestTests", dependencies: ["UMKManifest", "UMKABI"]),
         .testTarget(name: "umkTests", dependencies: ["umk"]),

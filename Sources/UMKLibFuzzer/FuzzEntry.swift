@@ -7,7 +7,7 @@
 // replays inputs given as files, so the target always compiles.
 
 import Glibc
-import UMKernel
+import UMKFuzz
 
 /// The world, built once (booting and setting up takes longer than a run).
 nonisolated(unsafe) private var world: FuzzWorld? = nil

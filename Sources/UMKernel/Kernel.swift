@@ -128,8 +128,8 @@ public final class Kernel<H: HAL> {
 
     // MARK: - Handles
 
-    @inline(__always) func tcb(_ paddr: UInt64) -> TCBRef { physmap.ref(TCB.self, paddr) }
-    @inline(__always) func slot(_ paddr: UInt64) -> SlotRef { physmap.ref(Slot.self, paddr) }
+    @inline(__always) package func tcb(_ paddr: UInt64) -> TCBRef { physmap.ref(TCB.self, paddr) }
+    @inline(__always) package func slot(_ paddr: UInt64) -> SlotRef { physmap.ref(Slot.self, paddr) }
     @inline(__always) func endpoint(_ paddr: UInt64) -> EndpointRef { physmap.ref(Endpoint.self, paddr) }
     @inline(__always) func notification(_ paddr: UInt64) -> NotificationRef { physmap.ref(Notification.self, paddr) }
 }

@@ -3,11 +3,13 @@
 // `umk bench`: measurements in TSC cycles (medians).
 
 import ArgumentParser
+import CBaselines
 import CShims
 import Foundation
 import Glibc
 import Servers
 import UMKABI
+import UMKBench
 import UMKernel
 
 struct BenchCommand: ParsableCommand {

@@ -12,6 +12,7 @@ import ArgumentParser
 import CShims
 import Foundation
 import Glibc
+import UMKFuzz
 import UMKernel
 
 struct FuzzCommand: ParsableCommand {

@@ -13,7 +13,6 @@
 #include "umk_clock.h"
 #include "umk_context.h"
 #include "umk_interrupts.h"
-#include "umk_baselines.h"
 #include "umk_memory.h"
 #include "umk_traps.h"
 

@@ -9,7 +9,7 @@ import UMKABI
 
 /// A resolved slot and the CPtr bits not consumed to reach it.
 struct ResolvedSlot {
-    var slot: SlotRef
+    package var slot: SlotRef
     var bitsRemaining: UInt64
 }
 
@@ -56,7 +56,7 @@ extension Kernel {
     }
 
     /// seL4: lookupCap — the cap a syscall names (an empty slot yields the null cap).
-    func lookupCap(_ thread: TCBRef, _ cptr: UInt64) -> Result<Capability, LookupFailure> {
+    package func lookupCap(_ thread: TCBRef, _ cptr: UInt64) -> Result<Capability, LookupFailure> {
         lookupSlot(thread, cptr).map { $0.pointee.cap }
     }
 

@@ -34,7 +34,7 @@ extension Kernel {
     }
 
     /// seL4: cteRevoke — delete every CDT descendant of `s`, never `s` itself.
-    func cteRevoke(_ s: SlotRef) throws(KernelException) {
+    package func cteRevoke(_ s: SlotRef) throws(KernelException) {
         while s.pointee.next != 0, isMDBParentOf(s, slot(s.pointee.next)) {
             try cteDelete(slot(s.pointee.next), exposed: true)
             try preemptionPoint()

@@ -271,7 +271,7 @@ public struct Capability: Equatable, Sendable {
     // MARK: - Object identity
 
     /// log2 of the size of the object the cap names (seL4: cap_get_capSizeBits).
-    var objectSizeBits: UInt64 {
+    package var objectSizeBits: UInt64 {
         switch type {
         case .untyped: untypedSizeBits
         case .endpoint: ObjectSize.endpointBits
@@ -286,7 +286,7 @@ public struct Capability: Equatable, Sendable {
     }
 
     /// True for caps that name an object in RAM (seL4: cap_get_capIsPhysical).
-    var isPhysical: Bool {
+    package var isPhysical: Bool {
         switch type {
         case .untyped, .endpoint, .notification, .cnode, .thread, .zombie, .frame,
              .pageTable, .pageDirectory, .pdpt, .pml4, .asidPool: true

@@ -39,7 +39,7 @@ extension Kernel {
     // MARK: - Thread operations
 
     /// seL4: suspend.
-    func suspend(_ t: TCBRef) {
+    package func suspend(_ t: TCBRef) {
         cancelIPC(t)
         if t.pointee.state == .running {
             // seL4: updateRestartPC — a running thread resumes where it was.
@@ -50,7 +50,7 @@ extension Kernel {
     }
 
     /// seL4: restart — a stopped thread re-executes its interrupted syscall.
-    func restart(_ t: TCBRef) {
+    package func restart(_ t: TCBRef) {
         guard t.pointee.state.isStopped else { return }
         cancelIPC(t)
         setupReplyMaster(t)

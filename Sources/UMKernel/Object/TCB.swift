@@ -152,7 +152,7 @@ public typealias TCBRef = ObjectRef<TCB>
 
 extension ObjectRef where Object == TCB {
     /// The TCB's own slot `index` (seL4 TCB_PTR_CTE_PTR).
-    @inline(__always) func slot(_ index: TCBSlot) -> SlotRef {
+    @inline(__always) package func slot(_ index: TCBSlot) -> SlotRef {
         advanced(by: index.rawValue << ObjectSize.slotBits, as: Slot.self)
     }
 

@@ -32,7 +32,7 @@ extension Kernel {
     }
 
     /// seL4: isHighestPrio — no ready thread has a higher priority than `prio`.
-    func isHighestPriority(_ prio: UInt64) -> Bool {
+    package func isHighestPriority(_ prio: UInt64) -> Bool {
         globals.pointee.bitmapL1 == 0 || prio >= highestReadyPriority()
     }
 

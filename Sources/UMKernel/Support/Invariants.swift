@@ -179,10 +179,8 @@ extension Kernel {
         }
     }
 
-    /// Every slot reachable from the root objects: CNodes, TCB slots and the IRQ node,
-    /// following caps and derivation links.
     /// Every slot reachable from the threads and the IRQ node (CNodes, zombies, CDT links).
-    func liveSlots() -> [SlotRef] {
+    package func liveSlots() -> [SlotRef] {
         var seen = SlotSet(ramSize: physmap.size)
         return liveSlots(into: &seen)
     }

@@ -27,7 +27,7 @@ final class KernelHarness {
     /// The root CNode slot of the largest untyped, used for allocations.
     let untypedSlot: UInt64
     /// Where test threads' syscalls "are": rip = site, nextIP = site + 2.
-    static let syscallSite: UInt64 = BenchDriver.syscallSite
+    static let syscallSite: UInt64 = SimulatedHAL.syscallSite
 
     init(ramMiB: UInt64 = 16) {
         k = Kernel(hal: SimulatedHAL(ramSize: ramMiB << 20))
@@ -61,7 +61,7 @@ final class KernelHarness {
 
     /// Puts a syscall into `t`'s registers (and MRs beyond 4 and extra caps in its buffer).
     func load(_ t: TCBRef, cptr: UInt64, info: MessageInfo, mrs: [UInt64] = [], caps: [UInt64] = []) {
-        BenchDriver(kernel: k, boot: boot).load(t, cptr: cptr, info: info, mrs: mrs, caps: caps)
+        SimulatedGuest(kernel: k, boot: boot).load(t, cptr: cptr, info: info, mrs: mrs, caps: caps)
     }
 
     /// Issues `syscall` as the current thread, then checks the invariants.

@@ -3,6 +3,7 @@
 // Linux baselines for `umk bench` (see umk_baselines.h): plain C on host threads, so the
 // numbers are Linux's, not Swift's.
 #include "CShims.h"
+#include "umk_baselines.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>

@@ -8,6 +8,7 @@
 // values. A seeded SplitMix64 makes a campaign repeat exactly.
 
 import UMKABI
+import UMKernel
 
 /// SplitMix64: small, fast, seedable.
 public struct FuzzRandom: Sendable {

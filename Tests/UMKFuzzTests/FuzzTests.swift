@@ -7,6 +7,7 @@
 import Foundation
 import Testing
 import UMKABI
+@testable import UMKFuzz
 @testable import UMKernel
 
 @Suite("Fuzzing", .serialized)

@@ -17,6 +17,7 @@
 //       sizes, rights, addresses, limits); 0xC0...0xDF the CPtr of a held cap; then raw.
 
 import UMKABI
+import UMKernel
 
 /// How a call names a capability.
 public enum CPtrChoice: Equatable, Sendable {

@@ -7,6 +7,7 @@
 
 import CShims
 import UMKABI
+import UMKernel
 
 /// Medians in TSC cycles of one kernel entry (each sample the mean over a batch of 16),
 /// timer overhead subtracted.
@@ -25,7 +26,7 @@ public enum KernelBench {
     public static func ipc(samples: Int = 10_000) -> KernelIPCCost {
         let k = Kernel(hal: SimulatedHAL(ramSize: 8 << 20))
         let boot = k.boot()
-        let driver = BenchDriver(kernel: k, boot: boot)
+        let driver = SimulatedGuest(kernel: k, boot: boot)
         let (client, server, ep) = driver.pingPongPair()
         var overhead = [UInt64]()
         for _ in 0..<1000 {
@@ -84,69 +85,5 @@ public enum KernelBench {
     static func median(_ values: inout [UInt64]) -> UInt64 {
         values.sort()
         return values[values.count / 2]
-    }
-}
-
-/// Drives a booted kernel as its guests would, through syscalls only: registers and IPC
-/// buffer set as a guest sets them (the tests' harness uses it too).
-struct BenchDriver {
-    /// Where driven threads' syscall instruction "is": a restart resumes here.
-    static let syscallSite: UInt64 = 0x1000
-
-    let kernel: Kernel<SimulatedHAL>
-    let boot: BootResult
-    var root: TCBRef { boot.rootThread }
-
-    func load(_ t: TCBRef, cptr: UInt64, info: MessageInfo, mrs: [UInt64] = [], caps: [UInt64] = []) {
-        t.pointee[.rdi] = cptr
-        t.pointee[.rsi] = info.word
-        let buffer = kernel.ipcBuffer(of: t, isReceiver: false)
-        for (i, v) in mrs.enumerated() {
-            if i < MessageLimits.fastMessageRegisters {
-                t.pointee[messageRegister(i)] = v
-            } else if let buffer {
-                kernel.setBufferWord(buffer, IPCBufferLayout.msg + i, v)
-            }
-        }
-        if let buffer {
-            for (i, c) in caps.enumerated() { kernel.setBufferWord(buffer, IPCBufferLayout.capsOrBadges + i, c) }
-        }
-        t.pointee[.rip] = Self.syscallSite
-        t.pointee.nextIP = Self.syscallSite + 2
-    }
-
-    /// Invokes `cptr` with Call as the root task; precondition: it succeeds.
-    func invoke(_ cptr: UInt64, _ label: InvocationLabel, _ args: [UInt64], caps: [UInt64] = []) {
-        precondition(kernel.currentThread == root, "bench setup runs as the root task")
-        load(root, cptr: cptr, info: MessageInfo(label: label.rawValue, extraCaps: UInt64(caps.count),
-                                                 length: UInt64(args.count)), mrs: args, caps: caps)
-        kernel.handleSyscall(Syscall.call.rawValue)
-        precondition(MessageInfo(word: root.pointee[.rsi]).label == 0, "bench setup: \(label) failed")
-    }
-
-    /// Two threads at priority 100 in the root's spaces; the server waits on the endpoint
-    /// and the client runs. Returns (client, server, endpoint CPtr).
-    func pingPongPair() -> (TCBRef, TCBRef, UInt64) {
-        let cnode = InitialCap.initThreadCNode.rawValue, tcbCap = InitialCap.initThreadTCB.rawValue
-        let untyped = boot.bootInfo.untyped.start + UInt64(boot.bootInfo.untypedList.indices.max {
-            boot.bootInfo.untypedList[$0].sizeBits < boot.bootInfo.untypedList[$1].sizeBits
-        }!)
-        let first = boot.bootInfo.empty.start
-        let ep = first, serverCap = first + 1, clientCap = first + 2
-        invoke(untyped, .untypedRetype, [ObjectType.endpoint.rawValue, 0, 0, 0, ep, 1], caps: [cnode])
-        invoke(untyped, .untypedRetype, [ObjectType.tcb.rawValue, 0, 0, 0, serverCap, 2], caps: [cnode])
-        for t in [serverCap, clientCap] {
-            invoke(t, .tcbConfigure, [0, 0, 0, 0],
-                   caps: [cnode, InitialCap.initThreadVSpace.rawValue, InitialCap.initThreadIPCBuffer.rawValue])
-            invoke(t, .tcbSetSchedParams, [100, 100], caps: [tcbCap])
-        }
-        invoke(clientCap, .tcbResume, [])
-        invoke(serverCap, .tcbResume, [])
-        invoke(tcbCap, .tcbSetPriority, [1], caps: [tcbCap])
-        // The server was resumed last, so it runs first: it waits on the endpoint.
-        let server = kernel.currentThread
-        load(server, cptr: ep, info: MessageInfo(label: 0, length: 0))
-        kernel.handleSyscall(Syscall.recv.rawValue)
-        return (kernel.currentThread, server, ep)
     }
 }

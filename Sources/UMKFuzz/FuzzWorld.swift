@@ -15,6 +15,7 @@
 // untyped at the end leaves exactly what revoking them right after setup leaves.
 
 import UMKABI
+import UMKernel
 
 /// A program that broke an oracle.
 public struct FuzzFailure: Error, Equatable, Sendable, CustomStringConvertible {
@@ -87,7 +88,7 @@ public struct FuzzWorld {
 
     /// Builds the fuzz threads with the root task's own invocations.
     static func build(_ k: Kernel<SimulatedHAL>, _ boot: BootResult) -> [TCBRef] {
-        let driver = BenchDriver(kernel: k, boot: boot)
+        let driver = SimulatedGuest(kernel: k, boot: boot)
         let cnode = InitialCap.initThreadCNode.rawValue
         let list = boot.bootInfo.untypedList
         let untyped = boot.bootInfo.untyped.start + UInt64(list.indices.max { list[$0].sizeBits < list[$1].sizeBits }!)
@@ -253,7 +254,7 @@ public struct FuzzWorld {
             case .failure: false
             }
             let expectDoubleFault = lookupFaults && !handlerUsable
-            BenchDriver(kernel: k, boot: boot).load(issuer, cptr: cptr, info: info, mrs: mrs, caps: caps)
+            SimulatedGuest(kernel: k, boot: boot).load(issuer, cptr: cptr, info: info, mrs: mrs, caps: caps)
             k.handleSyscall(s.number)
             outcome.issued += 1
             let state = issuer.pointee.state

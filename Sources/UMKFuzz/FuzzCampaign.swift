@@ -6,6 +6,8 @@
 // corpus. A failing program is minimised (calls removed while the same oracle still fails,
 // then arguments simplified) and handed back with the failure.
 
+import UMKernel
+
 /// A coverage-guided fuzzing campaign.
 public struct FuzzCampaign {
     public var world: FuzzWorld
