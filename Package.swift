@@ -45,7 +45,9 @@ let package = Package(
         // Linux's own mechanisms measured as umk bench measures umk (host threads, no kernel).
         .target(name: "CBaselines", dependencies: ["CShims"]),
         .target(name: "UMKABI"),
-        .target(name: "UMKernel", dependencies: ["UMKABI", "CShims"], swiftSettings: kernelSettings),
+        // The PC devices behind the I/O ports (16550 UART, 8254 PIT): the machines' models.
+        .target(name: "UMKDevices", swiftSettings: [.strictMemorySafety()]),
+        .target(name: "UMKernel", dependencies: ["UMKABI", "UMKDevices", "CShims"], swiftSettings: kernelSettings),
         .target(name: "UMKGuest", dependencies: ["UMKABI", "CShims"]),
         // Structured syscall fuzzing of the kernel on the simulated machine (umk fuzz, the
         // libFuzzer target); `package` access to the kernel's internals.
@@ -78,9 +80,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "UMKABITests", dependencies: ["UMKABI"]),
-        .testTarget(name: "UMKernelTests", dependencies: ["UMKernel", "UMKABI"], swiftSettings: [
+        .testTarget(name: "UMKernelTests", dependencies: ["UMKernel", "UMKABI", "UMKDevices"], swiftSettings: [
             .define("UMK_INTERNAL_CHECKS"),
         ]),
+        .testTarget(name: "UMKDevicesTests", dependencies: ["UMKDevices"]),
         .testTarget(name: "UMKFuzzTests", dependencies: ["UMKFuzz", "UMKernel", "UMKABI"],
                     exclude: ["Regressions"]),
         .testTarget(name: "LinuxHALTests", dependencies: ["UMKernel", "UMKGuest", "Servers"]),

@@ -6,6 +6,7 @@
 
 import Testing
 import UMKABI
+import UMKDevices
 @testable import UMKernel
 
 private let rootCNode = KernelHarness.rootCNode

@@ -7,6 +7,7 @@
 // events are taken at kernel entries only and recorded (or replayed), so a run repeats.
 
 import CShims
+import UMKDevices
 
 extension LinuxHAL {
     /// Nanoseconds since the machine started, on the run's clock.

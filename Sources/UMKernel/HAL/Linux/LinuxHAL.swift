@@ -9,6 +9,7 @@
 
 import CShims
 import UMKABI
+import UMKDevices
 
 /// The real backend: memfd RAM, host windows, the debug console on stdout.
 public struct LinuxHAL: HAL {

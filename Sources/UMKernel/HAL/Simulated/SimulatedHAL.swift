@@ -7,6 +7,7 @@
 // thread the kernel restored (`Kernel.runScripted`, SimulatedHAL+Run.swift).
 
 import UMKABI
+import UMKDevices
 
 /// The deterministic HAL.
 public struct SimulatedHAL: HAL {

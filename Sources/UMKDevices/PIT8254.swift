@@ -36,7 +36,7 @@ public struct PIT8254: Sendable {
     public init() {}
 
     /// Nanoseconds after the load at which input clock `clocks` has elapsed (rounded up).
-    static func nanoseconds(clocks: UInt64) -> UInt64 {
+    public static func nanoseconds(clocks: UInt64) -> UInt64 {
         let (high, low) = clocks.multipliedFullWidth(by: 1_000_000_000)
         let (q, r) = frequency.dividingFullWidth((high, low))
         return r == 0 ? q : q + 1

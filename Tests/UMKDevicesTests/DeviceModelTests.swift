@@ -4,7 +4,7 @@
 // counting and edges.
 
 import Testing
-@testable import UMKernel
+@testable import UMKDevices
 
 @Suite("16550 UART model")
 struct UARTModelTests {
