@@ -8,8 +8,6 @@
 #include <string.h>
 
 umk_host_context_t *umk_current;
-uint64_t umk_current_window;
-uint64_t umk_current_ipc_buffer;
 void *umk_kernel_stack_top;
 umk_host_context_t *(*umk_kernel_entry)(void *cookie);
 void *umk_kernel_cookie;

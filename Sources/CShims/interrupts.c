@@ -220,12 +220,6 @@ uint64_t umk_events_take(void) { return __atomic_exchange_n(&umk_events, 0, __AT
 uint64_t umk_deferred_count(void) { return deferred; }
 int umk_unsafe_range_count(void) { return unsafe_count; }
 
-uint64_t umk_monotonic_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int install_handler(int sig, struct sigaction *old) {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));

@@ -4,7 +4,7 @@
 // A guest reaches its own memory at window + vaddr; the kernel mirrors every mapping of the
 // guest's VSpace into that window.
 
-import CShims
+import CGuest
 @_exported import UMKABI
 
 /// The running guest's view of its address space and IPC buffer.

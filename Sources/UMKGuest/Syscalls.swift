@@ -5,7 +5,7 @@
 // the way out, so callers only ever use getMR/setMR; a thread without an IPC buffer sends
 // and receives MR0-MR3 through `mrs`.
 
-import CShims
+import CGuest
 
 /// seL4's system calls for a guest of umk.
 public enum seL4 {

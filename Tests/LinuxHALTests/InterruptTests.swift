@@ -10,6 +10,7 @@ import Foundation
 import Testing
 import CShims
 import Servers
+import UMKBench
 import UMKGuest
 @testable import UMKernel
 

@@ -6,6 +6,7 @@
 
 import Testing
 import Servers
+import UMKBench
 import UMKGuest
 @testable import UMKernel
 

@@ -10,10 +10,9 @@
 #define _GNU_SOURCE
 #endif
 
-#include "umk_clock.h"
+#include "CGuest.h"
 #include "umk_context.h"
 #include "umk_interrupts.h"
 #include "umk_memory.h"
-#include "umk_traps.h"
 
 #endif

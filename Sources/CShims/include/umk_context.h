@@ -10,6 +10,7 @@
 #define UMK_CONTEXT_H
 
 #include <stdint.h>
+#include "umk_guest.h"
 
 /// A guest thread's saved host context (layout shared with context_x86_64.S and with the
 /// TCB's `HostContext` in Swift).
@@ -47,23 +48,11 @@ typedef struct umk_full_frame {
     uint64_t saved_errno; // the guest's errno (per host thread, so per guest only if saved)
 } umk_full_frame_t;
 
-/// A syscall as a guest makes it: inputs, then outputs written back in place.
-typedef struct umk_syscall_io {
-    int64_t number;      // seL4 syscall number (negative)
-    uint64_t cptr;       // in: CPtr; out: badge
-    uint64_t info;       // in/out: message info
-    uint64_t mr[4];      // in/out: MR0...MR3
-} umk_syscall_io_t;
-
 /// The kernel's fault callback: a signal stopped umk_current; returns the next context.
 extern umk_host_context_t *(*umk_kernel_fault_entry)(void *cookie);
 
 /// The running guest's context (set by the kernel before it resumes a guest).
 extern umk_host_context_t *umk_current;
-/// Host address of the running guest's VSpace window (guest vaddr v is at window + v).
-extern uint64_t umk_current_window;
-/// Host address of the running guest's IPC buffer (window + its IPC buffer vaddr), or 0.
-extern uint64_t umk_current_ipc_buffer;
 /// Top of the kernel stack (16-byte aligned).
 extern void *umk_kernel_stack_top;
 /// The kernel: handles the syscall of umk_current, returns the context to resume or NULL.
@@ -87,23 +76,12 @@ static inline void umk_context_set_current(umk_host_context_t *ctx, uint64_t win
 /// Sets the calling thread's errno (a guest resumed after a signal gets its own back).
 void umk_set_errno(int value);
 
-/// Guest side: the running guest's window base and IPC buffer host address (0 if none).
-/// Inline, so a syscall wrapper reads them with a load, not a call.
-static inline uint64_t umk_window(void) { return umk_current_window; }
-static inline uint64_t umk_ipc_buffer(void) { return umk_current_ipc_buffer; }
-
-/// Guest side: enter the kernel with a syscall; returns when this thread is resumed.
-void umk_syscall(umk_syscall_io_t *io);
-
 /// Kernel side: run guests starting with `first`, until the kernel entry returns NULL.
 void umk_context_start(umk_host_context_t *first);
 
 /// Lays out a fresh context that starts `entry(arg0, arg1)` on the stack ending at
 /// `stack_top` (16-byte aligned); if `entry` returns, the thread executes ud2.
 void umk_context_init(umk_host_context_t *ctx, uint64_t stack_top, uint64_t entry, uint64_t arg0, uint64_t arg1);
-
-/// The address umk_syscall has: a guest blocked in a syscall reports it as its IP.
-static inline uint64_t umk_syscall_address(void) { return (uint64_t)&umk_syscall; }
 
 // Swift's exclusivity access sets are per host thread; a switch between guests moves the
 // current set aside and installs the next guest's (as Swift concurrency does for tasks).

@@ -56,8 +56,6 @@ int umk_input_watch(int fd);
 /// Waits in the host until an event is recorded, `input_fd` is readable (if >= 0) or
 /// `timeout_ns` passes (negative: no limit). Uses no CPU while it waits.
 int umk_idle_wait(int input_fd, int64_t timeout_ns);
-/// Host monotonic time in nanoseconds.
-uint64_t umk_monotonic_ns(void);
 /// Deferred preemptions so far (interrupts that landed in host code and were retried).
 uint64_t umk_deferred_count(void);
 /// The number of host code ranges where a guest is not preempted (found at install).

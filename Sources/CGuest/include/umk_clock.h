@@ -20,4 +20,7 @@ static inline uint64_t umk_cycles(void) {
 uint64_t umk_cycles(void);
 #endif
 
+/// Host monotonic time in nanoseconds.
+uint64_t umk_monotonic_ns(void);
+
 #endif

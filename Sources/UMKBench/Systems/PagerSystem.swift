@@ -7,6 +7,7 @@
 // goes on. `umk bench` and the pager tests run it.
 
 import CShims
+import Servers
 import UMKGuest
 
 /// The pager system's programs and results.

@@ -9,6 +9,7 @@
 //   SIGUSR2 (IRQ 6) ends the run. The host measures the CPU the process used meanwhile.
 
 import CShims
+import Servers
 import Synchronization
 import UMKGuest
 

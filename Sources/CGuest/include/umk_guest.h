@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// What a guest program links to reach the kernel (libsel4's place for umk's direct-call
+// ABI): the syscall block a guest fills, the entry it calls, and where its IPC buffer is.
+// The entry's body, umk_syscall in CShims/context_x86_64.S, is the kernel's side (as
+// seL4's trap entry is): it saves the guest's context and runs the kernel. The two
+// variables are the kernel's to set on every switch and the running guest's to read.
+#ifndef UMK_GUEST_H
+#define UMK_GUEST_H
+
+#include <stdint.h>
+
+/// A syscall as a guest makes it: inputs, then outputs written back in place.
+typedef struct umk_syscall_io {
+    int64_t number;      // seL4 syscall number (negative)
+    uint64_t cptr;       // in: CPtr; out: badge
+    uint64_t info;       // in/out: message info
+    uint64_t mr[4];      // in/out: MR0...MR3
+} umk_syscall_io_t;
+
+/// Enters the kernel with a syscall; returns when this thread is resumed.
+void umk_syscall(umk_syscall_io_t *io);
+
+/// The address umk_syscall has: a guest blocked in a syscall reports it as its IP.
+static inline uint64_t umk_syscall_address(void) { return (uint64_t)&umk_syscall; }
+
+/// Host address of the running guest's VSpace window (guest vaddr v is at window + v).
+extern uint64_t umk_current_window;
+/// Host address of the running guest's IPC buffer (window + its IPC buffer vaddr), or 0.
+extern uint64_t umk_current_ipc_buffer;
+
+/// The running guest's window base and IPC buffer host address (0 if none). Inline, so a
+/// syscall wrapper reads them with a load, not a call.
+static inline uint64_t umk_window(void) { return umk_current_window; }
+static inline uint64_t umk_ipc_buffer(void) { return umk_current_ipc_buffer; }
+
+#endif
