@@ -2,19 +2,21 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // umk: an seL4-style microkernel that runs as one ordinary Linux process.
-// Module map: CShims (the only C and assembly), UMKABI (the guest-visible contract),
-// UMKernel (the kernel state machine and its HALs), UMKGuest (the guest runtime),
-// Servers (guest tasks: init, pager, drivers, name service), UMKManifest (system manifests
-// and the boot plan they compile to), ExamplePrograms (the programs of examples/, linked
+// Module map (docs/architecture.md draws it): UMKABI (the guest-visible contract), CGuest
+// (the C guests link: the syscall ABI), CShims (the host's C and assembly: switch, entry,
+// signals, memory), UMKDevices (the PC devices behind the I/O ports), UMKernel (the kernel
+// state machine, its loop and its machines), UMKGuest (the guest runtime), Servers (guest
+// tasks: init, pager, drivers, name service), UMKManifest (system manifests and the boot
+// plan they compile to), UMKFuzz and UMKBench (tooling over the kernel), CBaselines
+// (Linux's own mechanisms, measured), ExamplePrograms (the programs of examples/, linked
 // into umk), umk (the command-line tool).
 //
-// Build flags: UMK_INTERNAL_CHECKS compiles the kernel's invariant checker in (debug builds
-// and tests have it on; release builds drop it).
+// The kernel's invariant checker (Support/Invariants.swift) is always compiled: tests run
+// it after every syscall and `umk fuzz` after every call, in release builds too.
 
 import PackageDescription
 
 let kernelSettings: [SwiftSetting] = [
-    .define("UMK_INTERNAL_CHECKS", .when(configuration: .debug)),
     .strictMemorySafety(),
     // The kernel's state lives in RAM behind pointers; the only exclusivity checks left
     // are on the Kernel object's own properties (hal, physmap), taken on every entry.
@@ -84,9 +86,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "UMKABITests", dependencies: ["UMKABI"]),
-        .testTarget(name: "UMKernelTests", dependencies: ["UMKernel", "UMKABI", "UMKDevices"], swiftSettings: [
-            .define("UMK_INTERNAL_CHECKS"),
-        ]),
+        .testTarget(name: "UMKernelTests", dependencies: ["UMKernel", "UMKABI", "UMKDevices"]),
         .testTarget(name: "UMKDevicesTests", dependencies: ["UMKDevices"]),
         .testTarget(name: "UMKFuzzTests", dependencies: ["UMKFuzz", "UMKernel", "UMKABI"],
                     exclude: ["Regressions"]),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks the kernel's structural rules: no Foundation in the kernel, no class instances for
 # kernel objects (the only classes in UMKernel are the Kernel itself and the simulated
-# backend's RAM owner), and pointer arithmetic only in the named Memory files.
+# backend's RAM owner), pointer arithmetic only in the named Memory files and HAL/, the
+# host reached only from HAL/Linux, and guests linking only CGuest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
@@ -20,6 +21,15 @@ fi
 if grep -rln --include='*.swift' -E 'Unsafe(Mutable)?(Raw)?Pointer' Sources/UMKernel \
     | grep -vE 'Sources/UMKernel/(Memory/(Physmap|ObjectRef)\.swift|HAL/)'; then
     echo "error: raw pointers outside Memory/ and HAL/" >&2
+    status=1
+fi
+if grep -rln --include='*.swift' -E '^\s*import\s+(CShims|Glibc)\b' Sources/UMKernel | grep -v '^Sources/UMKernel/HAL/Linux/'; then
+    echo "error: the host (CShims, Glibc) imported outside HAL/Linux" >&2
+    status=1
+fi
+
+if grep -rln --include='*.swift' -E '^\s*import\s+(CShims|Glibc)\b' Sources/UMKGuest Sources/Servers examples; then
+    echo "error: guest code imports the host side (guests link CGuest)" >&2
     status=1
 fi
 exit $status

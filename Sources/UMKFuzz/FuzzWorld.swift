@@ -278,7 +278,7 @@ public struct FuzzWorld {
             outcome.features.append(UInt32(UInt8(bitPattern: Int8(truncatingIfNeeded: s.number))) << 24 | type << 18
                                     | UInt32(s.label & 0x3F) << 12 | result << 4 | UInt32(state.rawValue & 0xF))
             if trace {
-                var line = "\(index): \(call) → cptr 0x\(String(cptr, radix: 16)) (\(invoked.map { "\($0.type)" } ?? "lookup fails")): \(threadName(issuer)) \(state)"
+                var line = "\(index): \(call) → cptr \(hex(cptr)) (\(invoked.map { "\($0.type)" } ?? "lookup fails")): \(threadName(issuer)) \(state)"
                 if s.number == Syscall.call.rawValue && state == .running && invoked.map({ $0.type != .endpoint }) ?? false {
                     line += ", reply \(KernelError(rawValue: reply.label).map { "\($0)" } ?? "label \(reply.label)") length \(reply.length)"
                 }
@@ -289,7 +289,7 @@ public struct FuzzWorld {
 
     func threadName(_ t: TCBRef) -> String {
         if let i = threads.firstIndex(of: t) { return "t\(i)" }
-        return t == boot.rootThread ? "root" : (t == kernel.idleThread ? "idle" : "tcb 0x\(String(t.paddr, radix: 16))")
+        return t == boot.rootThread ? "root" : (t == kernel.idleThread ? "idle" : "tcb \(hex(t.paddr))")
     }
 
     static func isKernelObject(_ type: CapType) -> Bool {
@@ -354,7 +354,7 @@ public struct FuzzWorld {
         for o in objects {
             if let l = last, o.base < l.end, !(o.base == l.base && o.end == l.end) {
                 throw FuzzFailure(oracle: "overlap", call: call,
-                                  message: "\(o.type) at 0x\(String(o.base, radix: 16)) overlaps \(l.type) at 0x\(String(l.base, radix: 16))")
+                                  message: "\(o.type) at \(hex(o.base)) overlaps \(l.type) at \(hex(l.base))")
             }
             if last == nil || o.end > last!.end { last = o }
         }
@@ -363,7 +363,7 @@ public struct FuzzWorld {
                 let nested = (a.base <= b.base && b.end <= a.end) || (b.base <= a.base && a.end <= b.end)
                 if !nested {
                     throw FuzzFailure(oracle: "overlap", call: call,
-                                      message: "untyped 0x\(String(a.base, radix: 16)) and 0x\(String(b.base, radix: 16)) overlap without nesting")
+                                      message: "untyped \(hex(a.base)) and \(hex(b.base)) overlap without nesting")
                 }
             }
         }

@@ -240,7 +240,7 @@ extension CPtrChoice {
         switch self {
         case .held(let n): "held#\(n)"
         case .slot(let s): "slot \(s)"
-        case .raw(let v): "0x" + String(v, radix: 16)
+        case .raw(let v): hex(v)
         }
     }
 }
@@ -258,9 +258,9 @@ extension ArgChoice {
     var text: String {
         switch self {
         case .small(let v): "\(v)"
-        case .interesting(let i): "0x" + String(SyscallProgram.interestingValues[Int(i) % SyscallProgram.interestingValues.count], radix: 16)
+        case .interesting(let i): hex(SyscallProgram.interestingValues[Int(i) % SyscallProgram.interestingValues.count])
         case .held(let i): "held#\(i)"
-        case .raw(let v): "0x" + String(v, radix: 16)
+        case .raw(let v): hex(v)
         }
     }
 }

@@ -343,7 +343,6 @@ public struct ManifestCompiler {
     }
 }
 
-func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
 
 /// Bytes in the largest unit that divides them.
 func describe(_ bytes: UInt64) -> String {

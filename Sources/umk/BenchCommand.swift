@@ -293,9 +293,4 @@ struct BenchCommand: ParsableCommand {
         let ns = UInt64((now.tv_sec - start.tv_sec) * 1_000_000_000 + (now.tv_nsec - start.tv_nsec))
         return (umk_cycles() - c0) * 1_000_000_000 / ns
     }
-
-    private func pad(_ v: UInt64) -> String {
-        let s = String(v)
-        return String(repeating: " ", count: max(0, 6 - s.count)) + s
-    }
 }

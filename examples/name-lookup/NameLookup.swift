@@ -21,7 +21,7 @@ enum NameLookup {
         var (msg, badge) = seL4.recv(endpoint)
         while true {
             let text = String(decoding: IPCBuffer.getBytes(Int(min(IPCBuffer.getMR(0), 256)), from: 1), as: UTF8.self)
-            let answer = Array("\(text.uppercased()) (badge 0x\(String(badge, radix: 16)))".utf8)
+            let answer = Array("\(text.uppercased()) (badge \(hex(badge)))".utf8)
             IPCBuffer.setMR(0, UInt64(answer.count))
             let words = IPCBuffer.setBytes(answer, from: 1)
             (msg, badge) = seL4.replyRecv(endpoint, MessageInfo(label: 0, length: UInt64(1 + words)))

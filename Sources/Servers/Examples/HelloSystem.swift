@@ -48,18 +48,18 @@ public enum HelloSystem {
         var served: UInt64 = 0
         while true {
             if msg.label == 2 {
-                debugPrint("root: got a cap from badge 0x\(String(badge, radix: 16)) (extraCaps \(msg.extraCaps), cap tag \(seL4.debugCapIdentify(received)))\n")
+                debugPrint("root: got a cap from badge \(hex(badge)) (extraCaps \(msg.extraCaps), cap tag \(seL4.debugCapIdentify(received)))\n")
                 seL4.reply(MessageInfo(label: 0, length: 0))
                 break
             }
             let sum = (0..<Int(msg.length)).reduce(UInt64(0)) { $0 &+ IPCBuffer.getMR($1) }
             served += 1
-            debugPrint("root: call \(served) from badge 0x\(String(badge, radix: 16)): \(msg.length) words, sum \(sum)\n")
+            debugPrint("root: call \(served) from badge \(hex(badge)): \(msg.length) words, sum \(sum)\n")
             IPCBuffer.setMR(0, sum)
             (msg, badge) = seL4.replyRecv(ep, MessageInfo(label: 0, length: 1))
         }
         let word = seL4.wait(ntfn)
-        debugPrint("root: notification word 0x\(String(word, radix: 16))\n")
+        debugPrint("root: notification word \(hex(word))\n")
         debugPrint("root: done, halting\n")
         seL4.debugHalt()
     }

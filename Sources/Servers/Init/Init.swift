@@ -165,7 +165,6 @@ struct Parent {
     }
 }
 
-func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
 
 extension String {
     func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }

@@ -193,7 +193,7 @@ struct SystemBuilder {
                 try check(IOPortControl.issue(InitialCap.ioPortControl.rawValue, first: UInt16(g.first), last: UInt16(g.last),
                                               root: alloc.root, index: slot, depth: 64), "ports of \(t.name)")
                 try give(i, slot, at: g.id, "ports of \(t.name)")
-                let name = "ports 0x\(String(g.first, radix: 16))-0x\(String(g.last, radix: 16))"
+                let name = "ports \(hex(g.first))-\(hex(g.last))"
                 tasks[i].caps.append(StartInfo.Cap(id: g.id, kind: .ioPort, name: name, value: g.first << 16 | g.last))
             }
         }

@@ -89,7 +89,7 @@ public struct Pager {
     private func report(_ badge: UInt64, ip: UInt64, address: UInt64, access: UInt64) {
         let name = clients[badge]?.name ?? "badge \(badge)"
         let kind = ["read", "write", "execute"][Int(access)]
-        debugPrint("pager: \(name): invalid \(kind) at 0x\(String(address, radix: 16)) (ip 0x\(String(ip, radix: 16)))\n")
+        debugPrint("pager: \(name): invalid \(kind) at \(hex(address)) (ip \(hex(ip)))\n")
         guard let reportTo else { return }
         for (i, w) in [badge, ip, address, access].enumerated() { IPCBuffer.setMR(i, w) }
         seL4.call(reportTo, MessageInfo(label: InitRequest.invalidAccess.rawValue, length: 4))

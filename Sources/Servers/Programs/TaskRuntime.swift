@@ -11,7 +11,7 @@ public enum TaskRuntime {
     /// The entry init starts tasks at: arg0 = the start info's address.
     public static let entry: ThreadEntry = { address, _ in
         guard let info = readStartInfo(at: address) else {
-            debugPrint("task: unreadable start info at 0x\(String(address, radix: 16))\n")
+            debugPrint("task: unreadable start info at \(hex(address))\n")
             exit(127)
         }
         guard let program = ProgramRegistry.program(named: info.program) else {

@@ -57,7 +57,7 @@ public enum PagerSystem {
             let (msg, _) = seL4.recv(reports)
             if msg.label == InitRequest.invalidAccess.rawValue {
                 let client = IPCBuffer.getMR(0), address = IPCBuffer.getMR(2)
-                debugPrint("init: stopping client \(client) after an invalid access at 0x\(String(address, radix: 16))\n")
+                debugPrint("init: stopping client \(client) after an invalid access at \(hex(address))\n")
                 _ = TCB.suspend(client == 1 ? worker.tcb : stray.tcb)
                 seL4.reply(MessageInfo(label: 0, length: 0))
                 reported = true

@@ -51,10 +51,10 @@ extension FaultRecord {
     /// A one-line description for reports.
     public var summary: String {
         switch FaultType(rawValue: type) {
-        case .capFault: "CapFault (cptr 0x\(String(w0, radix: 16)), \(w1 != 0 ? "receive" : "send") phase, lookup failure \(lookup0))"
+        case .capFault: "CapFault (cptr \(hex(w0)), \(w1 != 0 ? "receive" : "send") phase, lookup failure \(lookup0))"
         case .unknownSyscall: "UnknownSyscall \(Int64(bitPattern: w0))"
         case .userException: "UserException vector \(w0) code \(w1)"
-        case .vmFault: "VMFault at 0x\(String(w0, radix: 16)) (fsr 0x\(String(w1, radix: 16))\(w2 != 0 ? ", instruction fetch" : ""))"
+        case .vmFault: "VMFault at \(hex(w0)) (fsr \(hex(w1))\(w2 != 0 ? ", instruction fetch" : ""))"
         default: "fault type \(type)"
         }
     }

@@ -81,21 +81,6 @@
         unsafe (base + Int(destination)).copyMemory(from: base + Int(source), byteCount: Int(length))
     }
 
-    /// True if every byte of `[paddr, paddr + length)` is zero.
-    public func isZero(_ paddr: UInt64, length: UInt64) -> Bool {
-        precondition(contains(paddr, length: length), "physmap read out of RAM")
-        var offset: UInt64 = 0
-        while offset + 8 <= length, (paddr + offset) & 7 == 0 {
-            if loadWord(paddr + offset) != 0 { return false }
-            offset += 8
-        }
-        while offset < length {
-            if loadByte(paddr + offset) != 0 { return false }
-            offset += 1
-        }
-        return true
-    }
-
     /// A typed handle to the object at `paddr`.
     @inline(__always) public func ref<T>(_ type: T.Type = T.self, _ paddr: UInt64) -> ObjectRef<T> {
         ObjectRef(physmap: self, paddr: paddr)

@@ -85,9 +85,6 @@ public enum CapType: UInt64, Sendable, CaseIterable {
         case .ioPortControl: 31
         }
     }
-
-    /// True for the paging-structure caps that can be mapped into a VSpace.
-    var isPagingTable: Bool { self == .pageTable || self == .pageDirectory || self == .pdpt }
 }
 
 /// seL4's VM rights of a frame cap (`vm_rights_t`).
@@ -103,15 +100,6 @@ public enum VMRights: UInt64, Sendable {
             return rights.contains(.write) ? .readWrite : .readOnly
         }
         return .kernelOnly
-    }
-
-    /// The cap rights equivalent of these VM rights.
-    var capRights: CapRights {
-        switch self {
-        case .kernelOnly: []
-        case .readOnly: [.read]
-        case .readWrite: [.read, .write]
-        }
     }
 }
 

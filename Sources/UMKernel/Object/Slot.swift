@@ -30,8 +30,6 @@ public struct Slot: Equatable, Sendable {
         get { nextAndFlags & 2 != 0 }
         set { nextAndFlags = newValue ? nextAndFlags | 2 : nextAndFlags & ~2 }
     }
-    /// Clears the derivation links and flags.
-    mutating func clearLinks() { prev = 0; nextAndFlags = 0 }
 }
 
 /// A handle to a slot in RAM.

@@ -160,7 +160,7 @@ extension ObjectRef where Object == TCB {
     public var name: String {
         var bytes: [UInt8] = []
         for i in 0..<32 { let b = pointee.name[i]; if b == 0 { break }; bytes.append(b) }
-        return bytes.isEmpty ? "tcb@0x" + String(paddr, radix: 16) : String(decoding: bytes, as: UTF8.self)
+        return bytes.isEmpty ? "tcb@" + hex(paddr) : String(decoding: bytes, as: UTF8.self)
     }
 
     /// Sets the name reported for this thread (truncated to 31 bytes).

@@ -27,16 +27,16 @@ extension Kernel {
         for s in slots {
             let cte = s.pointee
             if cte.cap.isNull {
-                if cte.prev != 0 || cte.next != 0 { throw fail("null cap at 0x\(hex(s.paddr)) has CDT links") }
+                if cte.prev != 0 || cte.next != 0 { throw fail("null cap at \(hex(s.paddr)) has CDT links") }
                 continue
             }
             if cte.prev != 0 {
-                guard slotSet.contains(cte.prev) else { throw fail("slot 0x\(hex(s.paddr)) prev 0x\(hex(cte.prev)) is not a live slot") }
-                if slot(cte.prev).pointee.next != s.paddr { throw fail("slot 0x\(hex(s.paddr)): prev.next mismatch") }
+                guard slotSet.contains(cte.prev) else { throw fail("slot \(hex(s.paddr)) prev \(hex(cte.prev)) is not a live slot") }
+                if slot(cte.prev).pointee.next != s.paddr { throw fail("slot \(hex(s.paddr)): prev.next mismatch") }
             }
             if cte.next != 0 {
-                guard slotSet.contains(cte.next) else { throw fail("slot 0x\(hex(s.paddr)) next 0x\(hex(cte.next)) is not a live slot") }
-                if slot(cte.next).pointee.prev != s.paddr { throw fail("slot 0x\(hex(s.paddr)): next.prev mismatch") }
+                guard slotSet.contains(cte.next) else { throw fail("slot \(hex(s.paddr)) next \(hex(cte.next)) is not a live slot") }
+                if slot(cte.next).pointee.prev != s.paddr { throw fail("slot \(hex(s.paddr)): next.prev mismatch") }
             }
             try checkCapObject(cte.cap, at: s, threads: threadSet)
         }
@@ -45,7 +45,7 @@ extension Kernel {
             var n = 0, p = s.pointee.next
             while p != 0 {
                 n += 1
-                if n > slots.count { throw fail("CDT cycle from 0x\(hex(s.paddr))") }
+                if n > slots.count { throw fail("CDT cycle from \(hex(s.paddr))") }
                 p = slot(p).pointee.next
             }
         }
@@ -58,19 +58,19 @@ extension Kernel {
                 if c.isPhysical && c.type != .zombie {
                     let top = c.paddr + (UInt64(1) << c.objectSizeBits)
                     if c.paddr < u.paddr || top > u.paddr + u.untypedFreeIndex {
-                        throw fail("cap at 0x\(hex(p)) (\(c.type)) outside the watermark of untyped 0x\(hex(u.paddr))")
+                        throw fail("cap at \(hex(p)) (\(c.type)) outside the watermark of untyped \(hex(u.paddr))")
                     }
                 }
                 p = slot(p).pointee.next
             }
-            if u.untypedFreeIndex > UInt64(1) << u.untypedSizeBits { throw fail("untyped 0x\(hex(u.paddr)) free index past its end") }
+            if u.untypedFreeIndex > UInt64(1) << u.untypedSizeBits { throw fail("untyped \(hex(u.paddr)) free index past its end") }
         }
 
         // The allocated-ports bitmap is exactly the union of the IOPort caps' ranges.
         var held = [UInt64](repeating: 0, count: 1024)
         for s in slots where s.pointee.cap.type == .ioPort {
             let c = s.pointee.cap
-            if c.ioPortFirst > c.ioPortLast { throw fail("IOPort cap at 0x\(hex(s.paddr)) with first > last") }
+            if c.ioPortFirst > c.ioPortLast { throw fail("IOPort cap at \(hex(s.paddr)) with first > last") }
             for p in c.ioPortFirst...c.ioPortLast { held[Int(p >> 6)] |= 1 << (p & 63) }
         }
         for w in 0..<1024 where physmap.loadWord(KernelLayout.ioPortBitmap + UInt64(w) * 8) != held[w] {
@@ -82,7 +82,7 @@ extension Kernel {
     }
 
     private func checkCapObject(_ cap: Capability, at s: SlotRef, threads: Set<UInt64>) throws(InvariantViolation) {
-        func fail(_ m: String) -> InvariantViolation { InvariantViolation(description: "cap at 0x\(hex(s.paddr)): " + m) }
+        func fail(_ m: String) -> InvariantViolation { InvariantViolation(description: "cap at \(hex(s.paddr)): " + m) }
         if cap.isPhysical {
             let bits = cap.objectSizeBits
             guard physmap.contains(cap.paddr, length: UInt64(1) << bits) else { throw fail("\(cap.type) object outside RAM") }
@@ -90,7 +90,7 @@ extension Kernel {
         }
         switch cap.type {
         case .thread:
-            if !threads.contains(cap.paddr) { throw fail("thread cap to a dead TCB 0x\(hex(cap.paddr))") }
+            if !threads.contains(cap.paddr) { throw fail("thread cap to a dead TCB \(hex(cap.paddr))") }
         case .reply:
             if !threads.contains(cap.paddr) { throw fail("reply cap to a dead TCB") }
             if !cap.replyMaster && tcb(cap.paddr).pointee.state != .blockedOnReply {
@@ -231,4 +231,3 @@ struct SlotSet {
     }
 }
 
-func hex(_ v: UInt64) -> String { String(v, radix: 16) }

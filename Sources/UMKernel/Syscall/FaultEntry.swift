@@ -38,7 +38,7 @@ extension Kernel {
     /// seL4: handleDoubleFault — report and stop the thread.
     func handleDoubleFault(_ t: TCBRef, first: FaultRecord, second: FaultRecord) {
         hal.debugPrint("umk: caught \(second.summary) while delivering \(first.summary) "
-            + "of thread \"\(t.name)\" at ip 0x\(String(t.pointee[.rip], radix: 16)); thread stopped\n")
+            + "of thread \"\(t.name)\" at ip \(hex(t.pointee[.rip])); thread stopped\n")
         setThreadState(t, .inactive)
     }
 

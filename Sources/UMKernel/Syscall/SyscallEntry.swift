@@ -232,7 +232,7 @@ extension Kernel {
     private func debugNameThread(_ thread: TCBRef) {
         let cptr = thread.pointee[.rdi]
         guard case .success(let cap) = lookupCap(thread, cptr), cap.type == .thread else {
-            hal.debugPrint("umk: DebugNameThread: cap 0x\(String(cptr, radix: 16)) is not a TCB; ignored\n")
+            hal.debugPrint("umk: DebugNameThread: cap \(hex(cptr)) is not a TCB; ignored\n")
             return
         }
         guard let buffer = ipcBuffer(of: thread, isReceiver: true) else {
@@ -261,7 +261,7 @@ extension Kernel {
         func line(_ t: TCBRef) {
             let name = padded(t.name, 40)
             let state = padded("\(t.pointee.state)", 15)
-            out += "\(name)\t\(state)\t0x\(String(t.pointee.nextIP, radix: 16))\t\(t.pointee.priority)\t0\n"
+            out += "\(name)\t\(state)\t\(hex(t.pointee.nextIP))\t\(t.pointee.priority)\t0\n"
         }
         if currentThread != idleThread { line(currentThread) }
         for prio in (0..<256).reversed() {

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// The Linux backend's only host call sites: thin wrappers over CShims that turn -errno
-// into a thrown HostError. Nothing else in UMKernel calls the host.
+// The Linux machine's host calls that can fail: thin wrappers over CShims that turn -errno
+// into a thrown HostError (memory, files). The calls that cannot fail, or whose failure
+// is only counted (timers, signal installation, the console's reads and writes, the
+// context switch), are made by the HAL/Linux file that owns them. Nothing outside
+// HAL/Linux calls the host (scripts/lint-kernel.sh checks the imports).
 
 import CShims
 
