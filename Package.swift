@@ -90,7 +90,12 @@ let package = Package(
         .testTarget(name: "UMKDevicesTests", dependencies: ["UMKDevices"]),
         .testTarget(name: "UMKFuzzTests", dependencies: ["UMKFuzz", "UMKernel", "UMKABI"],
                     exclude: ["Regressions"]),
-        .testTarget(name: "LinuxHALTests", dependencies: ["UMKernel", "UMKGuest", "Servers", "UMKBench", "CShims"]),
+        // What the test targets that run real guests share (booting a system, guest checks).
+        .target(name: "UMKTestSupport", dependencies: ["UMKernel", "UMKGuest"], path: "Tests/UMKTestSupport"),
+        .testTarget(name: "LinuxHALTests",
+                    dependencies: ["UMKernel", "UMKGuest", "Servers", "UMKBench", "CShims", "UMKTestSupport"]),
+        .testTarget(name: "UMKGuestTests", dependencies: ["UMKGuest", "UMKernel", "UMKTestSupport"]),
+        .testTarget(name: "ServersTests", dependencies: ["Servers", "UMKGuest", "UMKernel", "UMKBench", "UMKTestSupport"]),
         .testTarget(name: "UMKManifestTests", dependencies: ["UMKManifest", "UMKABI"]),
         .testTarget(name: "umkTests", dependencies: ["umk"]),
     ],

@@ -12,6 +12,7 @@
 
 import CShims
 import Glibc
+import Synchronization
 import UMKABI
 
 /// A guest program's entry point: `entry(arg0, arg1)`. The root task gets the virtual
@@ -34,8 +35,13 @@ public struct LinuxRunResult: Sendable {
 
 extension Kernel where H == LinuxHAL {
     /// Boots the root task with `root` as its program and runs guests until one halts the
-    /// system or none can run.
+    /// system or none can run. The switch's state in CShims is the process's one CPU: a run
+    /// started while another thread's run goes on waits for it to end.
     public func runGuests(root: GuestEntry, config: BootConfig = LinuxSystem.rootConfig) throws(HostError) -> LinuxRunResult {
+        try LinuxSystem.cpu.withLock { _ throws(HostError) in try runGuestsAlone(root: root, config: config) }
+    }
+
+    private func runGuestsAlone(root: GuestEntry, config: BootConfig) throws(HostError) -> LinuxRunResult {
         var config = config
         config.entry = UInt64(UInt(bitPattern: unsafe unsafeBitCast(root, to: UnsafeRawPointer.self)))
         _ = boot(config)
@@ -143,6 +149,9 @@ extension Kernel where H == LinuxHAL {
 
 /// Defaults for running on Linux.
 public enum LinuxSystem {
+    /// Held while a system runs guests: one at a time per process.
+    static let cpu = Mutex<Void>(())
+
     /// The root task's layout: BootInfo at 4 MiB, a 1 MiB stack up to 6 MiB.
     public static var rootConfig: BootConfig {
         var c = BootConfig()

@@ -8,24 +8,23 @@ import Testing
 import Servers
 import UMKBench
 import UMKGuest
+import UMKTestSupport
 @testable import UMKernel
 
-extension LinuxGuests {
-    @Suite("Pager")
-    struct PagerTests {
-        @Test("PAGER0001 a task touches 64 MiB of fresh heap through the pager; a stray task is reported and stopped")
-        func sixtyFourMiB() throws {
-            PagerSystem.heapPages = 16384
-            PagerSystem.samples = []
-            let (r, out) = try runSystem(ramMiB: 256, PagerSystem.root)
-            #expect(r.halted, "\(out)")
-            #expect(out.contains("worker: touched 16384 pages (64 MiB), 0 not zero, sum \(16384 * 16383 / 2)"), "\(out)")
-            #expect(out.contains("pager: stray: invalid write at 0x90000000"), "\(out)")
-            #expect(out.contains("init: stopping client 2 after an invalid access at 0x90000000"), "\(out)")
-            #expect(!out.contains("stray: still running?"), "\(out)")
-            #expect(out.contains("init: all clients accounted for"), "\(out)")
-            #expect(PagerSystem.samples.count == 16384)
-        }
+@Suite("Pager", .serialized)
+struct PagerTests {
+    @Test("PAGER0001 a task touches 64 MiB of fresh heap through the pager; a stray task is reported and stopped")
+    func sixtyFourMiB() throws {
+        PagerSystem.heapPages = 16384
+        PagerSystem.samples = []
+        let (r, out) = try runSystem(ramMiB: 256, PagerSystem.root)
+        #expect(r.halted, "\(out)")
+        #expect(out.contains("worker: touched 16384 pages (64 MiB), 0 not zero, sum \(16384 * 16383 / 2)"), "\(out)")
+        #expect(out.contains("pager: stray: invalid write at 0x90000000"), "\(out)")
+        #expect(out.contains("init: stopping client 2 after an invalid access at 0x90000000"), "\(out)")
+        #expect(!out.contains("stray: still running?"), "\(out)")
+        #expect(out.contains("init: all clients accounted for"), "\(out)")
+        #expect(PagerSystem.samples.count == 16384)
     }
 }
 
@@ -80,7 +79,7 @@ enum StackGrowthPrograms {
     nonisolated(unsafe) static var kib: UInt64 = 64
 }
 
-extension LinuxGuests.PagerTests {
+extension PagerTests {
     @Test("PAGER0002 the stack grows through the pager down to its limit; past it, the fault is reported")
     func stackGrowth() throws {
         StackGrowthPrograms.kib = 64

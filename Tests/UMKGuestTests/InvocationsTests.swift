@@ -5,6 +5,7 @@
 
 import Testing
 import UMKGuest
+import UMKTestSupport
 @testable import UMKernel
 
 enum InvocationPrograms {
@@ -87,15 +88,13 @@ enum InvocationPrograms {
     }
 }
 
-extension LinuxGuests {
-    @Suite("UMKGuest invocations")
-    struct GuestInvocationTests {
-        @Test("GUEST0002 every invocation wrapper reaches its kernel method with seL4's argument order")
-        func wrappers() throws {
-            let (r, out) = try runSystem(InvocationPrograms.root)
-            #expect(r.halted, "\(out)")
-            #expect(!out.contains("FAIL"), "\(out)")
-            #expect(out.contains("invocations ok"), "\(out)")
-        }
+@Suite("UMKGuest invocations", .serialized)
+struct InvocationsTests {
+    @Test("GUEST0002 every invocation wrapper reaches its kernel method with seL4's argument order")
+    func wrappers() throws {
+        let (r, out) = try runSystem(InvocationPrograms.root)
+        #expect(r.halted, "\(out)")
+        #expect(!out.contains("FAIL"), "\(out)")
+        #expect(out.contains("invocations ok"), "\(out)")
     }
 }

@@ -12,6 +12,7 @@ import CShims
 import Servers
 import UMKBench
 import UMKGuest
+import UMKTestSupport
 @testable import UMKernel
 
 /// Boots `root` on a machine with `options`; returns the run, the debug output and what

@@ -8,6 +8,7 @@ import Testing
 import CShims
 import Glibc
 import UMKGuest
+import UMKTestSupport
 @testable import UMKernel
 
 enum FaultPrograms {

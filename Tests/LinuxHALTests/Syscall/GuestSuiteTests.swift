@@ -4,27 +4,13 @@
 // Swift functions started by the kernel on their own stacks in their own windows, making
 // syscalls through the direct-call entry. Each test boots a fresh system whose root task
 // is the test's program; results come back through the debug console. The context switch
-// uses process-wide state, so these run one at a time.
+// uses process-wide state: a run waits for any other to end (Kernel.runGuests), and the
+// suite is serialized so timing-sensitive tests do not wait on each other.
 
 import Testing
 import UMKGuest
+import UMKTestSupport
 @testable import UMKernel
-
-/// Boots a system with `root` as the root task and runs it to the end.
-func runSystem(ramMiB: UInt64 = 64, _ root: ThreadEntry) throws -> (result: LinuxRunResult, output: String) {
-    let k = Kernel(hal: try LinuxHAL(ramSize: ramMiB << 20, echo: false))
-    defer { k.hal.release() }
-    let r = try k.runGuests(root: root)
-    return (r, k.hal.outputText)
-}
-
-/// Guest-side failure report: print and halt (the test then sees "FAIL").
-func guestCheck(_ ok: Bool, _ what: String) {
-    if !ok {
-        debugPrint("FAIL: \(what)\n")
-        seL4.debugHalt()
-    }
-}
 
 // MARK: - Programs
 

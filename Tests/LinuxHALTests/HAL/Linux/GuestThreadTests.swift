@@ -7,6 +7,7 @@ import Foundation
 import Testing
 import CShims
 import UMKGuest
+import UMKTestSupport
 @testable import UMKernel
 
 /// Shared state the exclusivity test's guests access through `inout`.

@@ -7,6 +7,7 @@
 
 import Testing
 import UMKGuest
+import UMKTestSupport
 @testable import UMKernel
 
 enum AllocatorPrograms {
@@ -55,19 +56,17 @@ enum AllocatorPrograms {
     }
 }
 
-extension LinuxGuests {
-    @Suite("Object allocator")
-    struct ObjectAllocatorTests {
-        @Test("ALLOC0001 first fit falls through to the next untyped with room without asking a full one; freed memory is used again")
-        func skipsFullUntypeds() throws {
-            let k = Kernel(hal: try LinuxHAL(ramSize: 64 << 20, echo: false))
-            defer { k.hal.release() }
-            AllocatorPrograms.kernel = k
-            defer { AllocatorPrograms.kernel = nil }
-            let r = try k.runGuests(root: AllocatorPrograms.root)
-            let out = k.hal.outputText
-            #expect(r.halted && !out.contains("FAIL"), "\(out)")
-            #expect(out.contains("allocator: ok"), "\(out)")
-        }
+@Suite("Object allocator", .serialized)
+struct ObjectAllocatorTests {
+    @Test("ALLOC0001 first fit falls through to the next untyped with room without asking a full one; freed memory is used again")
+    func skipsFullUntypeds() throws {
+        let k = Kernel(hal: try LinuxHAL(ramSize: 64 << 20, echo: false))
+        defer { k.hal.release() }
+        AllocatorPrograms.kernel = k
+        defer { AllocatorPrograms.kernel = nil }
+        let r = try k.runGuests(root: AllocatorPrograms.root)
+        let out = k.hal.outputText
+        #expect(r.halted && !out.contains("FAIL"), "\(out)")
+        #expect(out.contains("allocator: ok"), "\(out)")
     }
 }
