@@ -125,21 +125,30 @@ public enum PathBenchSystem {
         results["send-higher"] = samplesA
     }
 
-    static let receiveLoop: ThreadEntry = { _, _ in
+    static let receiveLoop: ThreadEntry = { _, _ in timeArrivals { _ = seL4.recv(Slot.endpoint) } }
+    static let sendLoop: ThreadEntry = { _, _ in stampForever { seL4.send(Slot.endpoint, MessageInfo(label: 0, length: 0)) } }
+
+    /// Waits 2 × `rounds` times with `wait`, each arrival timed from the other side's
+    /// stamp; keeps the second half (the first warms the path up), then signals done.
+    /// Inline, so the wait is the syscall itself, not a closure call before the stamp.
+    @inline(__always)
+    static func timeArrivals(_ wait: () -> Void) {
         let n = rounds
         var arrivals = [UInt64](repeating: 0, count: 2 * n)
         for i in 0..<(2 * n) {
-            _ = seL4.recv(Slot.endpoint)
+            wait()
             arrivals[i] = umk_cycles() &- stamp
         }
         samplesA = Array(arrivals[n...])
         seL4.signal(Slot.done)
     }
 
-    static let sendLoop: ThreadEntry = { _, _ in
+    /// Stamps the time, then hands over with `send`, for ever (the receiver times it).
+    @inline(__always)
+    static func stampForever(_ send: () -> Void) -> Never {
         while true {
             stamp = umk_cycles()
-            seL4.send(Slot.endpoint, MessageInfo(label: 0, length: 0))
+            send()
         }
     }
 
@@ -358,23 +367,8 @@ public enum PathBenchSystem {
         seL4.signal(clientDone)
     }
 
-    static let waitLoop: ThreadEntry = { _, _ in
-        let n = rounds
-        var wakes = [UInt64](repeating: 0, count: 2 * n)
-        for i in 0..<(2 * n) {
-            _ = seL4.wait(Slot.notification)
-            wakes[i] = umk_cycles() &- stamp
-        }
-        samplesA = Array(wakes[n...])
-        seL4.signal(Slot.done)
-    }
-
-    static let signalLoop: ThreadEntry = { _, _ in
-        while true {
-            stamp = umk_cycles()
-            seL4.signal(Slot.notification)
-        }
-    }
+    static let waitLoop: ThreadEntry = { _, _ in timeArrivals { _ = seL4.wait(Slot.notification) } }
+    static let signalLoop: ThreadEntry = { _, _ in stampForever { seL4.signal(Slot.notification) } }
 
     /// Two of these yield to each other; each measures from the other's last timestamp.
     static let yieldLoop: ThreadEntry = { me, _ in

@@ -45,15 +45,6 @@ public enum UserEntry: UInt64, Sendable {
     case syscall = 2
     /// Stopped by a fault or an interrupt: every register was saved.
     case exception = 3
-
-    @inline(__always) static func decode(_ word: UInt64) -> UserEntry {
-        switch word {
-        case 1: .started
-        case 2: .syscall
-        case 3: .exception
-        default: .notStarted
-        }
-    }
 }
 
 /// A frame mapping the kernel asked a machine for (recorded by both backends).

@@ -23,13 +23,6 @@ enum CNodeOperation {
 }
 
 extension Kernel {
-    /// seL4: decodeCNodeInvocation, then the invocation it calls.
-    func handleCNodeInvocation(_ inv: Invocation) throws(KernelException) {
-        let op = try decodeCNodeInvocation(inv)
-        setThreadState(inv.thread, .restart)
-        try invokeCNode(op, caller: inv.thread)
-    }
-
     // MARK: - Decode
 
     func decodeCNodeInvocation(_ inv: Invocation) throws(KernelException) -> CNodeOperation {
@@ -124,6 +117,7 @@ extension Kernel {
     /// Performs a decoded CNode method for `caller`; only Revoke and Delete can stop, at a
     /// preemption point.
     func invokeCNode(_ op: CNodeOperation, caller: TCBRef) throws(KernelException) {
+        setThreadState(caller, .restart)
         switch op {
         case .insert(let cap, let src, let dest):
             cteInsert(cap, src: src, dest: dest)

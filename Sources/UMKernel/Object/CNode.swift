@@ -20,31 +20,28 @@ extension Kernel {
             && newCap.paddr == srcCap.paddr && newCap.untypedSizeBits == srcCap.untypedSizeBits {
             srcCapUpdated.untypedFreeIndex = 1 << srcCap.untypedSizeBits
         }
-        let next = src.pointee.next
-        var d = Slot.empty
-        d.cap = newCap
-        d.prev = src.paddr
-        d.next = next
-        d.revocable = revocable
-        d.firstBadged = revocable
-        dest.pointee = d
+        link(newCap, into: dest, after: src, revocable: revocable)
         src.pointee.cap = srcCapUpdated
-        src.pointee.next = dest.paddr
-        if next != 0 { slot(next).pointee.prev = dest.paddr }
     }
 
     /// seL4: insertNewCap — a new object's original cap, child of `parent` (retype).
     func insertNewCap(parent: SlotRef, dest: SlotRef, cap: Capability) {
+        link(cap, into: dest, after: parent, revocable: true)
+    }
+
+    /// Puts `cap` in the empty `dest`, linked into the tree right after `parent` (its
+    /// first child); a revocable cap starts a badge's first use (seL4's mdb flags).
+    private func link(_ cap: Capability, into dest: SlotRef, after parent: SlotRef, revocable: Bool) {
         let next = parent.pointee.next
         var d = Slot.empty
         d.cap = cap
         d.prev = parent.paddr
         d.next = next
-        d.revocable = true
-        d.firstBadged = true
+        d.revocable = revocable
+        d.firstBadged = revocable
         dest.pointee = d
-        if next != 0 { slot(next).pointee.prev = dest.paddr }
         parent.pointee.next = dest.paddr
+        if next != 0 { slot(next).pointee.prev = dest.paddr }
     }
 
     /// seL4: cteMove — move a cap and its CDT position to the empty `dest`.

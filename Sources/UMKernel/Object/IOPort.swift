@@ -44,20 +44,6 @@ extension Kernel {
         }
     }
 
-    /// seL4: decodeX86PortControlInvocation, then invokeX86PortControl.
-    func handleIOPortControlInvocation(_ inv: Invocation) throws(KernelException) {
-        let op = try decodeIOPortControlInvocation(inv)
-        setThreadState(inv.thread, .restart)
-        invokeIOPortControl(op, control: inv.slot)
-    }
-
-    /// seL4: decodeX86PortInvocation, then invokeX86PortIn or invokeX86PortOut.
-    func handleIOPortInvocation(_ inv: Invocation) throws(KernelException) {
-        let op = try decodeIOPortInvocation(inv)
-        setThreadState(inv.thread, .restart)
-        invokeIOPort(op, inv)
-    }
-
     // MARK: - Decode
 
     /// IOPortControl_Issue: a cap for ports `first...last`, none of them issued yet.
@@ -99,13 +85,15 @@ extension Kernel {
     // MARK: - Invoke
 
     /// seL4: invokeX86PortControl — the ports are taken; the cap is a child of IOPortControl.
-    func invokeIOPortControl(_ op: IOPortControlOperation, control: SlotRef) {
+    func invokeIOPortControl(_ op: IOPortControlOperation, control: SlotRef, caller: TCBRef) {
+        setThreadState(caller, .restart)
         setIOPortMask(op.first, op.last, true)
         cteInsert(.ioPort(first: op.first, last: op.last), src: control, dest: op.dest)
     }
 
     /// seL4: invokeX86PortIn / invokeX86PortOut, through the machine's devices.
     func invokeIOPort(_ op: IOPortOperation, _ inv: Invocation) {
+        setThreadState(inv.thread, .restart)
         switch op {
         case .output(let port, let width, let value):
             hal.ioPortOut(port, width: width, value: value)

@@ -41,20 +41,6 @@ extension Kernel {
     /// True if `irq` is masked until its handler acknowledges it.
     public func isIRQMasked(_ irq: UInt64) -> Bool { globals.pointee.irqMasked & (1 << irq) != 0 }
 
-    /// seL4: decodeIRQControlInvocation, then invokeIRQControl.
-    func handleIRQControlInvocation(_ inv: Invocation) throws(KernelException) {
-        let op = try decodeIRQControlInvocation(inv)
-        setThreadState(inv.thread, .restart)
-        invokeIRQControl(op, control: inv.slot)
-    }
-
-    /// seL4: decodeIRQHandlerInvocation, then the invocation it calls.
-    func handleIRQHandlerInvocation(_ inv: Invocation) throws(KernelException) {
-        let op = try decodeIRQHandlerInvocation(inv)
-        setThreadState(inv.thread, .restart)
-        invokeIRQHandler(op)
-    }
-
     // MARK: - Decode
 
     /// IRQControl_Get: a handler cap for an inactive line into an empty slot.
@@ -91,13 +77,15 @@ extension Kernel {
     // MARK: - Invoke
 
     /// seL4: invokeIRQControl — the line is taken; its handler cap is a child of IRQControl.
-    func invokeIRQControl(_ op: IRQControlOperation, control: SlotRef) {
+    func invokeIRQControl(_ op: IRQControlOperation, control: SlotRef, caller: TCBRef) {
+        setThreadState(caller, .restart)
         setIRQState(op.irq, .signal)
         cteInsert(.irqHandler(irq: op.irq), src: control, dest: op.dest)
     }
 
     /// seL4: invokeIRQHandler_AckIRQ, invokeIRQHandler_SetIRQHandler, _ClearIRQHandler.
-    func invokeIRQHandler(_ op: IRQHandlerOperation) {
+    func invokeIRQHandler(_ op: IRQHandlerOperation, caller: TCBRef) {
+        setThreadState(caller, .restart)
         switch op {
         case .ack(let irq):
             maskInterrupt(false, irq)

@@ -2,7 +2,9 @@
 //
 // Dispatch of an invocation by the type of the invoked cap (seL4 decodeInvocation,
 // src/object/objecttype.c). Endpoint, notification and reply caps are IPC; every other
-// type decodes its method from the message label and then performs it.
+// type decodes its method from the message label into an operation (every check made,
+// nothing changed), and the operation is invoked: the invoke step first puts the caller
+// in Restart (so a preempted operation is re-issued), then performs it.
 
 import UMKABI
 
@@ -44,19 +46,19 @@ extension Kernel {
         case .domain:
             try decodeDomainInvocation(inv)
         case .cnode:
-            try handleCNodeInvocation(inv)
+            try invokeCNode(decodeCNodeInvocation(inv), caller: inv.thread)
         case .untyped:
-            try handleUntypedInvocation(inv)
+            try invokeUntypedRetype(decodeUntypedInvocation(inv), caller: inv.thread)
         case .irqControl:
-            try handleIRQControlInvocation(inv)
+            invokeIRQControl(try decodeIRQControlInvocation(inv), control: inv.slot, caller: inv.thread)
         case .irqHandler:
-            try handleIRQHandlerInvocation(inv)
+            invokeIRQHandler(try decodeIRQHandlerInvocation(inv), caller: inv.thread)
         case .frame, .pageTable, .pageDirectory, .pdpt, .pml4, .asidControl, .asidPool:
             try decodeX86MMUInvocation(inv)
         case .ioPortControl:
-            try handleIOPortControlInvocation(inv)
+            invokeIOPortControl(try decodeIOPortControlInvocation(inv), control: inv.slot, caller: inv.thread)
         case .ioPort:
-            try handleIOPortInvocation(inv)
+            invokeIOPort(try decodeIOPortInvocation(inv), inv)
         }
     }
 

@@ -118,7 +118,7 @@ public struct TCB {
 
     /// How the thread last left user mode.
     public var userEntry: UserEntry {
-        @inline(__always) get { UserEntry.decode(userEntryWord) }
+        get { UserEntry(rawValue: userEntryWord) ?? .notStarted }
         set { userEntryWord = newValue.rawValue }
     }
 

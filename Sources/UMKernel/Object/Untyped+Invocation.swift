@@ -30,13 +30,6 @@ extension Kernel {
 
     // MARK: - Decode
 
-    /// seL4: decodeUntypedInvocation, then invokeUntyped_Retype.
-    func handleUntypedInvocation(_ inv: Invocation) throws(KernelException) {
-        let op = try decodeUntypedInvocation(inv)
-        setThreadState(inv.thread, .restart)
-        try invokeUntypedRetype(op)
-    }
-
     func decodeUntypedInvocation(_ inv: Invocation) throws(KernelException) -> UntypedRetypeOperation {
         guard inv.label == InvocationLabel.untypedRetype.rawValue else { throw .syscallError(.illegalOperation) }
         guard inv.length >= 6, let root = extraCap(inv, 0) else { throw .syscallError(.truncatedMessage) }
@@ -90,7 +83,8 @@ extension Kernel {
     // MARK: - Invoke
 
     /// seL4: invokeUntyped_Retype — reset if childless (preemptible), then the objects.
-    func invokeUntypedRetype(_ op: UntypedRetypeOperation) throws(KernelException) {
+    func invokeUntypedRetype(_ op: UntypedRetypeOperation, caller: TCBRef) throws(KernelException) {
+        setThreadState(caller, .restart)
         if op.reset { try resetUntypedCap(op.slot) }
         let end = op.firstObject + (op.count << op.objectSizeBits)
         op.slot.pointee.cap.untypedFreeIndex = end - op.untyped.paddr

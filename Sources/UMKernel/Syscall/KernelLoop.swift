@@ -76,21 +76,22 @@ extension Kernel {
     /// Restart re-issued, a thread that cannot start stopped or faulted) and must choose
     /// again.
     @inline(__always) func resumption(of n: TCBRef) -> Resumption? {
-        let entry = n.pointee.userEntry
+        // The raw word, compared without decoding (every exit asks).
+        let entry = n.pointee.userEntryWord
         let nextIP = n.pointee.nextIP
         switch entry {
-        case .exception where nextIP != 0:
+        case UserEntry.exception.rawValue where nextIP != 0:
             return .exceptionReturn
-        case .syscall where nextIP == hal.syscallNextIP:
+        case UserEntry.syscall.rawValue where nextIP == hal.syscallNextIP:
             return .syscallReturn
-        case .syscall where nextIP == hal.syscallIP:
+        case UserEntry.syscall.rawValue where nextIP == hal.syscallIP:
             // Restart: the syscall runs again, as re-executing the instruction would, and
             // completes like any other entry (back to after the syscall).
             n.pointee.nextIP = hal.syscallNextIP
             handleSyscall(Int64(bitPattern: n.pointee[.rdx]))
             return nil
         default:
-            return startResumption(of: n, first: entry == .notStarted)
+            return startResumption(of: n, first: entry == UserEntry.notStarted.rawValue)
         }
     }
 

@@ -46,18 +46,39 @@ extension KernelHarness {
         invoke(InitialCap.initThreadTCB.rawValue, .tcbSuspend)
         #expect(root.pointee.state == .inactive)
     }
+
+    /// Startable threads, one stack page each in the order given, then the root stops:
+    /// the TCBs and their cap slots.
+    func threads(_ specs: (name: String, priority: UInt64, faultEP: UInt64)...) -> (tcbs: [TCBRef], slots: [UInt64]) {
+        let made = specs.enumerated().map { i, s in
+            startableThread(priority: s.priority, faultEP: s.faultEP, stackPage: UInt64(i), name: s.name)
+        }
+        rootStops()
+        return (made.map(\.tcb), made.map(\.slot))
+    }
+}
+
+/// Threads a (priority 100) and b (50) ready to start, a notification they share (and a
+/// copy badged `badge`), the root stopped.
+private struct NotifiedPair {
+    let h = KernelHarness()
+    let ntfn: UInt64, badged: UInt64
+    let a: TCBRef, b: TCBRef, aSlot: UInt64
+
+    init(badge: UInt64) {
+        ntfn = h.retype(.notification)[0]
+        badged = h.mint(ntfn, badge: badge)
+        let made = h.threads(("a", 100, 0), ("b", 50, 0))
+        (a, b, aSlot) = (made.tcbs[0], made.tcbs[1], made.slots[0])
+    }
 }
 
 @Suite("Kernel loop")
 struct KernelLoopTests {
     @Test("LOOP0001 a thread that never ran starts at its entry; after a syscall it gets its results back")
     func startThenSyscallReturn() {
-        let h = KernelHarness()
-        let ntfn = h.retype(.notification)[0]
-        let badged = h.mint(ntfn, badge: 0x55)
-        let (_, a) = h.startableThread(priority: 100, stackPage: 0, name: "a")
-        let (_, b) = h.startableThread(priority: 50, stackPage: 1, name: "b")
-        h.rootStops()
+        let w = NotifiedPair(badge: 0x55)
+        let (h, a, b, ntfn, badged) = (w.h, w.a, w.b, w.ntfn, w.badged)
         let log = h.k.runScripted { t, how in
             switch (t, how) {
             case (a, .start): return syscall(t, .recv, cptr: ntfn)
@@ -74,12 +95,8 @@ struct KernelLoopTests {
 
     @Test("LOOP0002 a Restart re-issues the syscall in the kernel: the thread is not resumed until it completes")
     func restartReissued() {
-        let h = KernelHarness()
-        let ntfn = h.retype(.notification)[0]
-        let badged = h.mint(ntfn, badge: 7)
-        let (aSlot, a) = h.startableThread(priority: 100, stackPage: 0, name: "a")
-        let (_, b) = h.startableThread(priority: 50, stackPage: 1, name: "b")
-        h.rootStops()
+        let w = NotifiedPair(badge: 7)
+        let (h, a, b, ntfn, badged, aSlot) = (w.h, w.a, w.b, w.ntfn, w.badged, w.aSlot)
         var step = 0
         let log = h.k.runScripted { t, how in
             if t == a { return how == .start(first: true) ? syscall(t, .recv, cptr: ntfn) : nil }
@@ -152,9 +169,8 @@ struct KernelLoopTests {
     func exceptionReturnAfterReply() {
         let h = KernelHarness()
         let ep = h.retype(.endpoint)[0]
-        let (_, handler) = h.startableThread(priority: 200, stackPage: 0, name: "handler")
-        let (_, f) = h.startableThread(priority: 100, faultEP: ep, stackPage: 1, name: "f")
-        h.rootStops()
+        let made = h.threads(("handler", 200, 0), ("f", 100, ep))
+        let (handler, f) = (made.tcbs[0], made.tcbs[1])
         var faulted = false
         let log = h.k.runScripted { t, how in
             switch (t, how) {
@@ -192,9 +208,8 @@ struct KernelLoopTests {
         #expect(h.error(InitialCap.irqControl.rawValue, .irqIssueIRQHandler, [5, handlerCap, 64], caps: [rootCNode]) == .noError)
         let badged = h.mint(ntfn, badge: 0x20)
         #expect(h.error(handlerCap, .irqSetIRQHandler, caps: [badged]) == .noError)
-        let (_, driver) = h.startableThread(priority: 200, stackPage: 0, name: "driver")
-        let (_, worker) = h.startableThread(priority: 50, stackPage: 1, name: "worker")
-        h.rootStops()
+        let made = h.threads(("driver", 200, 0), ("worker", 50, 0))
+        let (driver, worker) = (made.tcbs[0], made.tcbs[1])
         var woken = 0
         let log = h.k.runScripted { t, how in
             switch (t, how) {
@@ -222,8 +237,7 @@ struct KernelLoopTests {
         do {
             let h = KernelHarness()
             let ep = h.retype(.endpoint)[0]
-            let (_, a) = h.startableThread(priority: 100, stackPage: 0, name: "a")
-            h.rootStops()
+            let a = h.threads(("a", 100, 0)).tcbs[0]
             let log = h.k.runScripted { t, _ in syscall(t, .recv, cptr: ep) }
             #expect(log.map(\.thread) == [a])
             #expect(h.k.currentThread == h.k.idleThread)
@@ -231,8 +245,7 @@ struct KernelLoopTests {
         }
         do {
             let h = KernelHarness()
-            let (_, a) = h.startableThread(priority: 100, stackPage: 0, name: "a")
-            h.rootStops()
+            let a = h.threads(("a", 100, 0)).tcbs[0]
             let log = h.k.runScripted { t, _ in syscall(t, .debugHalt, cptr: 3) }
             #expect(log.map(\.thread) == [a])
             #expect(h.k.isHalted)
@@ -240,8 +253,7 @@ struct KernelLoopTests {
         }
         do {
             let h = KernelHarness()
-            let (_, a) = h.startableThread(priority: 100, stackPage: 0, name: "a")
-            h.rootStops()
+            let a = h.threads(("a", 100, 0)).tcbs[0]
             let log = h.k.runScripted { t, _ in
                 h.k.hal.stopRequested = true
                 return syscall(t, .yield, cptr: 0)
@@ -254,9 +266,8 @@ struct KernelLoopTests {
     @Test("LOOP0009 the scheduling tick is taken on the way out: an expired time slice round-robins equal priorities")
     func tickRoundRobins() {
         let h = KernelHarness()
-        let (_, a) = h.startableThread(priority: 100, stackPage: 0, name: "a")
-        let (_, b) = h.startableThread(priority: 100, stackPage: 1, name: "b")
-        h.rootStops()
+        let made = h.threads(("a", 100, 0), ("b", 100, 0))
+        let (a, b) = (made.tcbs[0], made.tcbs[1])
         let log = h.k.runScripted(limit: 12) { t, _ in
             h.k.hal.tickDue = true
             return .interrupt

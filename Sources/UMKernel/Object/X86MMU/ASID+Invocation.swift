@@ -62,7 +62,8 @@ extension Kernel {
     // MARK: - Invoke
 
     /// seL4: performASIDControlInvocation — the untyped becomes the pool.
-    func invokeASIDControl(_ op: ASIDControlOperation) {
+    func invokeASIDControl(_ op: ASIDControlOperation, caller: TCBRef) {
+        setThreadState(caller, .restart)
         let u = op.untyped
         op.untypedSlot.pointee.cap.untypedFreeIndex = UInt64(1) << u.untypedSizeBits
         physmap.zero(u.paddr, length: UInt64(1) << ObjectSize.asidPoolBits)
@@ -71,7 +72,8 @@ extension Kernel {
     }
 
     /// seL4: performASIDPoolInvocation.
-    func invokeASIDPool(_ op: ASIDPoolOperation) {
+    func invokeASIDPool(_ op: ASIDPoolOperation, caller: TCBRef) {
+        setThreadState(caller, .restart)
         physmap.storeWord(op.pool + (op.asid & 511) * 8, op.vspace)
         op.vspaceSlot.pointee.cap.setMapping(asid: op.asid, vaddr: 0)
         hal.assignASID(op.asid, vspace: op.vspace)

@@ -66,6 +66,7 @@ extension Kernel {
     // MARK: - Invoke
 
     func invokeFrame(_ op: FrameOperation, _ inv: Invocation) {
+        setThreadState(inv.thread, .restart)
         switch op {
         case .map(let slot, let cap, let entry, let rights, let asid, let vaddr):
             physmap.storeWord(entry, PTE.frame(cap.paddr, rights, large: cap.frameSize != .small))

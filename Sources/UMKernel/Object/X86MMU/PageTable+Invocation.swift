@@ -48,7 +48,8 @@ extension Kernel {
 
     // MARK: - Invoke
 
-    func invokePagingTable(_ op: PagingTableOperation) {
+    func invokePagingTable(_ op: PagingTableOperation, caller: TCBRef) {
+        setThreadState(caller, .restart)
         switch op {
         case .map(let slot, let cap, let entry, let asid, let vaddr):
             physmap.storeWord(entry, PTE.table(cap.paddr))

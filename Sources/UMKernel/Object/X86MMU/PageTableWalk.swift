@@ -31,24 +31,21 @@ extension Kernel {
 
     /// seL4: lookupPDSlot — the PDPT entry must point to a page directory.
     func lookupPDSlot(_ pml4: UInt64, _ vaddr: UInt64) -> Result<UInt64, LookupFailure> {
-        lookupPDPTSlot(pml4, vaddr).flatMap { s in
-            let e = physmap.loadWord(s)
-            guard e & PTE.present != 0, e & PTE.pageSize == 0 else {
-                return .failure(.missingCapability(bitsLeft: PagingLevel.pdpt))
-            }
-            return .success(entrySlot(e & PTE.addressMask, vaddr, PagingLevel.pd))
-        }
+        lookupPDPTSlot(pml4, vaddr).flatMap { tableEntry(below: $0, vaddr, level: PagingLevel.pdpt) }
     }
 
     /// seL4: lookupPTSlot — the PD entry must point to a page table.
     func lookupPTSlot(_ pml4: UInt64, _ vaddr: UInt64) -> Result<UInt64, LookupFailure> {
-        lookupPDSlot(pml4, vaddr).flatMap { s in
-            let e = physmap.loadWord(s)
-            guard e & PTE.present != 0, e & PTE.pageSize == 0 else {
-                return .failure(.missingCapability(bitsLeft: PagingLevel.pd))
-            }
-            return .success(entrySlot(e & PTE.addressMask, vaddr, PagingLevel.pt))
-        }
+        lookupPDSlot(pml4, vaddr).flatMap { tableEntry(below: $0, vaddr, level: PagingLevel.pd) }
+    }
+
+    /// The entry for `vaddr` in the table the entry at `slot` (of the level whose index
+    /// starts at bit `level`) points to; a missing entry or a large page there is a lookup
+    /// failure with `level` bits left, as seL4 reports it.
+    private func tableEntry(below slot: UInt64, _ vaddr: UInt64, level: UInt64) -> Result<UInt64, LookupFailure> {
+        let e = physmap.loadWord(slot)
+        guard e & PTE.present != 0, e & PTE.pageSize == 0 else { return .failure(.missingCapability(bitsLeft: level)) }
+        return .success(entrySlot(e & PTE.addressMask, vaddr, level - 9))
     }
 
     /// Tells the HAL that every frame under a table (mapped at `base`) is gone.

@@ -18,21 +18,13 @@ extension Kernel {
         case .pml4:
             throw .syscallError(.illegalOperation)
         case .pdpt, .pageDirectory, .pageTable:
-            let op = try decodePagingTableInvocation(inv)
-            setThreadState(inv.thread, .restart)
-            invokePagingTable(op)
+            invokePagingTable(try decodePagingTableInvocation(inv), caller: inv.thread)
         case .frame:
-            let op = try decodeFrameInvocation(inv)
-            setThreadState(inv.thread, .restart)
-            invokeFrame(op, inv)
+            invokeFrame(try decodeFrameInvocation(inv), inv)
         case .asidControl:
-            let op = try decodeASIDControlInvocation(inv)
-            setThreadState(inv.thread, .restart)
-            invokeASIDControl(op)
+            invokeASIDControl(try decodeASIDControlInvocation(inv), caller: inv.thread)
         case .asidPool:
-            let op = try decodeASIDPoolInvocation(inv)
-            setThreadState(inv.thread, .restart)
-            invokeASIDPool(op)
+            invokeASIDPool(try decodeASIDPoolInvocation(inv), caller: inv.thread)
         default:
             throw .syscallError(.illegalOperation)
         }
