@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// The guest-visible state the kernel sets on every switch (see umk_guest.h).
+// CGuest's own code is its headers' inline functions and the files beside this one. The
+// guest-visible variables umk_guest.h declares (the running guest's window and IPC
+// buffer) are defined in CShims/context.c, beside the rest of the switch's state, so a
+// switch writes one cache line; a guest only ever runs inside a umk that links CShims.
 #include "CGuest.h"
-
-uint64_t umk_current_window;
-uint64_t umk_current_ipc_buffer;

@@ -45,7 +45,7 @@ public enum KernelBench {
         let batch = 16
         func measure(slow: Bool) -> (UInt64, UInt64) {
             func enter(_ number: Int64) {
-                if slow { k.handleSyscallSlowpath(number) } else { k.handleSyscall(number) }
+                if slow { k.simulatedSyscallSlowpath(number) } else { k.simulatedSyscall(number) }
             }
             var calls = [UInt64](), replies = [UInt64]()
             calls.reserveCapacity(samples / batch)

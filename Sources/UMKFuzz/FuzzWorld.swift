@@ -203,7 +203,7 @@ public struct FuzzWorld {
 
     func checkInvariants(at call: Int) throws(FuzzFailure) {
         do {
-            try kernel.checkInvariants()
+            try kernel.simulatedCheckInvariants()
         } catch {
             throw FuzzFailure(oracle: "invariant", call: call, message: error.description)
         }
@@ -214,7 +214,7 @@ public struct FuzzWorld {
         let k = kernel
         switch call {
         case .interrupt(let irq):
-            if irq == 16 { k.handleTimerTickEntry() } else { k.handleInterruptEntry(UInt64(irq)) }
+            k.simulatedInterrupt(irq == 16 ? nil : UInt64(irq))
             outcome.issued += 1
             outcome.features.append(0x8000_0000 | UInt32(irq) << 8 | UInt32(k.currentThread.pointee.state.rawValue))
             if trace { outcome.trace.append("\(index): \(call) → current \(threadName(k.currentThread))") }
@@ -255,7 +255,7 @@ public struct FuzzWorld {
             }
             let expectDoubleFault = lookupFaults && !handlerUsable
             SimulatedGuest(kernel: k, boot: boot).load(issuer, cptr: cptr, info: info, mrs: mrs, caps: caps)
-            k.handleSyscall(s.number)
+            k.simulatedSyscall(s.number)
             outcome.issued += 1
             let state = issuer.pointee.state
             let reply = MessageInfo(word: issuer.pointee[.rsi])
@@ -313,7 +313,7 @@ public struct FuzzWorld {
         let currentRuns = current != k.idleThread && current.pointee.state.isRunnable
         let prio = wanted.pointee.priority
         if wanted.pointee.state.isRunnable && k.isHighestPriority(prio) && (!currentRuns || prio >= current.pointee.priority) {
-            k.makeCurrent(wanted)
+            k.simulatedMakeCurrent(wanted)
             return wanted
         }
         if currentIsFuzz { return current }
@@ -343,7 +343,7 @@ public struct FuzzWorld {
     func checkMemory(at call: Int) throws(FuzzFailure) {
         var objects: [(base: UInt64, end: UInt64, type: CapType)] = []
         var untypeds: [(base: UInt64, end: UInt64)] = []
-        for s in kernel.liveSlots() {
+        for s in kernel.simulatedLiveSlots() {
             let c = s.pointee.cap
             guard c.isPhysical, c.type != .zombie else { continue }
             let end = c.paddr + (UInt64(1) << c.objectSizeBits)
@@ -376,7 +376,7 @@ public struct FuzzWorld {
             let s = kernel.slot(rootCNode + (i << ObjectSize.slotBits))
             guard s.pointee.cap.type == .untyped else { continue }
             do {
-                try kernel.cteRevoke(s)
+                try kernel.simulatedRevoke(s)
             } catch {
                 // The deterministic backend never reports an interrupt: no preemption.
             }

@@ -4,7 +4,8 @@
 // ABI): the syscall block a guest fills, the entry it calls, and where its IPC buffer is.
 // The entry's body, umk_syscall in CShims/context_x86_64.S, is the kernel's side (as
 // seL4's trap entry is): it saves the guest's context and runs the kernel. The two
-// variables are the kernel's to set on every switch and the running guest's to read.
+// variables are the kernel's to set on every switch and the running guest's to read
+// (defined in CShims/context.c, beside the switch's other state).
 #ifndef UMK_GUEST_H
 #define UMK_GUEST_H
 

@@ -101,7 +101,8 @@ public struct TCB {
     /// thread restarts at), `nextIP` the instruction it resumes at.
     public var registers: InlineArray<20, UInt64>
     public var nextIP: UInt64
-    /// How the thread last left user mode (`UserEntry`): what its next resumption restores.
+    /// How the thread last left user mode (`UserEntry`): what its next resumption restores
+    /// (beside nextIP: every kernel exit reads both).
     var userEntryWord: UInt64
     /// Links in the list of all TCBs (seL4 tcbDebugNext/Prev).
     var debugNext: UInt64

@@ -23,8 +23,14 @@ extension Kernel {
     /// halt, a stop the machine asked for, or nothing left that could ever run).
     @inline(__always)
     public func handle(_ event: KernelEvent) -> TCBRef? {
+        handle(event, by: currentThread)
+    }
+
+    /// `handle(_:)` for a machine's entry glue that has the current thread at hand (it
+    /// saved its registers), which spares reading it again.
+    @inline(__always)
+    func handle(_ event: KernelEvent, by t: TCBRef) -> TCBRef? {
         hal.noteKernelEntry()
-        let t = currentThread
         switch event {
         case .syscall(let number):
             // seL4's x86_64 convention: the number in RDX; the IP is the syscall's own (a

@@ -130,7 +130,7 @@ public struct LinuxHAL: HAL {
     /// A guest in a syscall is inside umk_syscall: its IP is the stub's address, and it
     /// resumes one past it (the stub's return path).
     public var syscallIP: UInt64 { @inline(__always) get { umk_syscall_address() } }
-    public var syscallNextIP: UInt64 { @inline(__always) get { umk_syscall_address() + 1 } }
+    public var syscallNextIP: UInt64 { @inline(__always) get { umk_syscall_address() &+ 1 } }
 
     public mutating func hasAddressSpace(asid: UInt64) -> Bool { window(asid: asid) != nil }
 

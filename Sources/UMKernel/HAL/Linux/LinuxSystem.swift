@@ -98,7 +98,7 @@ extension Kernel where H == LinuxHAL {
         // if its VSpace changed since.
         let w = umk_window()
         if w != 0 { t.pointee[.rsp] = unsafe ctx.pointee.rsp &- w }
-        guard let next = handle(.syscall(unsafe io.pointee.number)) else { return nil }
+        guard let next = handle(.syscall(unsafe io.pointee.number), by: t) else { return nil }
         return unsafe enter(next)
     }
 
@@ -142,7 +142,7 @@ extension Kernel where H == LinuxHAL {
         default:
             event = .userException(number: f.trapno, code: f.err)
         }
-        guard let next = handle(event) else { return nil }
+        guard let next = handle(event, by: t) else { return nil }
         return unsafe enter(next)
     }
 }

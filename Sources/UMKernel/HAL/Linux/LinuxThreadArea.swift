@@ -39,7 +39,7 @@ struct LinuxThreadArea {
         let offset = MemoryLayout<TCB>.offset(of: \TCB.machineArea)!
         // SAFETY: the machine area is 4 KiB inside the TCB object in RAM; the layout and its
         // FP area fit in it (checked by fpOffset).
-        return unsafe (physmap.base + Int(t.paddr) + offset).assumingMemoryBound(to: LinuxThreadArea.self)
+        return unsafe (physmap.base + Int(truncatingIfNeeded: t.paddr) + offset).assumingMemoryBound(to: LinuxThreadArea.self)
     }
 
     /// `t`'s host context.
