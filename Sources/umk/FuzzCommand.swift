@@ -20,7 +20,7 @@ struct FuzzCommand: ParsableCommand {
         commandName: "fuzz",
         abstract: "Fuzz the syscall interface with the kernel's invariants checked after every call.",
         discussion: """
-            Inputs are syscall programs (see Sources/UMKernel/Fuzz/SyscallProgram.swift):
+            Inputs are syscall programs (see Sources/UMKFuzz/SyscallProgram.swift):
             calls by three threads in two CSpaces and VSpaces, on caps they hold. Oracles:
             the invariant checker, seL4's error codes, reference decisions for simple cases,
             object overlap, and a revoke of every untyped returning to the boot state.

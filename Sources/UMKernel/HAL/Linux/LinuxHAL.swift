@@ -5,7 +5,8 @@
 // mirrored with mmap(MAP_FIXED|MAP_SHARED) of the memfd at window + vaddr, so guest vaddr
 // v of that VSpace is host address window + v. Fresh mappings contiguous in the window and
 // in RAM are gathered and made by one mmap before a guest next runs. Guests run as contexts
-// switched by the kernel itself (LinuxSystem.swift, context_x86_64.S).
+// switched by the kernel itself: entry glue in LinuxSystem.swift, restore in
+// LinuxHAL+Restore.swift, the switch in CShims/context_x86_64.S.
 
 import CShims
 import UMKABI
