@@ -45,6 +45,21 @@ int64_t umk_reserve(uint64_t length) {
     return p == MAP_FAILED ? -(int64_t)errno : (int64_t)(uintptr_t)p;
 }
 
+int umk_reserve_fixed(uint64_t addr, uint64_t length) {
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+    void *want = (void *)(uintptr_t)addr;
+    void *p = mmap(want, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+    if (p == MAP_FAILED) return -errno;
+    if (p != want) {
+        // A kernel before 4.17 ignores the flag and treats the address as a hint.
+        munmap(p, length);
+        return -EEXIST;
+    }
+    return 0;
+}
+
 int umk_map_fixed(uint64_t addr, int fd, uint64_t offset, uint64_t length, int prot) {
     void *p = mmap((void *)(uintptr_t)addr, length, prot_bits(prot), MAP_SHARED | MAP_FIXED, fd, (off_t)offset);
     return p == MAP_FAILED ? -errno : 0;

@@ -18,6 +18,10 @@ int64_t umk_map_shared(int fd, uint64_t offset, uint64_t length);
 int umk_ram_populate(int fd, void *base, uint64_t size);
 /// Reserves `length` bytes of address space, inaccessible; returns the address or -errno.
 int64_t umk_reserve(uint64_t length);
+/// Reserves [addr, addr + length), inaccessible, only if nothing is mapped there
+/// (MAP_FIXED_NOREPLACE); returns 0, -EEXIST if the host has a mapping in the range (also
+/// on a kernel too old to know the flag), or -errno.
+int umk_reserve_fixed(uint64_t addr, uint64_t length);
 /// Maps `fd` at `offset` over [addr, addr + length) inside a reservation with `prot`
 /// (bit 0 read, bit 1 write); returns 0 or -errno.
 int umk_map_fixed(uint64_t addr, int fd, uint64_t offset, uint64_t length, int prot);

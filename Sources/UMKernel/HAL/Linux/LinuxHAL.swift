@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // The Linux backend. RAM is one memfd mapped once as the physmap. Each VSpace that gets an
-// ASID gets a window of the host address space, reserved PROT_NONE; a frame mapping is
-// mirrored with mmap(MAP_FIXED|MAP_SHARED) of the memfd at window + vaddr, so guest vaddr
-// v of that VSpace is host address window + v. Fresh mappings contiguous in the window and
-// in RAM are gathered and made by one mmap before a guest next runs. Guests run as contexts
+// ASID gets a window of the host address space at a fixed address, reserved PROT_NONE with
+// a guard gap after it (LinuxWindows.swift); a frame mapping is mirrored with
+// mmap(MAP_FIXED|MAP_SHARED) of the memfd at window + vaddr, so guest vaddr v of that
+// VSpace is host address window + v. Fresh mappings contiguous in the window and in RAM
+// are gathered and made by one mmap before a guest next runs. Guests run as contexts
 // switched by the kernel itself: entry glue in LinuxSystem.swift, restore in
 // LinuxHAL+Restore.swift, the switch in CShims/context_x86_64.S.
 
@@ -15,7 +16,7 @@ import UMKDevices
 /// The real backend: memfd RAM, host windows, the debug console on stdout.
 public struct LinuxHAL: HAL {
     /// log2 of a window's size: guest virtual addresses of a VSpace are below 16 GiB.
-    public static let windowBits: UInt64 = 34
+    public static let windowBits: UInt64 = LinuxWindows.sizeBits
     public let physmap: Physmap
     public var userTop: UInt64 { (UInt64(1) << Self.windowBits) - 1 }
     /// The memfd behind RAM.
@@ -113,7 +114,7 @@ public struct LinuxHAL: HAL {
         console.close()
         if recordFD >= 0 { LinuxSyscalls.close(recordFD); recordFD = -1 }
         pendingRun = nil
-        for base in windows where base != 0 { try? LinuxSyscalls.unmap(base, length: 1 << Self.windowBits) }
+        for base in windows where base != 0 { LinuxWindows.release(base) }
         windows = []
         try? LinuxSyscalls.unmap(UInt64(UInt(bitPattern: unsafe physmap.base)), length: physmap.size)
         LinuxSyscalls.close(ramFD)
@@ -143,7 +144,7 @@ public struct LinuxHAL: HAL {
     public mutating func assignASID(_ asid: UInt64, vspace: UInt64) {
         guard window(asid: asid) == nil, asid < UInt64(windows.count) else { return }
         do {
-            windows[Int(asid)] = try LinuxSyscalls.reserve(1 << Self.windowBits)
+            windows[Int(asid)] = try LinuxWindows.reserve()
         } catch {
             hostFailure = hostFailure ?? error
         }
@@ -154,7 +155,7 @@ public struct LinuxHAL: HAL {
         commitMappings()
         unmapGeneration &+= 1
         windows[Int(asid)] = 0
-        try? LinuxSyscalls.unmap(base, length: 1 << Self.windowBits)
+        LinuxWindows.release(base)
         mirrored[asid] = nil
     }
 

@@ -35,6 +35,9 @@ enum LinuxSyscalls {
     static func reserve(_ length: UInt64) throws(HostError) -> UInt64 {
         try check(umk_reserve(length), "mmap(PROT_NONE)")
     }
+    static func reserveFixed(_ address: UInt64, length: UInt64, what: String) throws(HostError) {
+        _ = try check(umk_reserve_fixed(address, length), what)
+    }
     static func mapAnonymous(_ length: UInt64) throws(HostError) -> UInt64 {
         try check(umk_map_anonymous(length), "mmap(MAP_ANONYMOUS)")
     }

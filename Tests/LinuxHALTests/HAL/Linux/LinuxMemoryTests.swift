@@ -3,6 +3,7 @@
 // RAM and windows on the real backend: frames shared between windows are the same memory,
 // mappings carry their rights to the host, unmapping restores the reservation.
 
+import CShims
 import Glibc
 import Testing
 import UMKABI
@@ -114,5 +115,56 @@ struct LinuxMemoryTests {
         #expect(full.physmap.loadWord(0x40_0000) == 0)
         full.physmap.storeWord(0x40_0000, 7)
         #expect(full.physmap.loadWord(0x40_0000) == 7)
+    }
+
+    @Test("MEM0001 windows sit at fixed host addresses, the lowest free slot first, each followed by an inaccessible guard gap")
+    func fixedWindows() async {
+        // A fresh process: no other machine holds a slot, so the addresses are exact.
+        await #expect(processExitsWith: .success) {
+            var hal = try! LinuxHAL(ramSize: 4 << 20, echo: false)
+            hal.assignASID(1, vspace: 0)
+            hal.assignASID(2, vspace: 0)
+            guard hal.window(asid: 1) == LinuxWindows.base,
+                  hal.window(asid: 2) == LinuxWindows.base + LinuxWindows.stride,
+                  LinuxWindows.stride == 2 * LinuxWindows.size else { exit(1) }
+            // The gap after a window is taken: nothing else can be mapped there.
+            guard umk_reserve_fixed(LinuxWindows.base + LinuxWindows.size, 4096) == -EEXIST else { exit(2) }
+            // A released window's slot is the next one given out.
+            hal.releaseASID(1)
+            hal.assignASID(3, vspace: 0)
+            guard hal.window(asid: 3) == LinuxWindows.base, hal.hostFailure == nil else { exit(3) }
+            hal.release()
+            // All released: the range is free again.
+            guard umk_reserve_fixed(LinuxWindows.base, LinuxWindows.stride) == 0 else { exit(4) }
+            exit(0)
+        }
+    }
+
+    @Test("MEM0002 an access past the end of a window lands in its guard gap and faults")
+    func guardGapFaults() async {
+        await #expect(processExitsWith: .signal(11)) {
+            var hal = try! LinuxHAL(ramSize: 4 << 20, echo: false)
+            hal.assignASID(1, vspace: 0)
+            hal.assignASID(2, vspace: 0)
+            // The last page of window 1 is mapped; 8 bytes past it is the gap, not window 2.
+            hal.mapFrame(asid: 1, vaddr: LinuxWindows.size - 4096, paddr: 0x10_0000, sizeBits: 12, rights: .readWrite)
+            hal.commitMappings()
+            let end = hal.window(asid: 1)! + LinuxWindows.size
+            UnsafeMutablePointer<UInt64>(bitPattern: UInt(end - 8))!.pointee = 1
+            UnsafeMutablePointer<UInt64>(bitPattern: UInt(end + 8))!.pointee = 1
+        }
+    }
+
+    @Test("MEM0003 a window whose host range is taken is refused, naming the address, and nothing is mapped over it")
+    func takenWindowRefused() async {
+        await #expect(processExitsWith: .success) {
+            // Something of the host's sits inside the first window's range.
+            guard umk_reserve_fixed(LinuxWindows.base + (1 << 30), 4096) == 0 else { exit(1) }
+            var hal = try! LinuxHAL(ramSize: 4 << 20, echo: false)
+            hal.assignASID(1, vspace: 0)
+            guard hal.window(asid: 1) == nil, let failure = hal.hostFailure?.description,
+                  failure.contains("0x200000000000"), failure.contains("errno 17") else { exit(2) }
+            exit(0)
+        }
     }
 }

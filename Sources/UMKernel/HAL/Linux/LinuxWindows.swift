@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Where address-space windows sit in the host. Window n occupies the fixed host range
+// [base + n × stride, base + n × stride + size), followed by a guard gap of `guardSize`
+// bytes reserved inaccessible, so an access that runs past a task's window faults instead
+// of landing in its neighbour's memory. A VSpace's window is the lowest free slot when it
+// gets its ASID, so a run that assigns ASIDs in the same order (a seeded run) puts every
+// window at the same host address. Both window and gap are reserved with
+// MAP_FIXED_NOREPLACE: if the host has anything there the ASID assignment fails with a
+// message naming the address, rather than mapping over it. The slots are the process's,
+// shared by every machine in it, so two systems alive at once never collide.
+
+import Synchronization
+import UMKABI
+
+/// The host address ranges of address-space windows.
+public enum LinuxWindows {
+    /// The first window's host address (32 TiB).
+    public static let base: UInt64 = 0x2000_0000_0000
+    /// log2 of a window's size: a VSpace's guest addresses are below 16 GiB.
+    public static let sizeBits: UInt64 = 34
+    public static let size: UInt64 = 1 << sizeBits
+    /// The inaccessible gap after each window.
+    public static let guardSize: UInt64 = 1 << 34
+    /// From one window to the next.
+    public static let stride: UInt64 = size + guardSize
+    /// Windows that fit below 112 TiB, under where Linux maps libraries and stacks.
+    public static let slotCount = Int((0x7000_0000_0000 - base) / stride)
+
+    /// Slots in use (true) by any machine of this process.
+    static let slots = Mutex<[Bool]>([Bool](repeating: false, count: slotCount))
+
+    /// The host address of window `slot`.
+    public static func address(ofSlot slot: Int) -> UInt64 { base + UInt64(slot) * stride }
+
+    /// Reserves the lowest free window and its guard gap; returns the window's address.
+    static func reserve() throws(HostError) -> UInt64 {
+        try slots.withLock { (slots: inout [Bool]) throws(HostError) -> UInt64 in
+            guard let slot = slots.firstIndex(of: false) else {
+                throw HostError(call: "reserve an address-space window (all \(slotCount) in use)", errno: 12)
+            }
+            let address = address(ofSlot: slot)
+            try LinuxSyscalls.reserveFixed(address, length: stride,
+                                           what: "mmap(MAP_FIXED_NOREPLACE) of the window at \(hex(address)) "
+                                               + "(the host has a mapping in [\(hex(address)), \(hex(address + stride))))")
+            slots[slot] = true
+            return address
+        }
+    }
+
+    /// Unmaps the window at `address` and its gap; the slot is free again.
+    static func release(_ address: UInt64) {
+        guard address >= base, (address - base) % stride == 0 else { return }
+        let slot = Int((address - base) / stride)
+        try? LinuxSyscalls.unmap(address, length: stride)
+        slots.withLock { $0[slot] = false }
+    }
+}
