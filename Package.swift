@@ -8,8 +8,10 @@
 // state machine, its loop and its machines), UMKGuest (the guest runtime), Servers (guest
 // tasks: init, pager, drivers, name service), UMKManifest (system manifests and the boot
 // plan they compile to), UMKFuzz and UMKBench (tooling over the kernel), CBaselines
-// (Linux's own mechanisms, measured), ExamplePrograms (the programs of examples/, linked
-// into umk), umk (the command-line tool).
+// (Linux's own mechanisms, measured), UMKCommandLine (the command line as a library),
+// UMKRuntime (what a user's own package imports), ExamplePrograms (the programs of
+// examples/, linked into umk), umk (the command-line tool: the command line with the
+// example programs).
 //
 // The kernel's invariant checker (Support/Invariants.swift) is always compiled: tests run
 // it after every syscall and `umk fuzz` after every call, in release builds too.
@@ -35,6 +37,9 @@ let package = Package(
         .library(name: "UMKernel", targets: ["UMKernel"]),
         .library(name: "UMKABI", targets: ["UMKABI"]),
         .library(name: "UMKFuzz", targets: ["UMKFuzz"]),
+        // A user's package depends on this to register its own programs and run the umk
+        // command line from its own executable (examples/user-package).
+        .library(name: "UMKRuntime", targets: ["UMKRuntime"]),
         .library(name: "UMKGuest", targets: ["UMKGuest"]),
     ],
     dependencies: [
@@ -66,11 +71,13 @@ let package = Package(
         // The example systems' programs: each examples/NAME/ holds a manifest and its Swift
         // programs, which register by name and are linked into umk.
         .target(name: "ExamplePrograms", dependencies: ["UMKABI", "UMKGuest", "Servers"], path: "examples",
-                exclude: ["README.md"] + examples.map { "\($0)/system.yaml" }, swiftSettings: [.strictMemorySafety()]),
+                exclude: ["README.md", "user-package"] + examples.map { "\($0)/system.yaml" },
+                swiftSettings: [.strictMemorySafety()]),
         // The libFuzzer target (scripts/build-libfuzzer.sh); a plain build is an input replayer.
         .executableTarget(name: "UMKLibFuzzer", dependencies: ["UMKFuzz"]),
-        .executableTarget(
-            name: "umk",
+        // The command line (run, check, fuzz, bench) as a library.
+        .target(
+            name: "UMKCommandLine",
             dependencies: [
                 "UMKernel",
                 "UMKABI",
@@ -80,11 +87,12 @@ let package = Package(
                 "CBaselines",
                 "Servers",
                 "UMKManifest",
-                "ExamplePrograms",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
+        .target(name: "UMKRuntime", dependencies: ["Servers", "UMKABI", "UMKCommandLine", "UMKGuest"]),
+        .executableTarget(name: "umk", dependencies: ["UMKCommandLine", "ExamplePrograms"]),
         .testTarget(name: "UMKABITests", dependencies: ["UMKABI"]),
         .testTarget(name: "UMKernelTests", dependencies: ["UMKernel", "UMKABI", "UMKDevices"]),
         .testTarget(name: "UMKDevicesTests", dependencies: ["UMKDevices"]),

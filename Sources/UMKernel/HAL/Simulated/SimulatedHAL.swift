@@ -131,7 +131,7 @@ final class RAMStorage: @unchecked Sendable {
     let physmap: Physmap
     init(size: UInt64) {
         // SAFETY: a fresh zeroed allocation owned by this object until deinit.
-        let p = unsafe UnsafeMutableRawPointer.allocate(byteCount: Int(size), alignment: 1 << 21)
+        let p = UnsafeMutableRawPointer.allocate(byteCount: Int(size), alignment: 1 << 21)
         unsafe p.initializeMemory(as: UInt8.self, repeating: 0, count: Int(size))
         unsafe physmap = Physmap(base: p, size: size)
     }

@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// The `umk` command-line tool: argument parsing only; the kernel lives in UMKernel.
+// The `umk` command line (run, check, fuzz, bench) as a library: the `umk` executable is
+// this with the example programs registered, and a user's own executable is this with its
+// own programs registered (see examples/user-package). Argument parsing only; the kernel
+// lives in UMKernel.
 
 import ArgumentParser
 import CShims
 import UMKernel
 
-@main
-struct UMK: ParsableCommand {
-    static let version = "0.1.0"
+/// The umk command line.
+public struct UMK: ParsableCommand {
+    public static let version = "0.1.0"
 
-    static let configuration = CommandConfiguration(
+    public static let configuration = CommandConfiguration(
         commandName: "umk",
         abstract: "An seL4-style microkernel that runs as one ordinary Linux process.",
         discussion: """
@@ -27,7 +30,11 @@ struct UMK: ParsableCommand {
     /// The host's monotonic time when main started (`umk run --stats` counts from it).
     nonisolated(unsafe) static var started: UInt64 = 0
 
-    static func main() {
+    public init() {}
+
+    /// Runs the command line on the process's arguments and exits with its status. Register
+    /// programs (`ProgramRegistry.register`) first: manifests name them.
+    public static func main() {
         started = umk_monotonic_ns()
         main(nil)
     }

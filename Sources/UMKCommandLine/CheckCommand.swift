@@ -3,7 +3,6 @@
 // `umk check FILE`: validate a manifest without running it.
 
 import ArgumentParser
-import ExamplePrograms
 import Foundation
 import Servers
 import UMKManifest
@@ -17,7 +16,6 @@ struct CheckCommand: ParsableCommand {
     var file: String
 
     func run() throws {
-        ExamplePrograms.register()
         do {
             let system = try Manifest.load(path: file, programs: ProgramRegistry.names)
             let plan = system.plan

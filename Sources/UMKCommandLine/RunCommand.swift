@@ -6,7 +6,6 @@
 
 import ArgumentParser
 import CShims
-import ExamplePrograms
 import Foundation
 import Servers
 import UMKABI
@@ -90,7 +89,6 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         umk_line_buffer_stdout()
         guard let file else { return try runDemo() }
-        ExamplePrograms.register()
         let compiled: CompiledSystem
         do {
             compiled = try Manifest.load(path: file, programs: ProgramRegistry.names)
