@@ -6,6 +6,7 @@ import ArgumentParser
 import Foundation
 import Servers
 import UMKManifest
+import UMKernel
 
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,7 +18,7 @@ struct CheckCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let system = try Manifest.load(path: file, programs: ProgramRegistry.names)
+            let system = try Manifest.load(path: file, programs: ProgramRegistry.names, addressSpaces: LinuxSystem.addressSpaces)
             let plan = system.plan
             print("\(file): ok: system '\(plan.name)', \(plan.tasks.count) tasks, \(plan.channels.count) channels, "
                   + "\(plan.regions.count) regions; needs \(system.ramNeeded >> 20) MiB of \(system.ram >> 20) MiB RAM")

@@ -20,6 +20,8 @@ public struct ObjectAllocator {
     /// first, less what each retype took, or exactly what a NotEnoughMemory reply said was
     /// left. An untyped too small for an object is not asked while another one has room.
     var freeBound: [UInt64] = []
+    /// The ASID pool new VSpaces get their ASID from (the root task's at first).
+    public private(set) var asidPool: CPtr = InitialCap.initThreadASIDPool.rawValue
 
     /// An allocator over BootInfo's empty slots and non-device untypeds.
     public init(bootInfo: BootInfo) {
@@ -44,6 +46,21 @@ public struct ObjectAllocator {
 
     /// Slots not handed out yet.
     public var remainingSlots: SlotRegion { SlotRegion(start: nextSlot, end: endSlot) }
+
+    /// Gives `vspace` an ASID, as a root task does past one pool's 511 (or 512) address
+    /// spaces: from the current pool, and when that is full (DeleteFirst) from a new pool
+    /// made with ASIDControl_MakePool from a 4 KiB untyped. The error is the kernel's when
+    /// no pool can be made (all eight exist: DeleteFirst) or memory or slots run out
+    /// (NotEnoughMemory).
+    public mutating func assignASID(_ vspace: CPtr) -> KernelError {
+        let e = ASIDPool.assign(asidPool, vspace: vspace)
+        guard e == .deleteFirst else { return e }
+        guard let untyped = make(.untyped, sizeBits: 12), let pool = slot() else { return .notEnoughMemory }
+        let made = ASIDControl.makePool(InitialCap.asidControl.rawValue, untyped: untyped, root: root, index: pool, depth: 64)
+        guard made == .noError else { return made }
+        asidPool = pool
+        return ASIDPool.assign(pool, vspace: vspace)
+    }
 
     /// An empty slot of the root CNode, or nil if none is left.
     public mutating func slot() -> CPtr? {

@@ -52,7 +52,7 @@ extension ObjectAllocator {
     }
 
     /// A task with its own CNode (`cnodeRadix`, guarded to 64 bits), a VSpace with an ASID
-    /// from the root's pool, an IPC buffer at `base` and `stackPages` of stack below
+    /// (`assignASID`: a new pool when the current one is full), an IPC buffer at `base` and `stackPages` of stack below
     /// `base + 1 MiB`, configured at `priority`; not started.
     public mutating func makeTask(priority: UInt64, faultEP: CPtr = 0, base: UInt64 = 0x1000_0000,
                                   stackPages: UInt64 = 16, cnodeRadix: UInt64 = 8) -> Task? {
@@ -60,7 +60,7 @@ extension ObjectAllocator {
         guard let cnode = make(.cnode, sizeBits: cnodeRadix), let vspace = make(.pml4), let tcb = make(.tcb) else {
             return nil
         }
-        guard ASIDPool.assign(InitialCap.initThreadASIDPool.rawValue, vspace: vspace) == .noError,
+        guard assignASID(vspace) == .noError,
               let buffer = mapFrames(vspace: vspace, at: base, count: 1)?.first else { return nil }
         let stackTop = base + 0x10_0000
         guard mapFrames(vspace: vspace, at: stackTop - stackPages * 0x1000, count: stackPages) != nil else { return nil }

@@ -25,10 +25,15 @@ public struct ManifestCompiler {
     public var programs: Set<String>
     /// Programs that act as pagers (a heap's pager must run one).
     public var pagerPrograms: Set<String> = ["pager"]
+    /// Address spaces the machine runs at once (init's included); a task beyond is refused.
+    public var addressSpaces: Int
     public private(set) var diagnostics: [ManifestDiagnostic] = []
     var file = ""
 
-    public init(programs: Set<String>) { self.programs = programs }
+    public init(programs: Set<String>, addressSpaces: Int = .max) {
+        self.programs = programs
+        self.addressSpaces = addressSpaces
+    }
 
     mutating func report(_ at: SourceLocation, _ message: String) {
         diagnostics.append(ManifestDiagnostic(file: file, location: at, message: message))
@@ -62,6 +67,10 @@ public struct ManifestCompiler {
 
         var tasks: [BootPlan.Task] = []
         for (i, t) in m.tasks.enumerated() {
+            if i + 1 == addressSpaces {
+                report(t.name.at, "task '\(t.name.value)' would be address space \(i + 2) with init's; this machine runs "
+                    + "at most \(addressSpaces) at once (\(m.tasks.count) tasks here)")
+            }
             if !programs.contains(t.program.value) {
                 report(t.program.at, "unknown program '\(t.program.value)' (programs: \(programs.sorted().joined(separator: ", ")))")
             }

@@ -6,11 +6,13 @@
 import Foundation
 
 extension Manifest {
-    /// Parses and compiles `text` (from `file`, for messages).
-    public static func compile(_ text: String, file: String, programs: Set<String>) throws(ManifestError) -> CompiledSystem {
+    /// Parses and compiles `text` (from `file`, for messages) for a machine that runs
+    /// `addressSpaces` address spaces at once.
+    public static func compile(_ text: String, file: String, programs: Set<String>,
+                               addressSpaces: Int = .max) throws(ManifestError) -> CompiledSystem {
         var parser = ManifestParser(file: file)
         let manifest = parser.parse(text)
-        var compiler = ManifestCompiler(programs: programs)
+        var compiler = ManifestCompiler(programs: programs, addressSpaces: addressSpaces)
         let system = manifest.flatMap { compiler.compile($0) }
         let problems = parser.diagnostics + compiler.diagnostics
         guard problems.isEmpty, let system else {
@@ -22,7 +24,7 @@ extension Manifest {
     }
 
     /// Reads and compiles the manifest at `path`.
-    public static func load(path: String, programs: Set<String>) throws(ManifestError) -> CompiledSystem {
+    public static func load(path: String, programs: Set<String>, addressSpaces: Int = .max) throws(ManifestError) -> CompiledSystem {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ManifestError([ManifestDiagnostic(file: path, location: SourceLocation(line: 1, column: 1),
                                                     message: "cannot read the file")])
@@ -31,6 +33,6 @@ extension Manifest {
             throw ManifestError([ManifestDiagnostic(file: path, location: SourceLocation(line: 1, column: 1),
                                                     message: "not UTF-8 text")])
         }
-        return try compile(text, file: path, programs: programs)
+        return try compile(text, file: path, programs: programs, addressSpaces: addressSpaces)
     }
 }

@@ -56,6 +56,27 @@ enum AllocatorPrograms {
     }
 }
 
+enum ASIDPrograms {
+    /// Address spaces the guest makes.
+    static let count = 600
+
+    static let root: ThreadEntry = { bootInfo, _ in
+        var alloc = ObjectAllocator(bootInfo: readBootInfo(at: bootInfo))
+        let firstPool = alloc.asidPool
+        var pools: Set<CPtr> = [firstPool]
+        for i in 0..<count {
+            guard let vspace = alloc.make(.pml4) else { return guestCheck(false, "VSpace \(i)") }
+            let e = alloc.assignASID(vspace)
+            guard e == .noError else { return guestCheck(false, "ASID of VSpace \(i): \(e)") }
+            pools.insert(alloc.asidPool)
+        }
+        // The root's pool held 511 more (its own VSpace has one); the rest came from one new pool.
+        guestCheck(pools.count == 2 && alloc.asidPool != firstPool, "pools: \(pools.count)")
+        debugPrint("asids: \(count) address spaces\n")
+        seL4.debugHalt()
+    }
+}
+
 @Suite("Object allocator", .serialized)
 struct ObjectAllocatorTests {
     @Test("ALLOC0001 first fit falls through to the next untyped with room without asking a full one; freed memory is used again")
@@ -68,5 +89,17 @@ struct ObjectAllocatorTests {
         let out = k.hal.outputText
         #expect(r.halted && !out.contains("FAIL"), "\(out)")
         #expect(out.contains("allocator: ok"), "\(out)")
+    }
+
+    @Test("ASID0001 more than 511 address spaces: the allocator makes a further ASID pool, and every VSpace gets a window")
+    func furtherPools() throws {
+        let k = Kernel(hal: try LinuxHAL(ramSize: 64 << 20, echo: false))
+        defer { k.hal.release() }
+        let r = try k.runGuests(root: ASIDPrograms.root)
+        let out = k.hal.outputText
+        #expect(r.halted && r.hostFailure == nil && !out.contains("FAIL"), "\(out)")
+        #expect(out.contains("asids: 600 address spaces"), "\(out)")
+        // The root's ASID and the 600 have a window each.
+        #expect((1...601).allSatisfy { k.hal.window(asid: $0) != nil })
     }
 }

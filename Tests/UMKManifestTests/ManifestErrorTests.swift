@@ -25,6 +25,26 @@ struct ManifestErrorTests {
         }
     }
 
+    @Test("MANIFEST0012 a task beyond the address spaces the machine runs at once is refused where it is named")
+    func tooManyAddressSpaces() {
+        let yaml = """
+            tasks:
+              - {name: a, program: ping}
+              - {name: b, program: ping}
+              - {name: c, program: ping}
+            """
+        do {
+            // Init's address space and two tasks fit in three; the third task does not.
+            _ = try Manifest.compile(yaml, file: "m.yaml", programs: Self.programs, addressSpaces: 3)
+            Issue.record("compiled")
+        } catch {
+            #expect(error.diagnostics.map { "\($0.location): \($0.message)" } == [
+                "4:12: task 'c' would be address space 4 with init's; this machine runs at most 3 at once (3 tasks here)",
+            ])
+        }
+        #expect((try? Manifest.compile(yaml, file: "m.yaml", programs: Self.programs, addressSpaces: 4)) != nil)
+    }
+
     @Test("MANIFEST0001 an unknown key is reported where it is, with the key it resembles")
     func unknownKey() {
         #expect(problems("""

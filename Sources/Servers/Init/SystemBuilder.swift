@@ -107,7 +107,7 @@ struct SystemBuilder {
         let cnode = try make(.cnode, sizeBits: t.cnodeBits, "CNode of \(t.name)")
         let vspace = try make(.pml4, "VSpace of \(t.name)")
         let tcb = try make(.tcb, "TCB of \(t.name)")
-        try check(ASIDPool.assign(InitialCap.initThreadASIDPool.rawValue, vspace: vspace), "ASID of \(t.name)")
+        try check(alloc.assignASID(vspace), "ASID of \(t.name)")
         guard let buffer = alloc.mapFrames(vspace: vspace, at: TaskLayout.ipcBuffer, count: 1)?.first,
               alloc.mapFrames(vspace: vspace, at: TaskLayout.stackTop - t.stackPages * 4096, count: t.stackPages) != nil else {
             throw BuildError(step: "IPC buffer and stack of \(t.name)", error: .notEnoughMemory)

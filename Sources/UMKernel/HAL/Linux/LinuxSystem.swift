@@ -151,6 +151,9 @@ extension Kernel where H == LinuxHAL {
 public enum LinuxSystem {
     /// Held while a system runs guests: one at a time per process.
     static let cpu = Mutex<Void>(())
+    /// Address spaces a system runs at once: seL4's 4,095 ASIDs (eight pools of 512, less
+    /// ASID 0), or the host windows that fit, if fewer.
+    public static let addressSpaces = min(VSpaceLayout.asidPoolCount * VSpaceLayout.asidPoolEntries - 1, LinuxWindows.slotCount)
 
     /// The root task's layout: BootInfo at 4 MiB, a 1 MiB stack up to 6 MiB.
     public static var rootConfig: BootConfig {
