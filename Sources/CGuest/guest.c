@@ -1,7 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// CGuest's own code is its headers' inline functions and the files beside this one. The
-// guest-visible variables umk_guest.h declares (the running guest's window and IPC
-// buffer) are defined in CShims/context.c, beside the rest of the switch's state, so a
-// switch writes one cache line; a guest only ever runs inside a umk that links CShims.
+// The register probe's area (umk_traps.h). The guest-visible variables umk_guest.h
+// declares (the running guest's window and IPC buffer) are defined in CShims/context.c,
+// beside the rest of the switch's state, so a switch writes one cache line; a guest only
+// ever runs inside a umk that links CShims.
 #include "CGuest.h"
+
+uint64_t umk_probe_area[17];
+
+void umk_probe_reset(void) {
+    for (int i = 0; i < 17; i++) umk_probe_area[i] = 0;
+}
+
+uint64_t umk_probe_word(int i) { return i >= 0 && i < 17 ? umk_probe_area[i] : 0; }

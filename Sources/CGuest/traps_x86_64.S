@@ -26,6 +26,39 @@ umk_trap_divide:
     retq
     .size umk_trap_divide, .-umk_trap_divide
 
+// A thread's first instruction: every general register, rsp (less the running guest's
+// window) and rflags into umk_probe_area, then ud2. Uses 8 bytes of stack below rsp.
+    .globl umk_trap_probe_registers
+    .type umk_trap_probe_registers, @function
+umk_trap_probe_registers:
+    pushq %rax
+    movq umk_probe_area@GOTPCREL(%rip), %rax
+    movq %rbx, 8(%rax)
+    movq %rcx, 16(%rax)
+    movq %rdx, 24(%rax)
+    movq %rsi, 32(%rax)
+    movq %rdi, 40(%rax)
+    movq %rbp, 48(%rax)
+    movq %r8, 56(%rax)
+    movq %r9, 64(%rax)
+    movq %r10, 72(%rax)
+    movq %r11, 80(%rax)
+    movq %r12, 88(%rax)
+    movq %r13, 96(%rax)
+    movq %r14, 104(%rax)
+    movq %r15, 112(%rax)
+    popq %rcx
+    movq %rcx, 0(%rax)
+    pushfq
+    popq %rcx
+    movq %rcx, 128(%rax)
+    movq %rsp, %rcx
+    movq umk_current_window@GOTPCREL(%rip), %rdx
+    subq (%rdx), %rcx
+    movq %rcx, 120(%rax)
+    ud2
+    .size umk_trap_probe_registers, .-umk_trap_probe_registers
+
 // Registers get 0x1000 + n; xmm0 gets 0x5A5A...; after ud2 each is compared.
     .globl umk_trap_check_registers
     .type umk_trap_check_registers, @function

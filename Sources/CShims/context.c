@@ -18,7 +18,6 @@ void *umk_kernel_cookie;
 /// The host stack pointer of umk_context_start's caller while guests run.
 void *umk_host_rsp;
 
-extern void umk_thread_trampoline(void);
 
 _Static_assert(offsetof(umk_host_context_t, mxcsr) == 56, "context layout");
 _Static_assert(offsetof(umk_host_context_t, io) == 64, "context layout");
@@ -29,24 +28,18 @@ _Static_assert(sizeof(umk_full_frame_t) == 200, "frame layout");
 _Static_assert(offsetof(umk_full_frame_t, fpstate) == 176, "frame layout");
 _Static_assert(offsetof(umk_full_frame_t, xsave) == 184, "frame layout");
 
-void umk_context_init(umk_host_context_t *ctx, uint64_t stack_top, uint64_t entry, uint64_t arg0, uint64_t arg1) {
-    // After umk_resume's ret pops the trampoline's address, rsp is 16-byte aligned, so the
-    // trampoline's call enters `entry` with the alignment the ABI promises.
-    uint64_t *sp = (uint64_t *)(stack_top & ~(uint64_t)15);
-    *--sp = (uint64_t)&umk_thread_trampoline;
-    ctx->rsp = (uint64_t)sp;
-    ctx->rbx = 0;
-    ctx->rbp = 0;
-    ctx->r12 = entry;
-    ctx->r13 = arg0;
-    ctx->r14 = arg1;
-    ctx->r15 = 0;
-    ctx->mxcsr = 0x1F80;
-    ctx->fpucw = 0x037F;
-    ctx->io = 0;
-    ctx->kind = UMK_CONTEXT_CALL;
-    ctx->frame = 0;
-    for (int i = 0; i < 4; i++) ctx->access[i] = 0;
+void umk_context_init_full(umk_host_context_t *ctx, umk_full_frame_t *frame) {
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->kind = UMK_CONTEXT_FULL;
+    ctx->frame = (uint64_t)(uintptr_t)frame;
+    // An fxsave image of the default state (fxrstor reads 512 bytes; the tag word's zero
+    // means every x87 register empty).
+    uint8_t *fp = (uint8_t *)(uintptr_t)frame->fpstate;
+    memset(fp, 0, 512);
+    *(uint16_t *)(fp + 0) = 0x037F;
+    *(uint32_t *)(fp + 24) = 0x1F80;
+    frame->xsave = 0;
+    frame->saved_errno = 0;
 }
 
 void umk_context_install(void *stack_top, umk_host_context_t *(*entry)(void *cookie), void *cookie) {

@@ -156,17 +156,6 @@ umk_return_to_host:
     retq
     .size umk_context_start, .-umk_context_start
 
-// The first frame of every guest thread: entry(arg0, arg1); a return is a ud2.
-    .globl umk_thread_trampoline
-    .type umk_thread_trampoline, @function
-    .p2align 4
-umk_thread_trampoline:
-    movq %r13, %rdi
-    movq %r14, %rsi
-    callq *%r12
-    ud2
-    .size umk_thread_trampoline, .-umk_thread_trampoline
-
     .section .rodata
     .p2align 2
 umk_default_mxcsr:

@@ -19,4 +19,15 @@ int64_t umk_trap_divide(int64_t dividend, int64_t divisor);
 /// hold their values any more (0 = all restored).
 uint64_t umk_trap_check_registers(void);
 
+/// What umk_trap_probe_registers saw at its first instruction: rax, rbx, rcx, rdx, rsi, rdi,
+/// rbp, r8...r15, rsp (less the running guest's window) and rflags.
+extern uint64_t umk_probe_area[17];
+/// Clears umk_probe_area; reads its word `i` (accessors: Swift sees the array as shared
+/// mutable state).
+void umk_probe_reset(void);
+uint64_t umk_probe_word(int i);
+/// A thread started here saves every register into umk_probe_area at its first
+/// instruction, then executes ud2 (#UD). Never called: its address is a thread's IP.
+void umk_trap_probe_registers(void);
+
 #endif

@@ -79,9 +79,11 @@ void umk_set_errno(int value);
 /// Kernel side: run guests starting with `first`, until the kernel entry returns NULL.
 void umk_context_start(umk_host_context_t *first);
 
-/// Lays out a fresh context that starts `entry(arg0, arg1)` on the stack ending at
-/// `stack_top` (16-byte aligned); if `entry` returns, the thread executes ud2.
-void umk_context_init(umk_host_context_t *ctx, uint64_t stack_top, uint64_t entry, uint64_t arg0, uint64_t arg1);
+/// Makes `ctx` a fresh context that the stub resumes from its full frame `frame` (every
+/// register as the caller then writes it there): no Swift accesses, the FP state the
+/// ABI's default (an fxsave image at the frame's FP area: x87 control word 0x037F, MXCSR
+/// 0x1F80, every register empty), errno 0. Nothing is written to the thread's stack.
+void umk_context_init_full(umk_host_context_t *ctx, umk_full_frame_t *frame);
 
 // Swift's exclusivity access sets are per host thread; a switch between guests moves the
 // current set aside and installs the next guest's (as Swift concurrency does for tasks).

@@ -175,7 +175,9 @@ extension Kernel {
         t.pointee.priority = RootTask.priority
         t.pointee.mcp = RootTask.priority
         t.pointee[.rdi] = config.bootInfoAddress
-        t.pointee[.rsp] = config.stackTop
+        // The root's entry is a function called with BootInfo's address: it starts, exactly
+        // as these registers say, with rsp as after a call (8 below a 16-byte boundary).
+        t.pointee[.rsp] = config.stackTop - 8
         t.pointee[.rip] = config.entry
         t.pointee.nextIP = config.entry
         t.setName("rootserver")

@@ -28,9 +28,10 @@ public enum Resumption: Equatable, Sendable {
     /// Back from a fault or an interrupt: every register comes from its TCB, resuming at
     /// `nextIP` (a fault handler may have changed any of them).
     case exceptionReturn
-    /// A fresh start at `nextIP` with the stack at RSP and arguments in RDI and RSI: a
-    /// thread that never ran, or whose registers were rewritten while it was in a syscall.
-    /// `first` is true the first time the thread runs at all.
+    /// A fresh start at `nextIP` with every register exactly as the TCB holds them (seL4's
+    /// WriteRegisters) and the default FP state: a thread that never ran, or whose
+    /// registers were rewritten while it was in a syscall. `first` is true the first time
+    /// the thread runs at all.
     case start(first: Bool)
 }
 

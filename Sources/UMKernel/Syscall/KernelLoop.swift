@@ -11,8 +11,9 @@
 // - a thread in Restart re-executes its syscall here, without going out to user mode, as
 //   re-executing the syscall instruction would;
 // - a thread that starts fresh needs an address space the machine can run it in and an
-//   entry point, or it is reported and stopped; its first stack frame must be mapped
-//   writable, or it takes a VMFault there (its pager may map it).
+//   entry point, or it is reported and stopped; the word its first call or push writes
+//   must be mapped writable, or it takes a VMFault there (its pager may map it); it then
+//   starts with every register exactly as its TCB holds them (seL4's WriteRegisters).
 // The machine then restores the chosen thread (`HAL.restore`).
 
 import UMKABI
@@ -112,8 +113,11 @@ extension Kernel {
             activateThread()
             return nil
         }
-        // The first frame goes on the thread's stack: that page must be there and
-        // writable, or the thread takes a VMFault there (its pager may map it).
+        // The machine starts the thread exactly as its registers say and writes nothing on
+        // its stack, but a stack the thread cannot write is caught here, before it runs:
+        // the word below its (aligned) rsp, where its first call or push goes, must be
+        // mapped writable, or the thread takes a VMFault there (its pager may map it). A
+        // stack pointer outside its address space never reaches host memory this way.
         let rsp = n.pointee[.rsp]
         let frameAddress = (rsp & ~15) &- 8
         guard rsp <= hal.userTop, frameAddress < rsp, hal.isMappedWritable(asid: asid, vaddr: frameAddress) else {

@@ -3,8 +3,8 @@
 // The Linux machine's restore (seL4: restore_user_context): the thread the kernel chose
 // becomes the context the switch stub resumes. A thread back from umk_syscall gets its
 // results in its io block; one stopped by a signal gets every register back from its TCB
-// into its full frame (the stub restores them and the FP state); a fresh start gets a first
-// frame on its stack. Addresses in the TCB are window-relative: the window is added here.
+// into its full frame (the stub restores them and the FP state); a fresh start is a fresh
+// full frame with every register as written and the default FP state. Addresses in the TCB are window-relative: the window is added here.
 
 import CShims
 
@@ -78,14 +78,14 @@ extension LinuxHAL {
         return isMappedWritable(asid: asid, vaddr: io - base) && isMappedWritable(asid: asid, vaddr: io - base + size - 1)
     }
 
-    /// A first frame on the thread's stack that enters it at its IP.
+    /// A fresh start, exactly as the thread's registers say (seL4: every frame register as
+    /// written, the thread's first instruction at its IP): a fresh full frame with the
+    /// default FP state, then the registers as for an exception return. Nothing is written
+    /// to the thread's stack.
     @inline(never)
     mutating func start(_ n: TCBRef, window w: UInt64, first: Bool) {
-        let ctx = unsafe LinuxThreadArea.context(n, physmap)
-        // SAFETY: the context is inside the TCB's machine area; the stack top is the
-        // thread's, checked mapped and writable by the kernel.
-        unsafe umk_context_init(ctx, w &+ n.pointee[.rsp], n.pointee.nextIP, n.pointee[.rdi], n.pointee[.rsi])
-        LinuxThreadArea.prepare(n, physmap)
+        LinuxThreadArea.prepareFreshFrame(n, physmap)
+        unsafe returnFromException(n, LinuxThreadArea.of(n, physmap), window: w)
         if first && threadStarts.count < Self.threadStartsKept {
             threadStarts.append(.init(name: n.name, nanoseconds: umk_monotonic_ns()))
         }

@@ -48,13 +48,19 @@ struct LinuxThreadArea {
         unsafe UnsafeMutableRawPointer(of(t, physmap)).assumingMemoryBound(to: umk_host_context_t.self)
     }
 
-    /// Points a fresh context at its frame and the frame at its FP area.
-    static func prepare(_ t: TCBRef, _ physmap: Physmap) {
-        let area = unsafe of(t, physmap)
-        // SAFETY: both addresses are inside the TCB's machine area, in RAM.
-        let frame = unsafe UnsafeMutableRawPointer(area) + MemoryLayout<LinuxThreadArea>.offset(of: \.frame)!
-        unsafe area.pointee.context.frame = UInt64(UInt(bitPattern: frame))
-        unsafe area.pointee.frame.fpstate = UInt64(UInt(bitPattern: physmap.base)) + t.paddr + UInt64(fpOffset)
+    /// `t`'s full register frame.
+    @inline(__always) static func frame(_ t: TCBRef, _ physmap: Physmap) -> UnsafeMutablePointer<umk_full_frame_t> {
+        // SAFETY: the frame is a field of the area, inside the TCB's machine area in RAM.
+        unsafe (UnsafeMutableRawPointer(of(t, physmap)) + MemoryLayout<LinuxThreadArea>.offset(of: \.frame)!)
+            .assumingMemoryBound(to: umk_full_frame_t.self)
+    }
+
+    /// Makes `t`'s context a fresh one resumed from its full frame, whose FP area holds the
+    /// default state (umk_context_init_full); the registers are the caller's to write.
+    static func prepareFreshFrame(_ t: TCBRef, _ physmap: Physmap) {
+        let frame = unsafe frame(t, physmap)
+        unsafe frame.pointee.fpstate = UInt64(UInt(bitPattern: physmap.base)) + t.paddr + UInt64(fpOffset)
+        unsafe umk_context_init_full(context(t, physmap), frame)
     }
 
     /// Moves the guest's open Swift accesses aside as it stops (see umk_access_exit).

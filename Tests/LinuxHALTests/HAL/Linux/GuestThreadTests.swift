@@ -180,6 +180,61 @@ enum ThreadPrograms {
     }
 }
 
+/// The register probe: threads started at umk_trap_probe_registers by WriteRegisters.
+enum ProbePrograms {
+    /// Frame registers in the order the probe saves them (rsp and rflags last).
+    static let order: [UserRegister] = [.rax, .rbx, .rcx, .rdx, .rsi, .rdi, .rbp, .r8, .r9, .r10, .r11, .r12, .r13,
+                                        .r14, .r15, .rsp, .rflags]
+
+    static let blocked: ThreadEntry = { _, _ in
+        _ = seL4.recv(3)
+        debugPrint("blocked: should not return from its Recv\n")
+    }
+
+    /// Writes distinct values into every frame register of `tcb` with resume, the IP at the
+    /// probe; waits for the probe's ud2 and compares what it saw. Returns the mismatches.
+    static func probe(_ tcb: CPtr, stackTop: UInt64, seed: UInt64, faults: CPtr) -> [String] {
+        var regs = [UInt64](repeating: 0, count: UserRegister.count)
+        for (i, r) in order.enumerated() { regs[r.rawValue] = seed &+ UInt64(i) &* 0x0101_0101_0101 }
+        regs[UserRegister.rsp.rawValue] = stackTop - 0x128          // not on a 16-byte boundary
+        regs[UserRegister.rflags.rawValue] = 0x2C3                   // CF, ZF, SF and IF set
+        regs[UserRegister.rip.rawValue] = UInt64(UInt(bitPattern: unsafeBitCast(umk_trap_probe_registers as @convention(c) () -> Void, to: UnsafeRawPointer.self)))
+        umk_probe_reset()
+        guard TCB.writeRegisters(tcb, resumeTarget: true, registers: regs) == .noError else { return ["writeRegisters"] }
+        let (msg, _) = seL4.recv(faults)
+        guard msg.label == FaultType.userException.rawValue else { return ["fault label \(msg.label)"] }
+        let seen = (0..<order.count).map { umk_probe_word(Int32($0)) }
+        var wrong: [String] = []
+        for (i, r) in order.enumerated() where seen[i] != regs[r.rawValue] {
+            wrong.append("\(r) \(hex(seen[i])) not \(hex(regs[r.rawValue]))")
+        }
+        // The thread stays stopped in its fault (no reply).
+        return wrong
+    }
+
+    static let root: ThreadEntry = { bootInfo, _ in
+        var alloc = ObjectAllocator(bootInfo: readBootInfo(at: bootInfo))
+        guard let faults = alloc.make(.endpoint), let park = alloc.make(.notification),
+              let fresh = alloc.makeTask(priority: 100, faultEP: 1), let used = alloc.makeTask(priority: 100, faultEP: 1) else {
+            return guestCheck(false, "setup")
+        }
+        for task in [fresh, used] {
+            guestCheck(alloc.give(task, faults, at: 1, rights: [.write, .grant]) == .noError, "fault endpoint")
+            guestCheck(alloc.give(task, park, at: 3, rights: .read) == .noError, "park")
+        }
+        // A thread that never ran.
+        let w1 = probe(fresh.tcb, stackTop: fresh.stackTop, seed: 0x1000_0000_0000_0001, faults: faults)
+        guestCheck(w1.isEmpty, "never-run thread: \(w1)")
+        // A thread that ran and is blocked in Recv when its registers are rewritten.
+        guestCheck(startThread(used.tcb, entry: blocked, stackTop: used.stackTop) == .noError, "start")
+        seL4.yield()
+        let w2 = probe(used.tcb, stackTop: used.stackTop, seed: 0x2000_0000_0000_0002, faults: faults)
+        guestCheck(w2.isEmpty, "rewritten blocked thread: \(w2)")
+        debugPrint("probe: every register as written\n")
+        seL4.debugHalt()
+    }
+}
+
 extension LinuxGuests {
 @Suite("Guest threads on Linux")
 struct GuestThreadTests {
@@ -239,6 +294,14 @@ struct GuestThreadTests {
         // With nothing open, leaving changes only the state.
         withUnsafeMutableBytes(of: &state) { umk_access_exit($0.baseAddress!.assumingMemoryBound(to: UInt64.self)) }
         #expect(state.0 == 0 && state.1 == 0 && slot.pointee == before)
+    }
+
+    @Test("THREADS0003 a thread started by WriteRegisters begins with every frame register as written, never-run or rewritten while blocked")
+    func exactStart() throws {
+        let (r, out) = try runSystem(ProbePrograms.root)
+        #expect(r.halted, "\(out)")
+        #expect(!out.contains("FAIL"), "\(out)")
+        #expect(out.contains("probe: every register as written"), "\(out)")
     }
 
     @Test("THREADS0002 ten thousand threads are created and run to completion within RAM plus a fixed overhead")
