@@ -14,7 +14,8 @@ public struct BootConfig: Sendable {
     public var bootInfoAddress: UInt64 = 0x40_0000
     /// Stack pages, mapped below `stackTop` with an unmapped guard page beneath them.
     public var stackPages: UInt64 = 16
-    /// Top of the root task's stack (exclusive).
+    /// Top of the root task's stack (exclusive); the root starts with rsp 8 below it, as a
+    /// function called with BootInfo's address in rdi.
     public var stackTop: UInt64 = 0x50_0000
     /// The root task's entry point (the HAL decides what an address means).
     public var entry: UInt64 = 0x1000

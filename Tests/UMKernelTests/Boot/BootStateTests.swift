@@ -26,6 +26,16 @@ struct BootStateTests {
         #expect(h.root.pointee.priority == 255 && h.root.pointee.mcp == 255)
     }
 
+    @Test("the root task starts as a function called with BootInfo's address: rdi, rip at the entry, rsp 8 below the stack top")
+    func rootStartRegisters() {
+        let h = KernelHarness()
+        let config = BootConfig()
+        #expect(h.root.pointee[.rdi] == config.bootInfoAddress)
+        #expect(h.root.pointee[.rip] == config.entry && h.root.pointee.nextIP == config.entry)
+        #expect(h.root.pointee[.rsp] == config.stackTop - 8)
+        #expect(h.root.pointee.userEntry == .notStarted)
+    }
+
     @Test("BootInfo lists the untypeds, covering free RAM in aligned power-of-two blocks")
     func bootInfoUntypeds() {
         let h = KernelHarness()
