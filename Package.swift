@@ -57,7 +57,13 @@ let package = Package(
         .target(name: "CBaselines", dependencies: ["CShims"]),
         .target(name: "UMKABI"),
         // The PC devices behind the I/O ports (16550 UART, 8254 PIT): the machines' models.
-        .target(name: "UMKDevices", swiftSettings: [.strictMemorySafety()]),
+        // Cross-module optimisation: the kernel's interrupt and port paths call into the
+        // device models on every IRQ acknowledgement and port access; without it those
+        // are calls the kernel cannot inline (IRQHandler_Ack measured 338 -> 382 cycles).
+        .target(name: "UMKDevices", swiftSettings: [
+            .strictMemorySafety(),
+            .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
+        ]),
         .target(name: "UMKernel", dependencies: ["UMKABI", "UMKDevices", "CShims"], swiftSettings: kernelSettings),
         .target(name: "UMKGuest", dependencies: ["UMKABI", "CGuest"]),
         // Structured syscall fuzzing of the kernel on the simulated machine (umk fuzz, the
