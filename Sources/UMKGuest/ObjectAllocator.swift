@@ -57,7 +57,11 @@ public struct ObjectAllocator {
         guard e == .deleteFirst else { return e }
         guard let untyped = make(.untyped, sizeBits: 12), let pool = slot() else { return .notEnoughMemory }
         let made = ASIDControl.makePool(InitialCap.asidControl.rawValue, untyped: untyped, root: root, index: pool, depth: 64)
-        guard made == .noError else { return made }
+        guard made == .noError else {
+            // All eight pools exist: the untyped goes back to where it came from.
+            _ = CNode.delete(root, index: untyped, depth: 64)
+            return made
+        }
         asidPool = pool
         return ASIDPool.assign(pool, vspace: vspace)
     }

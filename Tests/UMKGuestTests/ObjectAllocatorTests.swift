@@ -77,6 +77,23 @@ enum ASIDPrograms {
     }
 }
 
+enum WindowLimitPrograms {
+    static let root: ThreadEntry = { bootInfo, _ in
+        var alloc = ObjectAllocator(bootInfo: readBootInfo(at: bootInfo))
+        var made = 0
+        while true {
+            guard let vspace = alloc.make(.pml4) else { return guestCheck(false, "VSpace \(made)") }
+            let e = alloc.assignASID(vspace)
+            if e != .noError {
+                debugPrint("windows: \(made) more address spaces, then \(e)\n")
+                break
+            }
+            made += 1
+        }
+        seL4.debugHalt()
+    }
+}
+
 @Suite("Object allocator", .serialized)
 struct ObjectAllocatorTests {
     @Test("ALLOC0001 first fit falls through to the next untyped with room without asking a full one; freed memory is used again")
@@ -101,5 +118,16 @@ struct ObjectAllocatorTests {
         #expect(out.contains("asids: 600 address spaces"), "\(out)")
         // The root's ASID and the 600 have a window each.
         #expect((1...601).allSatisfy { k.hal.window(asid: $0) != nil })
+    }
+
+    @Test("ASID0002 past the machine's last window, ASIDPool_Assign answers DeleteFirst and the system runs on")
+    func windowLimit() async {
+        // A fresh process, whose windows are all this system's.
+        await #expect(processExitsWith: .success) {
+            let k = Kernel(hal: try! LinuxHAL(ramSize: 64 << 20, echo: false))
+            let r = try! k.runGuests(root: WindowLimitPrograms.root)
+            let expected = "windows: \(LinuxWindows.slotCount - 1) more address spaces, then deleteFirst"
+            guard r.halted, r.hostFailure == nil, k.hal.outputText.contains(expected) else { fatalError(k.hal.outputText) }
+        }
     }
 }

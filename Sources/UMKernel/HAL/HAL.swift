@@ -21,6 +21,9 @@ public protocol HAL {
     mutating func assignASID(_ asid: UInt64, vspace: UInt64)
     /// A VSpace lost its ASID (pool or PML4 deleted): its window's mappings are dropped.
     mutating func releaseASID(_ asid: UInt64)
+    /// True if the machine can give one more VSpace an address space now (a free window
+    /// on Linux); ASIDPool_Assign is refused with DeleteFirst, as for a full pool, if not.
+    var canTakeAddressSpace: Bool { mutating get }
     /// True if `asid` has an address space a thread can run in (a window on Linux).
     mutating func hasAddressSpace(asid: UInt64) -> Bool
     /// True if `vaddr` of `asid` is mapped writable now (the kernel checks a fresh thread's

@@ -383,4 +383,17 @@ struct X86MMUTests {
         #expect(h.error(InitialCap.initThreadASIDPool.rawValue, .x86ASIDPoolAssign, caps: [pml4b]) == .noError)
         #expect(h.cap(pml4b).mappedASID != asid)
     }
+
+    @Test("ASIDPool_Assign when the machine has no address space left gives DeleteFirst and changes nothing")
+    func asidPoolMachineFull() {
+        let h = KernelHarness()
+        let pml4 = h.retype(.pml4)[0]
+        h.k.hal.addressSpaceLimit = h.k.hal.assignedASIDs.count
+        #expect(h.error(InitialCap.initThreadASIDPool.rawValue, .x86ASIDPoolAssign, caps: [pml4]) == .deleteFirst)
+        #expect(!h.cap(pml4).isMapped)
+        #expect(h.k.hal.assignedASIDs.count == 1)
+        // With room again, the same VSpace gets its ASID.
+        h.k.hal.addressSpaceLimit = nil
+        #expect(h.error(InitialCap.initThreadASIDPool.rawValue, .x86ASIDPoolAssign, caps: [pml4]) == .noError)
+    }
 }

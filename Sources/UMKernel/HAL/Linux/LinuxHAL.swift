@@ -136,6 +136,8 @@ public struct LinuxHAL: HAL {
 
     public mutating func hasAddressSpace(asid: UInt64) -> Bool { window(asid: asid) != nil }
 
+    public var canTakeAddressSpace: Bool { mutating get { LinuxWindows.hasFreeSlot } }
+
     /// True once a host call failed or the host asked the run to end.
     public var mustStop: Bool {
         @inline(__always) mutating get { failed || stopReason != nil }

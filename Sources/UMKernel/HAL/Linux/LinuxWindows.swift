@@ -15,8 +15,11 @@ import UMKABI
 
 /// The host address ranges of address-space windows.
 public enum LinuxWindows {
-    /// The first window's host address (32 TiB).
-    public static let base: UInt64 = 0x2000_0000_0000
+    /// The first window's host address (16 TiB): below the range Linux loads a
+    /// position-independent program and its heap at (from 0x5555_5555_4000 on x86_64, with
+    /// its randomisation) and far below where it maps libraries, stacks and anonymous memory
+    /// (down from 0x7FFF_FFFF_F000).
+    public static let base: UInt64 = 0x1000_0000_0000
     /// log2 of a window's size: a VSpace's guest addresses are below 16 GiB.
     public static let sizeBits: UInt64 = 34
     public static let size: UInt64 = 1 << sizeBits
@@ -24,11 +27,14 @@ public enum LinuxWindows {
     public static let guardSize: UInt64 = 1 << 34
     /// From one window to the next.
     public static let stride: UInt64 = size + guardSize
-    /// Windows that fit below 112 TiB, under where Linux maps libraries and stacks.
-    public static let slotCount = Int((0x7000_0000_0000 - base) / stride)
+    /// Windows that fit below 80 TiB, under where Linux loads the program (2,048).
+    public static let slotCount = Int((0x5000_0000_0000 - base) / stride)
 
     /// Slots in use (true) by any machine of this process.
     static let slots = Mutex<[Bool]>([Bool](repeating: false, count: slotCount))
+
+    /// True if a window is free (another machine of the process may take it first).
+    static var hasFreeSlot: Bool { slots.withLock { $0.contains(false) } }
 
     /// The host address of window `slot`.
     public static func address(ofSlot slot: Int) -> UInt64 { base + UInt64(slot) * stride }

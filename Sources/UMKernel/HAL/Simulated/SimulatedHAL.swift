@@ -71,6 +71,9 @@ public struct SimulatedHAL: HAL {
         mappings[asid]?[vaddr] = nil
     }
     public mutating func hasAddressSpace(asid: UInt64) -> Bool { assignedASIDs[asid] != nil }
+    /// Address spaces the machine can hold at once (nil: no limit but the ASIDs').
+    public var addressSpaceLimit: Int? = nil
+    public var canTakeAddressSpace: Bool { mutating get { addressSpaceLimit.map { assignedASIDs.count < $0 } ?? true } }
     public mutating func isMappedWritable(asid: UInt64, vaddr: UInt64) -> Bool {
         guard let pages = mappings[asid] else { return false }
         for bits: UInt64 in [12, 21, 30] {

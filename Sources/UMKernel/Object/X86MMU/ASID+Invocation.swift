@@ -2,7 +2,8 @@
 //
 // ASIDs (seL4 decodeX86ASIDControlInvocation, decodeX86ASIDPoolInvocation): ASIDControl
 // makes a pool of 512 ASIDs from a 4 KiB untyped (8 pools in all); ASIDPool_Assign gives
-// a VSpace the pool's first free ASID, and the machine a window for it.
+// a VSpace the pool's first free ASID, and the machine a window for it (DeleteFirst, as
+// for a full pool, when the machine has no address space left to give).
 
 import UMKABI
 
@@ -56,6 +57,9 @@ extension Kernel {
         var i: UInt64 = 0
         while i < 512 && (base + i == 0 || physmap.loadWord(pool + i * 8) != 0) { i += 1 }
         guard i < 512 else { throw .syscallError(.deleteFirst) }
+        // The machine has no address space left to give (umk's limit, below seL4's): no
+        // ASID can be used, as when the pool is full.
+        guard hal.canTakeAddressSpace else { throw .syscallError(.deleteFirst) }
         return ASIDPoolOperation(vspaceSlot: vspace.slot, vspace: vspace.cap.paddr, pool: pool, asid: base + i)
     }
 
