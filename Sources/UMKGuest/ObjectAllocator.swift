@@ -22,6 +22,9 @@ public struct ObjectAllocator {
     var freeBound: [UInt64] = []
     /// The ASID pool new VSpaces get their ASID from (the root task's at first).
     public private(set) var asidPool: CPtr = InitialCap.initThreadASIDPool.rawValue
+    /// Set once a fresh pool still answered DeleteFirst: the machine has no address space
+    /// left, and no further pool is made for it.
+    public private(set) var addressSpacesExhausted = false
 
     /// An allocator over BootInfo's empty slots and non-device untypeds.
     public init(bootInfo: BootInfo) {
@@ -54,16 +57,27 @@ public struct ObjectAllocator {
     /// (NotEnoughMemory).
     public mutating func assignASID(_ vspace: CPtr) -> KernelError {
         let e = ASIDPool.assign(asidPool, vspace: vspace)
-        guard e == .deleteFirst else { return e }
-        guard let untyped = make(.untyped, sizeBits: 12), let pool = slot() else { return .notEnoughMemory }
+        guard e == .deleteFirst, !addressSpacesExhausted else { return e }
+        guard let pool = slot() else { return .notEnoughMemory }
+        guard let untyped = make(.untyped, sizeBits: 12) else { return .notEnoughMemory }
         let made = ASIDControl.makePool(InitialCap.asidControl.rawValue, untyped: untyped, root: root, index: pool, depth: 64)
         guard made == .noError else {
             // All eight pools exist: the untyped goes back to where it came from.
             _ = CNode.delete(root, index: untyped, depth: 64)
+            addressSpacesExhausted = true
             return made
         }
+        let retry = ASIDPool.assign(pool, vspace: vspace)
+        if retry == .deleteFirst {
+            // An empty pool refused too: the machine, not the pool, is out of address
+            // spaces. The pool and its memory go back; the current pool stays.
+            _ = CNode.delete(root, index: pool, depth: 64)
+            _ = CNode.delete(root, index: untyped, depth: 64)
+            addressSpacesExhausted = true
+            return retry
+        }
         asidPool = pool
-        return ASIDPool.assign(pool, vspace: vspace)
+        return retry
     }
 
     /// An empty slot of the root CNode, or nil if none is left.

@@ -87,8 +87,6 @@ extension Kernel {
         let entry = n.pointee.userEntryWord
         let nextIP = n.pointee.nextIP
         switch entry {
-        case UserEntry.exception.rawValue where nextIP != 0:
-            return .exceptionReturn
         case UserEntry.syscall.rawValue where nextIP == hal.syscallNextIP:
             return .syscallReturn
         case UserEntry.syscall.rawValue where nextIP == hal.syscallIP:
@@ -98,28 +96,53 @@ extension Kernel {
             handleSyscall(Int64(bitPattern: n.pointee[.rdx]))
             return nil
         default:
+            // Registers that put a thread not in a syscall at the syscall stub (copied from
+            // a thread blocked in one, or a fault reply) would run the stub without a
+            // syscall block: the thread takes an invalid-opcode UserException instead.
+            if nextIP == hal.syscallIP || nextIP == hal.syscallNextIP {
+                handleUserLevelFault(number: 6, code: 0)
+                return nil
+            }
+            if entry == UserEntry.exception.rawValue && nextIP != 0 {
+                // Back from a fault or an interrupt, if its address space is still there.
+                guard hasAddressSpace(n) else {
+                    stopWithoutAddressSpace(n)
+                    return nil
+                }
+                return .exceptionReturn
+            }
             return startResumption(of: n, first: entry == UserEntry.notStarted.rawValue)
         }
     }
 
+    /// True if `n`'s VSpace has an ASID the machine runs threads in.
+    func hasAddressSpace(_ n: TCBRef) -> Bool {
+        let vspace = n.slot(.vTable).pointee.cap
+        return vspace.hasType(.pml4) && vspace.tableMappedFlag && hal.hasAddressSpace(asid: vspace.mappedASID)
+    }
+
+    /// Reports and stops a thread that cannot run: no address space or no entry point.
+    func stopWithoutAddressSpace(_ n: TCBRef) {
+        hal.debugPrint("umk: thread \"\(n.name)\" cannot start (no VSpace window or no entry point); stopped\n")
+        suspend(n)
+        schedule()
+        activateThread()
+    }
+
     /// A fresh start of `n` at its IP and stack, if it can start there.
     func startResumption(of n: TCBRef, first: Bool) -> Resumption? {
-        let vspace = n.slot(.vTable).pointee.cap
-        let asid = vspace.mappedASID
-        guard vspace.hasType(.pml4), vspace.tableMappedFlag, hal.hasAddressSpace(asid: asid), n.pointee.nextIP != 0 else {
-            hal.debugPrint("umk: thread \"\(n.name)\" cannot start (no VSpace window or no entry point); stopped\n")
-            suspend(n)
-            schedule()
-            activateThread()
+        let asid = n.slot(.vTable).pointee.cap.mappedASID
+        guard hasAddressSpace(n), n.pointee.nextIP != 0 else {
+            stopWithoutAddressSpace(n)
             return nil
         }
         // The machine starts the thread exactly as its registers say and writes nothing on
         // its stack, but a stack the thread cannot write is caught here, before it runs:
-        // the word below its (aligned) rsp, where its first call or push goes, must be
+        // the word below its rsp, where its first call or push goes, must be
         // mapped writable, or the thread takes a VMFault there (its pager may map it). A
         // stack pointer outside its address space never reaches host memory this way.
         let rsp = n.pointee[.rsp]
-        let frameAddress = (rsp & ~15) &- 8
+        let frameAddress = rsp &- 8
         guard rsp <= hal.userTop, frameAddress < rsp, hal.isMappedWritable(asid: asid, vaddr: frameAddress) else {
             handleVMFaultEvent(address: frameAddress, fsr: 0x6, instructionFault: false)
             return nil

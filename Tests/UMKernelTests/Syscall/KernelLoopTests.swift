@@ -278,4 +278,22 @@ struct KernelLoopTests {
         let second = first == "a" ? "b" : "a"
         #expect(names == Array(repeating: first, count: 5) + Array(repeating: second, count: 5) + [first, first])
     }
+
+    @Test("LOOP0010 a thread not in a syscall whose registers put it at the syscall stub takes a UserException, it does not run the stub")
+    func stubAddressFaults() {
+        let h = KernelHarness()
+        let ep = h.retype(.endpoint)[0]
+        let (_, handler) = h.startableThread(priority: 200, stackPage: 0, name: "handler")
+        let (_, f) = h.startableThread(priority: 100, faultEP: ep, stackPage: 1, name: "f")
+        // As if copied from a thread blocked in a syscall (TCB_CopyRegisters).
+        f.pointee[.rip] = SimulatedHAL.syscallSite
+        f.pointee.nextIP = SimulatedHAL.syscallSite
+        h.rootStops()
+        let log = h.k.runScripted { t, how in
+            t == handler && how == .start(first: true) ? syscall(t, .recv, cptr: ep) : nil
+        }
+        #expect(log.map(\.thread) == [handler, handler], "f never runs")
+        #expect(MessageInfo(word: handler.pointee[.rsi]).label == FaultType.userException.rawValue)
+        #expect(f.pointee.state == .blockedOnReply)
+    }
 }

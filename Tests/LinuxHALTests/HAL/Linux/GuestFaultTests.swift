@@ -339,9 +339,9 @@ extension LinuxGuests.GuestFaultTests {
     func startOnUnmappedStack() throws {
         let (r, out) = try runSystem(StartPrograms.root)
         #expect(r.halted, "\(out)")
-        #expect(out.contains("root: start fault label 5 at 0x4000ffe8"), "\(out)")
+        #expect(out.contains("root: start fault label 5 at 0x4000fff0"), "\(out)")
         #expect(out.contains("child: started on a stack the pager provided"), "\(out)")
-        #expect(out.contains("root: wild stack fault label 5 at 0xfffeffffffe8"), "\(out)")
+        #expect(out.contains("root: wild stack fault label 5 at 0xfffefffffff0"), "\(out)")
     }
 }
 
