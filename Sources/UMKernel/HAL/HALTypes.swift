@@ -53,4 +53,13 @@ public struct FrameMapping: Equatable, Sendable {
     public var paddr: UInt64
     public var sizeBits: UInt64
     public var rights: VMRights
+
+    /// The mapping among `pages` (an address space's mappings by virtual address) that
+    /// covers `vaddr`: a 4 KiB, 2 MiB or 1 GiB frame.
+    static func covering(_ vaddr: UInt64, in pages: [UInt64: FrameMapping]) -> FrameMapping? {
+        for bits: UInt64 in [12, 21, 30] {
+            if let m = pages[vaddr & ~((1 << bits) - 1)], m.sizeBits == bits { return m }
+        }
+        return nil
+    }
 }

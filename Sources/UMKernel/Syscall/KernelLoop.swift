@@ -72,9 +72,7 @@ extension Kernel {
                 continue
             }
             guard let how = resumption(of: n) else { continue }
-            let vspace = n.slot(.vTable).pointee.cap
-            let asid = vspace.hasType(.pml4) && vspace.tableMappedFlag ? vspace.mappedASID : nil
-            hal.restore(n, how, asid: asid)
+            hal.restore(n, how, asid: vspaceASID(of: n))
             return n
         }
     }
@@ -106,7 +104,7 @@ extension Kernel {
             if entry == UserEntry.exception.rawValue && nextIP != 0 {
                 // Back from a fault or an interrupt, if its address space is still there.
                 guard hasAddressSpace(n) else {
-                    stopWithoutAddressSpace(n)
+                    stopUnrunnable(n)
                     return nil
                 }
                 return .exceptionReturn
@@ -115,14 +113,19 @@ extension Kernel {
         }
     }
 
+    /// The ASID of `n`'s VSpace, if its VSpace root is a PML4 with one.
+    @inline(__always) func vspaceASID(of n: TCBRef) -> UInt64? {
+        let vspace = n.slot(.vTable).pointee.cap
+        return vspace.hasType(.pml4) && vspace.tableMappedFlag ? vspace.mappedASID : nil
+    }
+
     /// True if `n`'s VSpace has an ASID the machine runs threads in.
     func hasAddressSpace(_ n: TCBRef) -> Bool {
-        let vspace = n.slot(.vTable).pointee.cap
-        return vspace.hasType(.pml4) && vspace.tableMappedFlag && hal.hasAddressSpace(asid: vspace.mappedASID)
+        vspaceASID(of: n).map { hal.hasAddressSpace(asid: $0) } ?? false
     }
 
     /// Reports and stops a thread that cannot run: no address space or no entry point.
-    func stopWithoutAddressSpace(_ n: TCBRef) {
+    func stopUnrunnable(_ n: TCBRef) {
         hal.debugPrint("umk: thread \"\(n.name)\" cannot start (no VSpace window or no entry point); stopped\n")
         suspend(n)
         schedule()
@@ -131,9 +134,8 @@ extension Kernel {
 
     /// A fresh start of `n` at its IP and stack, if it can start there.
     func startResumption(of n: TCBRef, first: Bool) -> Resumption? {
-        let asid = n.slot(.vTable).pointee.cap.mappedASID
-        guard hasAddressSpace(n), n.pointee.nextIP != 0 else {
-            stopWithoutAddressSpace(n)
+        guard let asid = vspaceASID(of: n), hal.hasAddressSpace(asid: asid), n.pointee.nextIP != 0 else {
+            stopUnrunnable(n)
             return nil
         }
         // The machine starts the thread exactly as its registers say and writes nothing on

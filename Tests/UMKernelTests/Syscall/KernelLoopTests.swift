@@ -47,6 +47,15 @@ extension KernelHarness {
         #expect(root.pointee.state == .inactive)
     }
 
+    /// A handler (priority 200) and a thread `f` (100) whose faults go to it through a new
+    /// endpoint; the handler's script receives on it. The root is not stopped yet.
+    func handlerAndFaulter() -> (ep: UInt64, handler: TCBRef, f: TCBRef) {
+        let ep = retype(.endpoint)[0]
+        let (_, handler) = startableThread(priority: 200, stackPage: 0, name: "handler")
+        let (_, f) = startableThread(priority: 100, faultEP: ep, stackPage: 1, name: "f")
+        return (ep, handler, f)
+    }
+
     /// Startable threads, one stack page each in the order given, then the root stops:
     /// the TCBs and their cap slots.
     func threads(_ specs: (name: String, priority: UInt64, faultEP: UInt64)...) -> (tcbs: [TCBRef], slots: [UInt64]) {
@@ -119,9 +128,7 @@ struct KernelLoopTests {
     @Test("LOOP0003 a fresh thread whose first stack frame is not mapped writable takes a VMFault there")
     func firstFrameFaults() {
         let h = KernelHarness()
-        let ep = h.retype(.endpoint)[0]
-        let (_, handler) = h.startableThread(priority: 200, stackPage: 0, name: "handler")
-        let (_, f) = h.startableThread(priority: 100, faultEP: ep, stackPage: 1, name: "f")
+        let (ep, handler, f) = h.handlerAndFaulter()
         f.pointee[.rsp] = 0x90_0000
         h.rootStops()
         let log = h.k.runScripted { t, how in
@@ -282,9 +289,7 @@ struct KernelLoopTests {
     @Test("LOOP0010 a thread not in a syscall whose registers put it at the syscall stub takes a UserException, it does not run the stub")
     func stubAddressFaults() {
         let h = KernelHarness()
-        let ep = h.retype(.endpoint)[0]
-        let (_, handler) = h.startableThread(priority: 200, stackPage: 0, name: "handler")
-        let (_, f) = h.startableThread(priority: 100, faultEP: ep, stackPage: 1, name: "f")
+        let (ep, handler, f) = h.handlerAndFaulter()
         // As if copied from a thread blocked in a syscall (TCB_CopyRegisters).
         f.pointee[.rip] = SimulatedHAL.syscallSite
         f.pointee.nextIP = SimulatedHAL.syscallSite
@@ -295,5 +300,30 @@ struct KernelLoopTests {
         #expect(log.map(\.thread) == [handler, handler], "f never runs")
         #expect(MessageInfo(word: handler.pointee[.rsi]).label == FaultType.userException.rawValue)
         #expect(f.pointee.state == .blockedOnReply)
+    }
+
+    @Test("LOOP0011 a thread back from an interrupt whose address space went meanwhile is reported and stopped, not resumed")
+    func exceptionReturnWithoutAddressSpace() {
+        let h = KernelHarness()
+        let a = h.threads(("a", 100, 0)).tcbs[0]
+        let rootCNode = InitialCap.initThreadCNode.rawValue
+        var step = 0
+        let log = h.k.runScripted { t, _ in
+            step += 1
+            switch step {
+            // a deletes the ASID pool its own VSpace is in (it shares the root's CSpace)...
+            case 1: return call(t, rootCNode, .cnodeDelete, [InitialCap.initThreadASIDPool.rawValue, 64])
+            // ...then an interrupt stops it in its own code (the machine saved its IP).
+            case 2:
+                t.pointee[.rip] = entryIP + 0x10
+                t.pointee.nextIP = entryIP + 0x10
+                return .interrupt
+            default: return nil
+            }
+        }
+        #expect(log.map(\.how) == [.start(first: true), .syscallReturn], "no exception return")
+        #expect(h.k.hal.assignedASIDs.isEmpty)
+        #expect(a.pointee.state == .inactive)
+        #expect(h.k.hal.outputText.contains("thread \"a\" cannot start"))
     }
 }

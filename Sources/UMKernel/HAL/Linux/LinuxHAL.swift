@@ -228,11 +228,7 @@ public struct LinuxHAL: HAL {
     /// True if guest vaddr `vaddr` of `asid` is mirrored writable in its window (mutating
     /// for in-place access, as `window(asid:)`).
     public mutating func isMappedWritable(asid: UInt64, vaddr: UInt64) -> Bool {
-        guard let pages = mirrored[asid] else { return false }
-        for bits: UInt64 in [12, 21, 30] {
-            if let m = pages[vaddr & ~((1 << bits) - 1)], m.sizeBits == bits { return m.rights == .readWrite }
-        }
-        return false
+        mirrored[asid].flatMap { FrameMapping.covering(vaddr, in: $0) }?.rights == .readWrite
     }
 
 

@@ -75,11 +75,7 @@ public struct SimulatedHAL: HAL {
     public var addressSpaceLimit: Int? = nil
     public var canTakeAddressSpace: Bool { mutating get { addressSpaceLimit.map { assignedASIDs.count < $0 } ?? true } }
     public mutating func isMappedWritable(asid: UInt64, vaddr: UInt64) -> Bool {
-        guard let pages = mappings[asid] else { return false }
-        for bits: UInt64 in [12, 21, 30] {
-            if let m = pages[vaddr & ~((1 << bits) - 1)], m.sizeBits == bits { return m.rights == .readWrite }
-        }
-        return false
+        mappings[asid].flatMap { FrameMapping.covering(vaddr, in: $0) }?.rights == .readWrite
     }
     public mutating func commitMappings() {}
 
