@@ -26,8 +26,8 @@ umk_trap_divide:
     retq
     .size umk_trap_divide, .-umk_trap_divide
 
-// A thread's first instruction: every general register, rsp (less the running guest's
-// window) and rflags into umk_probe_area, then ud2. Uses 8 bytes of stack below rsp.
+// A thread's first instruction: every general register, rsp and rflags into
+// umk_probe_area, then ud2. Uses 8 bytes of stack below rsp.
     .globl umk_trap_probe_registers
     .type umk_trap_probe_registers, @function
 umk_trap_probe_registers:
@@ -52,10 +52,7 @@ umk_trap_probe_registers:
     pushfq
     popq %rcx
     movq %rcx, 128(%rax)
-    movq %rsp, %rcx
-    movq umk_current_window@GOTPCREL(%rip), %rdx
-    subq (%rdx), %rcx
-    movq %rcx, 120(%rax)
+    movq %rsp, 120(%rax)
     ud2
     .size umk_trap_probe_registers, .-umk_trap_probe_registers
 

@@ -10,7 +10,6 @@
 umk_host_context_t *umk_current;
 // Declared in CGuest's umk_guest.h (guests read them); defined here beside the switch's
 // other state so a switch touches one cache line.
-uint64_t umk_current_window;
 uint64_t umk_current_ipc_buffer;
 void *umk_kernel_stack_top;
 umk_host_context_t *(*umk_kernel_entry)(void *cookie);

@@ -8,6 +8,11 @@
 // A slot region is {start, end) of slot numbers. An untyped descriptor is 16 bytes:
 // paddr (word), sizeBits (byte), isDevice (byte), 6 bytes padding.
 
+/// The extra-BootInfo chunk id (seL4_BootInfoHeader.id) of the root task's address range,
+/// umk's own: two words, the first guest virtual address its VSpace may map and run at and
+/// the end (exclusive). On Linux that is its host window: a guest address is the host address.
+public let addressRangeChunkID: UInt64 = 0x554D_4B41
+
 /// A half-open range of slots in the root CNode (`seL4_SlotRegion`).
 public struct SlotRegion: Hashable, Sendable {
     public var start: UInt64

@@ -9,7 +9,9 @@
 public let bootPlanChunkID: UInt64 = 0x554D_4B50
 
 /// Fixed places in every task init builds. Channel and grant ids are CSpace slots of the
-/// task (1...maxLocalID); the reserved caps sit above them.
+/// task (1...maxLocalID); the reserved caps sit above them. Addresses here, and those of
+/// the plan's regions and heaps, are offsets into the task's address range (its VSpace's;
+/// on Linux its host window), as is what a manifest writes.
 public enum TaskLayout {
     /// The highest id a manifest may give a channel end or a grant.
     public static let maxLocalID: UInt64 = 63
@@ -37,7 +39,7 @@ public enum TaskLayout {
     public static let reservedEnd: UInt64 = 0x0200_0000
     /// Default heap address (when the manifest gives none).
     public static let defaultHeap: UInt64 = 0x4000_0000
-    /// The end of a task's address space (the window size).
+    /// The size of a task's address range (the window's, 16 GiB).
     public static let addressSpaceEnd: UInt64 = 1 << 34
 }
 

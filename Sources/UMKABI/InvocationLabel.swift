@@ -63,6 +63,10 @@ public enum InvocationLabel: UInt64, Sendable, CaseIterable {
     case x86IOPortOut32 = 50
     case x86IRQIssueIRQHandlerIOAPIC = 51
     case x86IRQIssueIRQHandlerMSI = 52
+    // umk's own methods, far above seL4's labels ("UM" << 16).
+    /// On a PML4 with an ASID: MR0, MR1 = the guest virtual addresses it may map and run
+    /// at, [start, end) (its host window on Linux).
+    case umkVSpaceGetAddressRange = 0x554D_0001
 
     /// `nInvocationLabels`: the first architecture-specific label.
     public static let genericCount: UInt64 = 33

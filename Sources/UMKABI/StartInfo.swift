@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// What a task init starts finds at TaskLayout.startInfo (read-only): its name, id and
-// arguments, its caps by channel id, its regions and heap, its free slots; a pager also
-// finds its clients and the untyped memory it hands out. The BootInfo of a task that is
-// not the root task. Encoded with PlanWriter.
+// What a task init starts finds TaskLayout.startInfo bytes into its address range
+// (read-only; its address arrives in rdi): its name, id and arguments, its address range,
+// its caps by channel id, its regions and heap, its free slots; a pager also finds its
+// clients and the untyped memory it hands out. The BootInfo of a task that is not the
+// root task. Encoded with PlanWriter. Every address in it is the address itself (a guest
+// address is the host address), not an offset.
 
 /// A task's start info.
 public struct StartInfo: Hashable, Sendable {
@@ -72,13 +74,15 @@ public struct StartInfo: Hashable, Sendable {
     public var freeSlots: SlotRegion
     public var clients: [PagerClient]
     public var untypeds: [Untyped]
+    /// The addresses the task's VSpace may map and run at (its host window on Linux).
+    public var addressRange: Range<UInt64>
 
     public init(name: String, taskID: UInt64, program: String, args: [String], priority: UInt64, cnodeBits: UInt64,
                 caps: [Cap] = [], regions: [Region] = [], heap: Region? = nil, freeSlots: SlotRegion,
-                clients: [PagerClient] = [], untypeds: [Untyped] = []) {
+                clients: [PagerClient] = [], untypeds: [Untyped] = [], addressRange: Range<UInt64> = 0..<0) {
         self.name = name; self.taskID = taskID; self.program = program; self.args = args; self.priority = priority
         self.cnodeBits = cnodeBits; self.caps = caps; self.regions = regions; self.heap = heap
-        self.freeSlots = freeSlots; self.clients = clients; self.untypeds = untypeds
+        self.freeSlots = freeSlots; self.clients = clients; self.untypeds = untypeds; self.addressRange = addressRange
     }
 
     /// The cap at channel id `id`, if init placed one there.
@@ -106,6 +110,7 @@ public struct StartInfo: Hashable, Sendable {
         for c in clients { w.word(c.badge); w.string(c.name); w.word(c.vspace); w.word(c.start); w.word(c.end) }
         w.word(UInt64(untypeds.count))
         for u in untypeds { w.word(u.slot); w.word(u.sizeBits) }
+        w.word(addressRange.lowerBound); w.word(addressRange.upperBound)
         return w.words
     }
 
@@ -133,5 +138,8 @@ public struct StartInfo: Hashable, Sendable {
         }
         untypeds = []
         for _ in 0..<(try r.count(minWords: 2)) { untypeds.append(Untyped(slot: try r.word(), sizeBits: try r.word())) }
+        let start = try r.word(), end = try r.word()
+        guard start <= end else { throw PlanFormatError(offset: r.position - 1) }
+        addressRange = start..<end
     }
 }

@@ -1,20 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// The running guest's IPC buffer and its window (libsel4's seL4_GetIPCBuffer, GetMR/SetMR).
-// A guest reaches its own memory at window + vaddr; the kernel mirrors every mapping of the
-// guest's VSpace into that window.
+// The running guest's IPC buffer (libsel4's seL4_GetIPCBuffer, GetMR/SetMR). A guest
+// address is the host address: what a guest maps at v, it reads and writes through the
+// pointer v.
 
 import CGuest
 @_exported import UMKABI
 
-/// The running guest's view of its address space and IPC buffer.
+/// The running guest's IPC buffer, and word access to its memory.
 public enum IPCBuffer {
-    /// The host address of guest virtual address 0 in the running guest's VSpace.
-    @inline(__always) public static var window: UInt64 { umk_window() }
-
-    /// The host address of guest virtual address `vaddr`.
-    @inline(__always) public static func address(of vaddr: UInt64) -> UInt64 { umk_window() &+ vaddr }
-
     @inline(__always) static var base: UnsafeMutablePointer<UInt64> {
         let b = umk_ipc_buffer()
         precondition(b != 0, "this thread has no IPC buffer")
@@ -44,13 +38,13 @@ public enum IPCBuffer {
         set { base[IPCBufferLayout.userData] = newValue }
     }
 
-    /// Reads a word of the running guest's memory at `vaddr`.
+    /// Reads the word of the running guest's memory at `vaddr`.
     public static func load(_ vaddr: UInt64) -> UInt64 {
-        UnsafePointer<UInt64>(bitPattern: UInt(address(of: vaddr)))!.pointee
+        UnsafePointer<UInt64>(bitPattern: UInt(vaddr))!.pointee
     }
-    /// Writes a word of the running guest's memory at `vaddr`.
+    /// Writes the word of the running guest's memory at `vaddr`.
     public static func store(_ vaddr: UInt64, _ value: UInt64) {
-        UnsafeMutablePointer<UInt64>(bitPattern: UInt(address(of: vaddr)))!.pointee = value
+        UnsafeMutablePointer<UInt64>(bitPattern: UInt(vaddr))!.pointee = value
     }
 }
 

@@ -150,6 +150,16 @@ public enum PagingStructure {
     }
 }
 
+/// umk's VSpace method.
+public enum VSpace {
+    /// The guest virtual addresses the VSpace `service` (a PML4 with an ASID) may map and
+    /// run at (umk_VSpace_GetAddressRange), or the error.
+    public static func addressRange(_ service: CPtr) -> Result<Range<UInt64>, KernelError> {
+        let e = invoke(service, .umkVSpaceGetAddressRange)
+        return e == .noError ? .success(IPCBuffer.getMR(0)..<IPCBuffer.getMR(1)) : .failure(e)
+    }
+}
+
 /// seL4_X86_Page_*.
 public enum Page {
     public static func map(_ service: CPtr, vspace: CPtr, vaddr: UInt64, rights: CapRights, attributes: UInt64 = 0) -> KernelError {

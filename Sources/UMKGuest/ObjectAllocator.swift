@@ -9,6 +9,28 @@ public func readBootInfo(at vaddr: UInt64) -> BootInfo {
     BootInfo { IPCBuffer.load(vaddr + UInt64($0)) }
 }
 
+/// The payload of the extra BootInfo chunk `id` (seL4_BootInfoHeader: id, length in bytes
+/// with the header) after the BootInfo at `vaddr`: its address and word count, or nil if
+/// there is none or the chunks are malformed.
+public func extraBootInfoChunk(_ id: UInt64, _ bootInfo: BootInfo, at vaddr: UInt64) -> (address: UInt64, words: Int)? {
+    var offset: UInt64 = 0
+    let base = vaddr + UInt64(BootInfoLayout.size)
+    while offset + 16 <= bootInfo.extraLength {
+        let chunkID = IPCBuffer.load(base + offset), length = IPCBuffer.load(base + offset + 8)
+        guard length >= 16, length % 8 == 0, length <= bootInfo.extraLength - offset else { return nil }
+        if chunkID == id { return (base + offset + 16, Int((length - 16) / 8)) }
+        offset += length
+    }
+    return nil
+}
+
+/// The root task's address range, from umk's extra BootInfo chunk (nil if absent).
+public func rootAddressRange(_ bootInfo: BootInfo, at vaddr: UInt64) -> Range<UInt64>? {
+    guard let chunk = extraBootInfoChunk(addressRangeChunkID, bootInfo, at: vaddr), chunk.words == 2 else { return nil }
+    let start = IPCBuffer.load(chunk.address), end = IPCBuffer.load(chunk.address + 8)
+    return start <= end ? start..<end : nil
+}
+
 /// Hands out root CNode slots and new kernel objects.
 public struct ObjectAllocator {
     /// The CSpace's root CNode (guarded to 64 bits, so depth 64 addresses a slot directly).

@@ -2,7 +2,9 @@
 //
 // Building threads and tasks from a guest, with ordinary syscalls: frames mapped with the
 // paging structures they need made on demand (a failed Page_Map names the missing level),
-// and tasks with their own CSpace, VSpace, IPC buffer and stack.
+// and tasks with their own CSpace, VSpace, IPC buffer and stack. A task's addresses lie in
+// its VSpace's address range (its host window on Linux), so places in it are given as
+// offsets from the range's start.
 
 /// A guest program's entry point (the thread's rip), called as entry(arg0, arg1).
 public typealias ThreadEntry = @convention(c) (UInt64, UInt64) -> Void
@@ -14,9 +16,14 @@ public struct Task {
     public var vspace: CPtr
     /// The task's CNode radix (its guard fills the rest of the 64 bits).
     public var cnodeRadix: UInt64
+    /// The addresses the task's VSpace may map and run at.
+    public var addressRange: Range<UInt64>
     /// The IPC buffer's and the stack top's virtual addresses.
     public var ipcBuffer: UInt64
     public var stackTop: UInt64
+
+    /// The address `offset` bytes into the task's address range.
+    public func address(_ offset: UInt64) -> UInt64 { addressRange.lowerBound + offset }
 }
 
 extension ObjectAllocator {
@@ -52,16 +59,18 @@ extension ObjectAllocator {
     }
 
     /// A task with its own CNode (`cnodeRadix`, guarded to 64 bits), a VSpace with an ASID
-    /// (`assignASID`: a new pool when the current one is full), an IPC buffer at `base` and `stackPages` of stack below
-    /// `base + 1 MiB`, configured at `priority`; not started.
-    public mutating func makeTask(priority: UInt64, faultEP: CPtr = 0, base: UInt64 = 0x1000_0000,
+    /// (`assignASID`: a new pool when the current one is full), an IPC buffer `offset` bytes
+    /// into its address range and `stackPages` of stack below 1 MiB further on, configured
+    /// at `priority`; not started.
+    public mutating func makeTask(priority: UInt64, faultEP: CPtr = 0, offset: UInt64 = 0x1000_0000,
                                   stackPages: UInt64 = 16, cnodeRadix: UInt64 = 8) -> Task? {
         precondition(stackPages >= 1 && stackPages < 255, "a task's stack is 1...254 pages")
         guard let cnode = make(.cnode, sizeBits: cnodeRadix), let vspace = make(.pml4), let tcb = make(.tcb) else {
             return nil
         }
-        guard assignASID(vspace) == .noError,
-              let buffer = mapFrames(vspace: vspace, at: base, count: 1)?.first else { return nil }
+        guard assignASID(vspace) == .noError, case .success(let range) = VSpace.addressRange(vspace) else { return nil }
+        let base = range.lowerBound + offset
+        guard let buffer = mapFrames(vspace: vspace, at: base, count: 1)?.first else { return nil }
         let stackTop = base + 0x10_0000
         guard mapFrames(vspace: vspace, at: stackTop - stackPages * 0x1000, count: stackPages) != nil else { return nil }
         guard TCB.configure(tcb, faultEP: faultEP, cspaceRoot: cnode, cspaceRootData: 64 - cnodeRadix, vspaceRoot: vspace,
@@ -69,7 +78,8 @@ extension ObjectAllocator {
               TCB.setPriority(tcb, authority: InitialCap.initThreadTCB.rawValue, priority: priority) == .noError else {
             return nil
         }
-        return Task(tcb: tcb, cnode: cnode, vspace: vspace, cnodeRadix: cnodeRadix, ipcBuffer: base, stackTop: stackTop)
+        return Task(tcb: tcb, cnode: cnode, vspace: vspace, cnodeRadix: cnodeRadix, addressRange: range, ipcBuffer: base,
+                    stackTop: stackTop)
     }
 
     /// Gives `task` a copy of the builder's cap `src` in its slot `index`, with `rights`
@@ -95,9 +105,11 @@ public func startThread(_ tcb: CPtr, entry: ThreadEntry, stackTop: UInt64, arg0:
 }
 
 extension ObjectAllocator {
-    /// A second thread in `task` (its CSpace and VSpace), with its own IPC buffer at `base`
-    /// and `stackPages` of stack below `base + 1 MiB`; configured, not started.
-    public mutating func addThread(to task: Task, priority: UInt64, base: UInt64, stackPages: UInt64 = 16) -> Task? {
+    /// A second thread in `task` (its CSpace and VSpace), with its own IPC buffer `offset`
+    /// bytes into the task's address range and `stackPages` of stack below 1 MiB further
+    /// on; configured, not started.
+    public mutating func addThread(to task: Task, priority: UInt64, offset: UInt64, stackPages: UInt64 = 16) -> Task? {
+        let base = task.address(offset)
         guard let tcb = make(.tcb), let buffer = mapFrames(vspace: task.vspace, at: base, count: 1)?.first else { return nil }
         let stackTop = base + 0x10_0000
         guard mapFrames(vspace: task.vspace, at: stackTop - stackPages * 0x1000, count: stackPages) != nil,
@@ -106,7 +118,7 @@ extension ObjectAllocator {
               TCB.setPriority(tcb, authority: InitialCap.initThreadTCB.rawValue, priority: priority) == .noError else {
             return nil
         }
-        return Task(tcb: tcb, cnode: task.cnode, vspace: task.vspace, cnodeRadix: task.cnodeRadix, ipcBuffer: base,
-                    stackTop: stackTop)
+        return Task(tcb: tcb, cnode: task.cnode, vspace: task.vspace, cnodeRadix: task.cnodeRadix,
+                    addressRange: task.addressRange, ipcBuffer: base, stackTop: stackTop)
     }
 }

@@ -43,11 +43,13 @@ enum InvocationPrograms {
         expect(CNode.delete(r, index: ep, depth: 64), "delete")
         expect(CNode.saveCaller(r, index: ep, depth: 64), "saveCaller with no caller")
         // Frames and tables: map where the root has no tables yet, read the address, unmap.
-        guard let frame = alloc.make(.smallPage), alloc.map(frame, vspace: InitialCap.initThreadVSpace.rawValue,
-                                                            vaddr: 0x3000_0000, rights: .readWrite) else {
+        let vspace = InitialCap.initThreadVSpace.rawValue
+        guard case .success(let own) = VSpace.addressRange(vspace) else { return guestCheck(false, "address range") }
+        guard let frame = alloc.make(.smallPage), alloc.map(frame, vspace: vspace, vaddr: own.lowerBound + 0x3000_0000,
+                                                            rights: .readWrite) else {
             return guestCheck(false, "map a frame")
         }
-        IPCBuffer.store(0x3000_0010, 0xABCD)
+        IPCBuffer.store(own.lowerBound + 0x3000_0010, 0xABCD)
         guard case .success(let paddr) = Page.getAddress(frame) else { return guestCheck(false, "getAddress") }
         debugPrint("frame at 0x\(String(paddr, radix: 16))\n")
         expect(Page.unmap(frame), "unmap")

@@ -17,7 +17,6 @@ enum City {
     }
 
     enum KV: UInt64 { case put = 1, get = 2 }
-    static let board: UInt64 = 0x6000_0000
 
     static let kvServer: Program = { info in
         guard let names = info.cap(named: "kv-names")?.id, let endpoint = info.cap(named: "kv")?.id else { return 1 }
@@ -56,9 +55,9 @@ enum City {
         guard let names = info.cap(named: "\(info.name)-names")?.id, let timer = info.cap(named: "\(info.name)-timer")?.id,
               let console = info.cap(named: "\(info.name)-console")?.id, let done = info.cap(named: "\(info.name)-done")?.id,
               let heap = info.heap, let index = info.args.first.flatMap({ UInt64($0) }),
-              let kv = findKV(info, names: names, timer: timer) else { return 1 }
+              let board = info.region("board")?.address, let kv = findKV(info, names: names, timer: timer) else { return 1 }
         // Work on the heap: each page is backed by the pager at first touch.
-        let base = IPCBuffer.address(of: heap.address)
+        let base = heap.address
         var sum: UInt64 = 0
         for page in 0..<(heap.size / 4096) {
             // SAFETY: the heap lies in this task's window; the pager backs each page on touch.

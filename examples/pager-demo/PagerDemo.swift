@@ -11,7 +11,7 @@ enum PagerDemo {
     static let worker: Program = { info in
         guard let heap = info.heap else { return 1 }
         let pages = heap.size / 4096
-        let base = IPCBuffer.address(of: heap.address)
+        let base = heap.address
         var zero = true
         for i in 0..<pages {
             // SAFETY: the heap lies in this task's window; the pager backs each page on touch.

@@ -25,14 +25,12 @@ void umk_syscall(umk_syscall_io_t *io);
 /// The address umk_syscall has: a guest blocked in a syscall reports it as its IP.
 static inline uint64_t umk_syscall_address(void) { return (uint64_t)&umk_syscall; }
 
-/// Host address of the running guest's VSpace window (guest vaddr v is at window + v).
-extern uint64_t umk_current_window;
-/// Host address of the running guest's IPC buffer (window + its IPC buffer vaddr), or 0.
+/// The running guest's IPC buffer (its TCB's IPC buffer address, a guest address being the
+/// host address), or 0.
 extern uint64_t umk_current_ipc_buffer;
 
-/// The running guest's window base and IPC buffer host address (0 if none). Inline, so a
-/// syscall wrapper reads them with a load, not a call.
-static inline uint64_t umk_window(void) { return umk_current_window; }
+/// The running guest's IPC buffer address (0 if none). Inline, so a syscall wrapper reads
+/// it with a load, not a call.
 static inline uint64_t umk_ipc_buffer(void) { return umk_current_ipc_buffer; }
 
 #endif

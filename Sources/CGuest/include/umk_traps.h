@@ -20,7 +20,7 @@ int64_t umk_trap_divide(int64_t dividend, int64_t divisor);
 uint64_t umk_trap_check_registers(void);
 
 /// What umk_trap_probe_registers saw at its first instruction: rax, rbx, rcx, rdx, rsi, rdi,
-/// rbp, r8...r15, rsp (less the running guest's window) and rflags.
+/// rbp, r8...r15, rsp and rflags.
 extern uint64_t umk_probe_area[17];
 /// Clears umk_probe_area; reads its word `i` (accessors: Swift sees the array as shared
 /// mutable state).

@@ -65,11 +65,10 @@ void umk_context_install(void *stack_top, umk_host_context_t *(*entry)(void *coo
 /// SIGILL, SIGFPE, SIGTRAP on an alternate stack); NULL restores the previous handlers.
 /// Returns 0 or -errno.
 int umk_faults_install(umk_host_context_t *(*fault_entry)(void *cookie));
-/// Makes `ctx` the running guest's context, with its window and IPC buffer addresses
-/// (inline: the kernel sets it on every exit).
-static inline void umk_context_set_current(umk_host_context_t *ctx, uint64_t window, uint64_t ipc_buffer) {
+/// Makes `ctx` the running guest's context, with its IPC buffer address (inline: the
+/// kernel sets it on every exit).
+static inline void umk_context_set_current(umk_host_context_t *ctx, uint64_t ipc_buffer) {
     umk_current = ctx;
-    umk_current_window = window;
     umk_current_ipc_buffer = ipc_buffer;
 }
 

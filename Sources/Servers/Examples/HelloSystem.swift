@@ -31,7 +31,7 @@ public enum HelloSystem {
         var alloc = ObjectAllocator(bootInfo: info)
         let cnode = alloc.root
         guard let ep = alloc.make(.endpoint), let ntfn = alloc.make(.notification),
-              let task = alloc.makeTask(priority: 200, base: ChildLayout.base, stackPages: ChildLayout.stackPages) else {
+              let task = alloc.makeTask(priority: 200, offset: ChildLayout.base, stackPages: ChildLayout.stackPages) else {
             fail("out of memory building the child")
         }
         // The child's CSpace: a badged endpoint it may call with, its notification, a gift.

@@ -19,10 +19,10 @@ public enum ShellSystem {
         var alloc = ObjectAllocator(bootInfo: readBootInfo(at: bootInfo))
         do {
             let console = try alloc.startDriver(ConsoleDriver.main, name: "console", priority: 200, ports: 0x3F8...0x3FF,
-                                                irq: 4, irqBadge: ConsoleDriver.irqBadge, base: 0x1000_0000)
+                                                irq: 4, irqBadge: ConsoleDriver.irqBadge, offset: 0x1000_0000)
             let timer = try alloc.startDriver(TimerServer.main, name: "timer", priority: 250, ports: 0x40...0x43,
-                                              irq: 0, irqBadge: TimerServer.irqBadge, base: 0x2000_0000)
-            guard let shell = alloc.makeTask(priority: 100, base: 0x3000_0000, stackPages: 64) else {
+                                              irq: 0, irqBadge: TimerServer.irqBadge, offset: 0x2000_0000)
+            guard let shell = alloc.makeTask(priority: 100, offset: 0x3000_0000, stackPages: 64) else {
                 throw DriverLaunchError(step: "shell task", error: .notEnoughMemory)
             }
             guard alloc.give(shell, console.endpoint, at: Slot.console) == .noError,

@@ -21,7 +21,12 @@ public enum Init {
             seL4.debugHalt(status: 3)
             return
         }
-        var builder = SystemBuilder(plan: plan, alloc: ObjectAllocator(bootInfo: bootInfo))
+        guard let ownRange = rootAddressRange(bootInfo, at: bootInfoAddress) else {
+            debugPrint("init: no address range among the boot modules\n")
+            seL4.debugHalt(status: 3)
+            return
+        }
+        var builder = SystemBuilder(plan: plan, alloc: ObjectAllocator(bootInfo: bootInfo), ownRange: ownRange)
         do {
             try builder.build()
             try builder.start()
@@ -36,19 +41,9 @@ public enum Init {
 
     /// The boot plan in BootInfo's extra chunks (seL4_BootInfoHeader: id, length in bytes).
     static func readPlan(_ bootInfo: BootInfo, at address: UInt64) -> BootPlan? {
-        var offset: UInt64 = 0
-        let base = address + UInt64(BootInfoLayout.size)
-        while offset + 16 <= bootInfo.extraLength {
-            let id = IPCBuffer.load(base + offset), length = IPCBuffer.load(base + offset + 8)
-            guard length >= 16, length % 8 == 0, offset + length <= bootInfo.extraLength else { return nil }
-            if id == bootPlanChunkID {
-                let start = base + offset + 16
-                var reader = PlanReader(count: Int((length - 16) / 8)) { IPCBuffer.load(start + UInt64($0) * 8) }
-                return try? BootPlan(reading: &reader)
-            }
-            offset += length
-        }
-        return nil
+        guard let chunk = extraBootInfoChunk(bootPlanChunkID, bootInfo, at: address) else { return nil }
+        var reader = PlanReader(count: chunk.words) { IPCBuffer.load(chunk.address + UInt64($0) * 8) }
+        return try? BootPlan(reading: &reader)
     }
 }
 

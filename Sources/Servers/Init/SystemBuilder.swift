@@ -6,7 +6,9 @@
 // start info and stack, a TCB at its priority and MCP with its fault endpoint; then the
 // channels' endpoints and notifications (server ends shared by badge), IRQ handlers bound
 // through a notification and I/O port caps for drivers, regions mapped into each task,
-// and for each pager its clients' VSpaces and untyped memory for their heaps.
+// and for each pager its clients' VSpaces and untyped memory for their heaps. The plan's
+// addresses are offsets into each task's address range (its VSpace's, asked of the kernel
+// once it has an ASID); the start info tells the task the addresses themselves.
 
 import UMKGuest
 
@@ -16,6 +18,8 @@ struct BuiltTask {
     var cnode: CPtr
     var vspace: CPtr
     var bits: UInt64
+    /// The addresses the task's VSpace may map and run at.
+    var range: Range<UInt64>
     /// Caps init placed at local ids, for the start info.
     var caps: [StartInfo.Cap] = []
     var regions: [StartInfo.Region] = []
@@ -44,12 +48,15 @@ struct SystemBuilder {
     static let faultBadgeBit: UInt64 = 1 << 40
     /// IRQ N arrives on a driver's bound notification with badge irqBadgeBit | 1 << N.
     static let irqBadgeBit: UInt64 = 1 << 62
-    /// Where init maps a start info page to write it.
-    static let scratch: UInt64 = 0x3_0000_0000
+    /// Where init maps a start info page to write it (an offset into its own range).
+    static let scratchOffset: UInt64 = 0x3_0000_0000
+    /// init's own address range.
+    let ownRange: Range<UInt64>
 
-    init(plan: BootPlan, alloc: ObjectAllocator) {
+    init(plan: BootPlan, alloc: ObjectAllocator, ownRange: Range<UInt64>) {
         self.plan = plan
         self.alloc = alloc
+        self.ownRange = ownRange
     }
 
     func check(_ e: KernelError, _ step: @autoclosure () -> String) throws(BuildError) {
@@ -108,17 +115,24 @@ struct SystemBuilder {
         let vspace = try make(.pml4, "VSpace of \(t.name)")
         let tcb = try make(.tcb, "TCB of \(t.name)")
         try check(alloc.assignASID(vspace), "ASID of \(t.name)")
-        guard let buffer = alloc.mapFrames(vspace: vspace, at: TaskLayout.ipcBuffer, count: 1)?.first,
-              alloc.mapFrames(vspace: vspace, at: TaskLayout.stackTop - t.stackPages * 4096, count: t.stackPages) != nil else {
+        let range: Range<UInt64>
+        switch VSpace.addressRange(vspace) {
+        case .success(let r): range = r
+        case .failure(let e): throw BuildError(step: "address range of \(t.name)", error: e)
+        }
+        let ipcBuffer = range.lowerBound + TaskLayout.ipcBuffer
+        guard let buffer = alloc.mapFrames(vspace: vspace, at: ipcBuffer, count: 1)?.first,
+              alloc.mapFrames(vspace: vspace, at: range.lowerBound + TaskLayout.stackTop - t.stackPages * 4096,
+                              count: t.stackPages) != nil else {
             throw BuildError(step: "IPC buffer and stack of \(t.name)", error: .notEnoughMemory)
         }
         try check(TCB.configure(tcb, faultEP: TaskLayout.faultSlot, cspaceRoot: cnode, cspaceRootData: 64 - t.cnodeBits,
-                                vspaceRoot: vspace, vspaceRootData: 0, buffer: TaskLayout.ipcBuffer, bufferFrame: buffer),
+                                vspaceRoot: vspace, vspaceRootData: 0, buffer: ipcBuffer, bufferFrame: buffer),
                   "TCB_Configure of \(t.name)")
         try check(TCB.setSchedParams(tcb, authority: InitialCap.initThreadTCB.rawValue, mcp: t.mcp, priority: t.priority),
                   "priority of \(t.name)")
         seL4.debugNameThread(tcb, t.name)
-        tasks.append(BuiltTask(tcb: tcb, cnode: cnode, vspace: vspace, bits: t.cnodeBits))
+        tasks.append(BuiltTask(tcb: tcb, cnode: cnode, vspace: vspace, bits: t.cnodeBits, range: range))
         try give(i, tcb, at: TaskLayout.tcbSlot, "TCB cap of \(t.name)")
         try give(i, cnode, at: TaskLayout.cnodeSlot, "CNode cap of \(t.name)")
         try give(i, vspace, at: TaskLayout.vspaceSlot, "VSpace cap of \(t.name)")
@@ -210,6 +224,7 @@ struct SystemBuilder {
             }
             for (n, m) in r.mappings.enumerated() {
                 let t = Int(m.task)
+                let address = tasks[t].range.lowerBound + m.address
                 let rights: CapRights = m.rights.contains(.write) ? .readWrite : .read
                 for (k, frame) in frames.enumerated() {
                     var cap = frame
@@ -218,11 +233,11 @@ struct SystemBuilder {
                         try check(CNode.copy(alloc.root, destIndex: cap, destDepth: 64, srcRoot: alloc.root, srcIndex: frame,
                                              srcDepth: 64, rights: .all), "region \(r.name) frame copy")
                     }
-                    guard alloc.map(cap, vspace: tasks[t].vspace, vaddr: m.address + UInt64(k) * pageSize, rights: rights) else {
+                    guard alloc.map(cap, vspace: tasks[t].vspace, vaddr: address + UInt64(k) * pageSize, rights: rights) else {
                         throw BuildError(step: "mapping region \(r.name) into \(plan.tasks[t].name)", error: .notEnoughMemory)
                     }
                 }
-                tasks[t].regions.append(StartInfo.Region(name: r.name, address: m.address, size: r.size, rights: m.rights))
+                tasks[t].regions.append(StartInfo.Region(name: r.name, address: address, size: r.size, rights: m.rights))
             }
         }
     }
@@ -236,8 +251,9 @@ struct SystemBuilder {
             let slot = tasks[p].nextFree
             tasks[p].nextFree += 1
             try give(p, tasks[i].vspace, at: slot, "VSpace of \(t.name) for its pager")
+            let start = tasks[i].range.lowerBound + heap.address
             tasks[p].clients.append(StartInfo.PagerClient(badge: BootPlan.Task.badge(ofIndex: i), name: t.name, vspace: slot,
-                                                          start: heap.address, end: heap.address + heap.size))
+                                                          start: start, end: start + heap.size))
         }
         for p in tasks.indices where !tasks[p].clients.isEmpty {
             var need: UInt64 = 0
@@ -264,30 +280,33 @@ struct SystemBuilder {
     /// read-only into the task.
     mutating func writeStartInfo(_ i: Int) throws(BuildError) {
         let t = plan.tasks[i], built = tasks[i]
-        let heap = t.heap.map { StartInfo.Region(name: "heap", address: $0.address, size: $0.size, rights: [.read, .write]) }
+        let heap = t.heap.map {
+            StartInfo.Region(name: "heap", address: built.range.lowerBound + $0.address, size: $0.size, rights: [.read, .write])
+        }
         let info = StartInfo(name: t.name, taskID: BootPlan.Task.badge(ofIndex: i), program: t.program, args: t.args,
                              priority: t.priority, cnodeBits: t.cnodeBits, caps: built.caps.sorted { $0.id < $1.id },
                              regions: built.regions, heap: heap,
                              freeSlots: SlotRegion(start: built.nextFree, end: UInt64(1) << t.cnodeBits),
-                             clients: built.clients, untypeds: built.untypeds)
+                             clients: built.clients, untypeds: built.untypeds, addressRange: built.range)
         let words = info.encoded()
         let all = [UInt64(words.count)] + words
         let pages = (UInt64(all.count) * 8 + 4095) / 4096
         guard pages <= TaskLayout.startInfoMaxPages else {
             throw BuildError(step: "start info of \(t.name) (\(all.count * 8) bytes)", error: .rangeError)
         }
-        let vspace = InitialCap.initThreadVSpace.rawValue
+        let vspace = InitialCap.initThreadVSpace.rawValue, scratch = ownRange.lowerBound + Self.scratchOffset
         for page in 0..<pages {
             let frame = try make(.smallPage, "start info of \(t.name)")
-            guard alloc.map(frame, vspace: vspace, vaddr: Self.scratch, rights: .readWrite) else {
+            guard alloc.map(frame, vspace: vspace, vaddr: scratch, rights: .readWrite) else {
                 throw BuildError(step: "start info scratch mapping", error: .notEnoughMemory)
             }
             let first = Int(page * 512)
             for w in first..<min(all.count, first + 512) {
-                IPCBuffer.store(Self.scratch + UInt64(w - first) * 8, all[w])
+                IPCBuffer.store(scratch + UInt64(w - first) * 8, all[w])
             }
             try check(Page.unmap(frame), "start info scratch unmap")
-            guard alloc.map(frame, vspace: built.vspace, vaddr: TaskLayout.startInfo + page * 4096, rights: .read) else {
+            guard alloc.map(frame, vspace: built.vspace, vaddr: built.range.lowerBound + TaskLayout.startInfo + page * 4096,
+                            rights: .read) else {
                 throw BuildError(step: "start info of \(t.name)", error: .notEnoughMemory)
             }
         }
@@ -296,8 +315,9 @@ struct SystemBuilder {
     /// Starts every task at TaskRuntime.entry with its start info.
     func start() throws(BuildError) {
         for (i, t) in plan.tasks.enumerated() {
-            try check(startThread(tasks[i].tcb, entry: TaskRuntime.entry, stackTop: TaskLayout.stackTop,
-                                  arg0: TaskLayout.startInfo), "start \(t.name)")
+            let base = tasks[i].range.lowerBound
+            try check(startThread(tasks[i].tcb, entry: TaskRuntime.entry, stackTop: base + TaskLayout.stackTop,
+                                  arg0: base + TaskLayout.startInfo), "start \(t.name)")
         }
     }
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // How a task init built starts and ends: TaskRuntime.entry reads the start info init
-// wrote at TaskLayout.startInfo (a word count, then the words), runs the registered
-// program, and reports its exit status to init on the task's init endpoint.
+// wrote TaskLayout.startInfo bytes into its range (a word count, then the words; its
+// address arrives as arg0), runs the registered program, and reports its exit status to
+// init on the task's init endpoint.
 
 import UMKGuest
 

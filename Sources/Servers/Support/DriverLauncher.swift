@@ -64,13 +64,13 @@ public struct DriverLaunchError: Error, CustomStringConvertible {
 extension ObjectAllocator {
     /// Builds and starts `entry` as a driver for `ports` and `irq` at `priority`.
     public mutating func startDriver(_ entry: ThreadEntry, name: String, priority: UInt64, ports: ClosedRange<UInt16>,
-                                     irq: UInt64, irqBadge: UInt64, base: UInt64 = 0x1000_0000,
+                                     irq: UInt64, irqBadge: UInt64, offset: UInt64 = 0x1000_0000,
                                      stackPages: UInt64 = 64, cnodeRadix: UInt64 = 8) throws(DriverLaunchError) -> DriverTask {
         func check(_ e: KernelError, _ step: String) throws(DriverLaunchError) {
             if e != .noError { throw DriverLaunchError(step: step, error: e) }
         }
         guard let endpoint = make(.endpoint), let notification = make(.notification),
-              let task = makeTask(priority: priority, base: base, stackPages: stackPages, cnodeRadix: cnodeRadix),
+              let task = makeTask(priority: priority, offset: offset, stackPages: stackPages, cnodeRadix: cnodeRadix),
               let portSlot = slot(), let handlerSlot = slot(), let badged = slot() else {
             throw DriverLaunchError(step: "objects for \(name)", error: .notEnoughMemory)
         }

@@ -36,7 +36,7 @@ public enum IRQBenchSystem {
         var alloc = ObjectAllocator(bootInfo: readBootInfo(at: bootInfo))
         guard let ntfn = alloc.make(.notification), let done = alloc.make(.notification),
               let handler = alloc.slot(), let badged = alloc.slot(),
-              let driver = alloc.makeTask(priority: 200, base: 0x1000_0000, stackPages: 32) else { return halt("setup") }
+              let driver = alloc.makeTask(priority: 200, offset: 0x1000_0000, stackPages: 32) else { return halt("setup") }
         guard IRQControl.get(InitialCap.irqControl.rawValue, irq: 5, root: alloc.root, index: handler, depth: 64) == .noError,
               CNode.mint(alloc.root, destIndex: badged, destDepth: 64, srcRoot: alloc.root, srcIndex: ntfn, srcDepth: 64,
                          rights: .all, badge: 1) == .noError,
@@ -44,7 +44,7 @@ public enum IRQBenchSystem {
               alloc.give(driver, ntfn, at: 1) == .noError, alloc.give(driver, handler, at: 2) == .noError,
               alloc.give(driver, done, at: 3) == .noError else { return halt("caps") }
         if busy {
-            guard let spinner = alloc.makeTask(priority: 100, base: 0x2000_0000),
+            guard let spinner = alloc.makeTask(priority: 100, offset: 0x2000_0000),
                   startThread(spinner.tcb, entry: spin, stackTop: spinner.stackTop) == .noError else { return halt("spinner") }
         }
         guard startThread(driver.tcb, entry: driverLoop, stackTop: driver.stackTop) == .noError else { return halt("start") }
@@ -88,7 +88,7 @@ public enum IRQBenchSystem {
             _ = try alloc.startDriver(ConsoleDriver.main, name: "console", priority: 200, ports: 0x3F8...0x3FF,
                                       irq: 4, irqBadge: ConsoleDriver.irqBadge)
             _ = try alloc.startDriver(TimerServer.main, name: "timer", priority: 250, ports: 0x40...0x43,
-                                      irq: 0, irqBadge: TimerServer.irqBadge, base: 0x2000_0000)
+                                      irq: 0, irqBadge: TimerServer.irqBadge, offset: 0x2000_0000)
         } catch {
             return halt("\(error)")
         }

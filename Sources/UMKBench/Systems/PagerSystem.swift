@@ -18,16 +18,20 @@ public enum PagerSystem {
     nonisolated(unsafe) public static var samples: [UInt64] = []
     nonisolated(unsafe) static var pager: Pager?
 
+    /// The heap's offset into a client's address range.
     public static let heap: UInt64 = 0x4000_0000
 
-    public static let root: @convention(c) (UInt64, UInt64) -> Void = { bootInfo, _ in
-        var alloc = ObjectAllocator(bootInfo: readBootInfo(at: bootInfo))
+    public static let root: @convention(c) (UInt64, UInt64) -> Void = { bootInfoAddress, _ in
+        let bootInfo = readBootInfo(at: bootInfoAddress)
+        var alloc = ObjectAllocator(bootInfo: bootInfo)
+        guard let own = rootAddressRange(bootInfo, at: bootInfoAddress) else { return fail("address range") }
+        let pagerBase = own.lowerBound + 0x7000_0000
         guard alloc.enlargeCSpace(radix: 16) else { return fail("enlarge CSpace") }
         guard let faults = alloc.make(.endpoint), let reports = alloc.make(.endpoint), let done = alloc.make(.notification),
               let park = alloc.make(.notification), let pagerTCB = alloc.make(.tcb),
-              let pagerFrames = alloc.mapFrames(vspace: InitialCap.initThreadVSpace.rawValue, at: 0x7000_0000, count: 33),
+              let pagerFrames = alloc.mapFrames(vspace: InitialCap.initThreadVSpace.rawValue, at: pagerBase, count: 33),
               let worker = alloc.makeTask(priority: 100, faultEP: 1),
-              let stray = alloc.makeTask(priority: 100, faultEP: 1, base: 0x2000_0000) else { return fail("setup") }
+              let stray = alloc.makeTask(priority: 100, faultEP: 1, offset: 0x2000_0000) else { return fail("setup") }
         // Clients: the fault endpoint (badge = client id, Grant for the reply), done.
         guard alloc.give(worker, faults, at: 1, rights: [.write, .grant], badge: 1) == .noError,
               alloc.give(worker, done, at: 2, rights: .write, badge: 4) == .noError,
@@ -35,18 +39,21 @@ public enum PagerSystem {
               alloc.give(stray, faults, at: 1, rights: [.write, .grant], badge: 2) == .noError else { return fail("give") }
         // The pager runs as a thread of init's, in init's CSpace and VSpace, with its own
         // share of the memory (init allocates nothing after this point).
-        let heapEnd = heap + heapPages * 0x1000
+        let workerHeap = worker.address(heap), strayHeap = stray.address(heap)
         pager = Pager(clients: [
-            1: PagerClient(name: "worker", vspace: worker.vspace, regions: [PagerRegion(start: heap, end: heapEnd)]),
-            2: PagerClient(name: "stray", vspace: stray.vspace, regions: [PagerRegion(start: heap, end: heap + 0x1000)]),
+            1: PagerClient(name: "worker", vspace: worker.vspace,
+                           regions: [PagerRegion(start: workerHeap, end: workerHeap + heapPages * 0x1000)]),
+            2: PagerClient(name: "stray", vspace: stray.vspace, regions: [PagerRegion(start: strayHeap, end: strayHeap + 0x1000)]),
         ], allocator: alloc, reportTo: reports)
         guard TCB.configure(pagerTCB, faultEP: 0, cspaceRoot: InitialCap.initThreadCNode.rawValue, cspaceRootData: 0,
-                            vspaceRoot: InitialCap.initThreadVSpace.rawValue, vspaceRootData: 0, buffer: 0x7000_0000,
+                            vspaceRoot: InitialCap.initThreadVSpace.rawValue, vspaceRootData: 0, buffer: pagerBase,
                             bufferFrame: pagerFrames[0]) == .noError,
               TCB.setPriority(pagerTCB, authority: InitialCap.initThreadTCB.rawValue, priority: 200) == .noError,
-              startThread(pagerTCB, entry: pagerThread, stackTop: 0x7000_0000 + 33 * 0x1000, arg0: faults) == .noError,
-              startThread(worker.tcb, entry: workerThread, stackTop: worker.stackTop) == .noError,
-              startThread(stray.tcb, entry: strayThread, stackTop: stray.stackTop) == .noError else { return fail("start") }
+              startThread(pagerTCB, entry: pagerThread, stackTop: pagerBase + 33 * 0x1000, arg0: faults) == .noError,
+              startThread(worker.tcb, entry: workerThread, stackTop: worker.stackTop, arg0: workerHeap) == .noError,
+              // Outside its one heap page: the pager reports it.
+              startThread(stray.tcb, entry: strayThread, stackTop: stray.stackTop, arg0: stray.address(0x9000_0000)) == .noError
+        else { return fail("start") }
         // Init: stop whatever the pager reports; the worker's completion arrives through
         // init's bound notification while it waits for reports.
         guard TCB.bindNotification(InitialCap.initThreadTCB.rawValue, notification: done) == .noError else {
@@ -74,11 +81,10 @@ public enum PagerSystem {
         p.serve(endpoint)
     }
 
-    static let workerThread: @convention(c) (UInt64, UInt64) -> Void = { _, _ in
+    static let workerThread: @convention(c) (UInt64, UInt64) -> Void = { base, _ in
         let n = Int(heapPages)
         var cycles = [UInt64](repeating: 0, count: n)
         var nonzero = 0
-        let base = IPCBuffer.address(of: heap)
         for i in 0..<n {
             let p = UnsafeMutablePointer<UInt64>(bitPattern: UInt(base + UInt64(i) * 0x1000))!
             let t0 = umk_cycles()
@@ -95,8 +101,8 @@ public enum PagerSystem {
         while true { _ = seL4.wait(3) }
     }
 
-    static let strayThread: @convention(c) (UInt64, UInt64) -> Void = { _, _ in
-        UnsafeMutablePointer<UInt64>(bitPattern: UInt(IPCBuffer.address(of: 0x9000_0000)))!.pointee = 1
+    static let strayThread: @convention(c) (UInt64, UInt64) -> Void = { address, _ in
+        UnsafeMutablePointer<UInt64>(bitPattern: UInt(address))!.pointee = 1
         debugPrint("stray: still running?\n")
     }
 

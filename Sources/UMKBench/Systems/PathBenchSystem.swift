@@ -47,8 +47,8 @@ public enum PathBenchSystem {
         // Call/ReplyRecv across address spaces, fastpath and slowpath.
         for (name, len) in [("different", UInt64(0)), ("slow", UInt64(10))] {
             guard let ep = alloc.make(.endpoint),
-                  let server = alloc.makeTask(priority: 100, base: 0x1000_0000 + (len << 28)),
-                  let client = alloc.makeTask(priority: 100, base: 0x2000_0000 + (len << 28)) else { return halt("ipc tasks") }
+                  let server = alloc.makeTask(priority: 100, offset: 0x1000_0000 + (len << 28)),
+                  let client = alloc.makeTask(priority: 100, offset: 0x2000_0000 + (len << 28)) else { return halt("ipc tasks") }
             for t in [server, client] {
                 guard alloc.give(t, ep, at: Slot.endpoint) == .noError, alloc.give(t, done, at: Slot.done) == .noError else {
                     return halt("caps")
@@ -60,8 +60,8 @@ public enum PathBenchSystem {
             results["replyrecv-\(name)"] = samplesB
         }
         // The same address space: both threads in one task.
-        guard let ep = alloc.make(.endpoint), let task = alloc.makeTask(priority: 100, base: 0x4000_0000),
-              let second = alloc.addThread(to: task, priority: 100, base: 0x4000_0000 + 0x20_0000),
+        guard let ep = alloc.make(.endpoint), let task = alloc.makeTask(priority: 100, offset: 0x4000_0000),
+              let second = alloc.addThread(to: task, priority: 100, offset: 0x4000_0000 + 0x20_0000),
               alloc.give(task, ep, at: Slot.endpoint) == .noError, alloc.give(task, done, at: Slot.done) == .noError else {
             return halt("same-space task")
         }
@@ -74,8 +74,8 @@ public enum PathBenchSystem {
         results["replyrecv-same"] = samplesB
         // Signal to a higher-priority waiter in another address space.
         guard let ntfn = alloc.make(.notification),
-              let waiter = alloc.makeTask(priority: 200, base: 0x5000_0000),
-              let signaller = alloc.makeTask(priority: 100, base: 0x6000_0000) else { return halt("signal tasks") }
+              let waiter = alloc.makeTask(priority: 200, offset: 0x5000_0000),
+              let signaller = alloc.makeTask(priority: 100, offset: 0x6000_0000) else { return halt("signal tasks") }
         for t in [waiter, signaller] {
             guard alloc.give(t, ntfn, at: Slot.notification) == .noError, alloc.give(t, done, at: Slot.done) == .noError else {
                 return halt("caps")
@@ -96,7 +96,7 @@ public enum PathBenchSystem {
         }
         results["poll"] = polls
         // Yield between two threads of equal priority.
-        guard let a = alloc.makeTask(priority: 150, base: 0x7000_0000), let b = alloc.makeTask(priority: 150, base: 0x7800_0000),
+        guard let a = alloc.makeTask(priority: 150, offset: 0x7000_0000), let b = alloc.makeTask(priority: 150, offset: 0x7800_0000),
               alloc.give(a, done, at: Slot.done) == .noError, alloc.give(b, done, at: Slot.done) == .noError else {
             return halt("yield tasks")
         }
@@ -116,8 +116,8 @@ public enum PathBenchSystem {
 
     /// Send (slowpath: Send has no fastpath) to a receiver of higher priority.
     static func sendPhase(_ alloc: inout ObjectAllocator, _ done: CPtr) {
-        guard let ep = alloc.make(.endpoint), let receiver = alloc.makeTask(priority: 200, base: 0x0800_0000),
-              let sender = alloc.makeTask(priority: 100, base: 0x0900_0000),
+        guard let ep = alloc.make(.endpoint), let receiver = alloc.makeTask(priority: 200, offset: 0x0800_0000),
+              let sender = alloc.makeTask(priority: 100, offset: 0x0900_0000),
               alloc.give(receiver, ep, at: Slot.endpoint) == .noError, alloc.give(sender, ep, at: Slot.endpoint) == .noError,
               alloc.give(receiver, done, at: Slot.done) == .noError else { return halt("send tasks") }
         run(receiver, receiveLoop, sender, sendLoop, length: 0)
@@ -156,8 +156,8 @@ public enum PathBenchSystem {
     /// before replying, so every Call transfers.
     static func capPhase(_ alloc: inout ObjectAllocator, _ done: CPtr) {
         guard let ep = alloc.make(.endpoint), let gift = alloc.make(.notification),
-              let server = alloc.makeTask(priority: 100, base: 0x0A00_0000),
-              let client = alloc.makeTask(priority: 100, base: 0x0B00_0000),
+              let server = alloc.makeTask(priority: 100, offset: 0x0A00_0000),
+              let client = alloc.makeTask(priority: 100, offset: 0x0B00_0000),
               alloc.give(server, ep, at: Slot.endpoint) == .noError, alloc.give(server, server.cnode, at: 4) == .noError,
               alloc.give(client, ep, at: Slot.endpoint) == .noError, alloc.give(client, done, at: Slot.done) == .noError,
               alloc.give(client, gift, at: Slot.notification) == .noError else { return halt("cap tasks") }
@@ -200,8 +200,8 @@ public enum PathBenchSystem {
 
     static func exceptionPhase(_ alloc: inout ObjectAllocator, _ done: CPtr) {
         for (name, ud2, base) in [("user-exception", false, UInt64(0x0C00_0000)), ("user-exception-ud2", true, 0x0600_0000)] {
-            guard let ep = alloc.make(.endpoint), let faulter = alloc.makeTask(priority: 100, faultEP: 5, base: base),
-                  let handler = alloc.makeTask(priority: 200, base: base + 0x0100_0000),
+            guard let ep = alloc.make(.endpoint), let faulter = alloc.makeTask(priority: 100, faultEP: 5, offset: base),
+                  let handler = alloc.makeTask(priority: 200, offset: base + 0x0100_0000),
                   alloc.give(faulter, ep, at: 5) == .noError, alloc.give(faulter, done, at: Slot.done) == .noError,
                   alloc.give(handler, ep, at: Slot.endpoint) == .noError else { return halt("exception tasks") }
             trapWithUD2 = ud2
@@ -236,7 +236,7 @@ public enum PathBenchSystem {
 
     /// Retype + Configure + SetPriority + WriteRegisters (resume) of a thread that waits.
     static func creationPhase(_ alloc: inout ObjectAllocator) {
-        guard let host = alloc.makeTask(priority: 50, base: 0x0E00_0000, stackPages: 4),
+        guard let host = alloc.makeTask(priority: 50, offset: 0x0E00_0000, stackPages: 4),
               let park = alloc.make(.notification), alloc.give(host, park, at: Slot.notification) == .noError else {
             return halt("creation task")
         }
@@ -265,8 +265,8 @@ public enum PathBenchSystem {
 
     /// The client's endpoint found through a CSpace of four CNodes (16 bits each).
     static func fourLevelPhase(_ alloc: inout ObjectAllocator, _ done: CPtr) {
-        guard let ep = alloc.make(.endpoint), let server = alloc.makeTask(priority: 100, base: 0x1F00_0000),
-              let client = alloc.makeTask(priority: 100, base: 0x2F00_0000),
+        guard let ep = alloc.make(.endpoint), let server = alloc.makeTask(priority: 100, offset: 0x1F00_0000),
+              let client = alloc.makeTask(priority: 100, offset: 0x2F00_0000),
               alloc.give(server, ep, at: Slot.endpoint) == .noError, alloc.give(server, done, at: Slot.done) == .noError,
               let l2 = alloc.make(.cnode, sizeBits: 4), let l3 = alloc.make(.cnode, sizeBits: 4),
               let l4 = alloc.make(.cnode, sizeBits: 4) else { return halt("four-level tasks") }
@@ -305,8 +305,8 @@ public enum PathBenchSystem {
                 alive += 1
             }
             guard let ep = alloc.make(.endpoint),
-                  let server = alloc.makeTask(priority: 100, base: 0x3000_0000 + UInt64(target) << 20),
-                  let client = alloc.makeTask(priority: 100, base: 0x3800_0000 + UInt64(target) << 20),
+                  let server = alloc.makeTask(priority: 100, offset: 0x3000_0000 + UInt64(target) << 20),
+                  let client = alloc.makeTask(priority: 100, offset: 0x3800_0000 + UInt64(target) << 20),
                   alloc.give(server, ep, at: Slot.endpoint) == .noError, alloc.give(client, ep, at: Slot.endpoint) == .noError,
                   alloc.give(client, done, at: Slot.done) == .noError else { return halt("scaling tasks") }
             run(server, serverLoop, client, clientLoop, length: 0)

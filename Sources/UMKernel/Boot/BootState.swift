@@ -4,18 +4,22 @@
 // src/arch/x86/kernel/boot.c): initial caps in slots 1-11, a 4096-slot root CNode, a
 // VSpace with an ASID from the first pool, the BootInfo frame and IPC buffer mapped, a
 // stack below them with an unmapped guard page, and every remaining byte of RAM handed
-// over as untyped caps in naturally aligned power-of-two blocks, listed in BootInfo.
+// over as untyped caps in naturally aligned power-of-two blocks, listed in BootInfo. The
+// root's addresses lie in its VSpace's address range (its host window on Linux), which
+// an extra BootInfo chunk of umk's states.
 
 import UMKABI
 
-/// Where the root task's boot objects go in its VSpace, and how big its stack is.
+/// Where the root task's boot objects go in its VSpace, and how big its stack is. Addresses
+/// are offsets from the start of the root VSpace's address range (0 on the simulated
+/// machine, the window's host address on Linux).
 public struct BootConfig: Sendable {
-    /// Virtual address of the BootInfo frame; the IPC buffer follows in the next page.
+    /// Offset of the BootInfo frame; the IPC buffer follows BootInfo's extra pages.
     public var bootInfoAddress: UInt64 = 0x40_0000
     /// Stack pages, mapped below `stackTop` with an unmapped guard page beneath them.
     public var stackPages: UInt64 = 16
-    /// Top of the root task's stack (exclusive); the root starts with rsp 8 below it, as a
-    /// function called with BootInfo's address in rdi.
+    /// Offset of the top of the root task's stack (exclusive); the root starts with rsp 8
+    /// below it, as a function called with BootInfo's address in rdi.
     public var stackTop: UInt64 = 0x50_0000
     /// The root task's entry point (the HAL decides what an address means).
     public var entry: UInt64 = 0x1000
@@ -28,11 +32,12 @@ public struct BootConfig: Sendable {
     public var extraBootInfo: [(id: UInt64, words: [UInt64])] = []
     public init() {}
 
-    /// Bytes of extra BootInfo (BootInfo.extraLen): each chunk is a 2-word header and its words.
-    public var extraLength: UInt64 { extraBootInfo.reduce(0) { $0 + 16 + UInt64($1.words.count) * 8 } }
+    /// Bytes of extra BootInfo (BootInfo.extraLen): each chunk is a 2-word header and its
+    /// words; the kernel adds the address-range chunk (2 words) after the given ones.
+    public var extraLength: UInt64 { extraBootInfo.reduce(32) { $0 + 16 + UInt64($1.words.count) * 8 } }
     /// 4 KiB pages the extra BootInfo takes.
     public var extraPages: UInt64 { (extraLength + 0xFFF) >> 12 }
-    /// The IPC buffer follows BootInfo and its extra pages.
+    /// The IPC buffer's offset: it follows BootInfo and its extra pages.
     public var ipcBufferAddress: UInt64 { bootInfoAddress + 0x1000 * (1 + extraPages) }
 }
 
@@ -83,6 +88,12 @@ extension Kernel {
         let asid: UInt64 = 1
         physmap.storeWord(asidPool + asid * 8, pml4)
         hal.assignASID(asid, vspace: pml4)
+        // Every address of the root's lies in its VSpace's range.
+        let range = hal.addressRange(asid: asid)
+        var config = config
+        config.bootInfoAddress += range.lowerBound
+        config.stackTop += range.lowerBound
+        precondition(config.stackTop <= range.upperBound, "boot: the root's stack lies outside its address range")
         physmap.storeWord(entrySlot(pml4, config.bootInfoAddress, PagingLevel.pml4), PTE.table(pdpt))
         physmap.storeWord(entrySlot(pdpt, config.bootInfoAddress, PagingLevel.pdpt), PTE.table(pd))
         physmap.storeWord(entrySlot(pd, config.bootInfoAddress, PagingLevel.pd), PTE.table(pt))
@@ -117,7 +128,7 @@ extension Kernel {
         var slotIndex = InitialCap.count
         // Extra BootInfo: header {id, length in bytes including the header}, then the words.
         var extraWords: [UInt64] = []
-        for chunk in config.extraBootInfo {
+        for chunk in config.extraBootInfo + [(addressRangeChunkID, [range.lowerBound, range.upperBound])] {
             extraWords += [chunk.id, 16 + UInt64(chunk.words.count) * 8] + chunk.words
         }
         let extraStart = slotIndex

@@ -13,9 +13,11 @@
 public protocol HAL {
     /// RAM, zero-filled at start, as the kernel's physmap.
     var physmap: Physmap { get }
-    /// The highest guest virtual address a mapping may reach (the end of a VSpace's host
-    /// window on Linux; the kernel's USER_TOP where there is no such limit).
-    var userTop: UInt64 { get }
+    /// The guest virtual addresses the VSpace with ASID `asid` may map and run at (empty
+    /// if it has none): on Linux its host window, as a guest address is the host address;
+    /// everything below the kernel's USER_TOP where there is no such limit. A mapping
+    /// outside it is refused as seL4 refuses one above USER_TOP.
+    mutating func addressRange(asid: UInt64) -> Range<UInt64>
 
     /// A VSpace was given an ASID: its window of the host address space becomes usable.
     mutating func assignASID(_ asid: UInt64, vspace: UInt64)

@@ -145,7 +145,8 @@ extension Kernel {
         // stack pointer outside its address space never reaches host memory this way.
         let rsp = n.pointee[.rsp]
         let frameAddress = rsp &- 8
-        guard rsp <= hal.userTop, frameAddress < rsp, hal.isMappedWritable(asid: asid, vaddr: frameAddress) else {
+        guard frameAddress < rsp, hal.addressRange(asid: asid).contains(frameAddress),
+              hal.isMappedWritable(asid: asid, vaddr: frameAddress) else {
             handleVMFaultEvent(address: frameAddress, fsr: 0x6, instructionFault: false)
             return nil
         }

@@ -61,10 +61,11 @@ struct BootStateTests {
         let h = KernelHarness()
         let m = h.k.hal.mappings[1] ?? [:]
         #expect(m[0x40_0000]?.paddr == h.boot.bootInfoFrame)
-        #expect(m[0x40_1000] != nil)
+        // The extra BootInfo page (umk's address-range chunk), then the IPC buffer.
+        #expect(m[0x40_1000] != nil && m[0x40_2000] != nil)
         #expect(m[0x4F_F000] != nil)
         #expect(m[0x4F_0000 - 0x1000] == nil, "guard page below the stack")
         #expect(h.root.pointee[.rdi] == 0x40_0000)
-        #expect(h.root.pointee.ipcBuffer == 0x40_1000)
+        #expect(h.root.pointee.ipcBuffer == 0x40_2000)
     }
 }

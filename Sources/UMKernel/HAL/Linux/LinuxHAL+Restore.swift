@@ -4,7 +4,8 @@
 // becomes the context the switch stub resumes. A thread back from umk_syscall gets its
 // results in its io block; one stopped by a signal gets every register back from its TCB
 // into its full frame (the stub restores them and the FP state); a fresh start is a fresh
-// full frame with every register as written and the default FP state. Addresses in the TCB are window-relative: the window is added here.
+// full frame with every register as written and the default FP state.
+// Addresses in the TCB are host addresses: nothing is translated.
 
 import CShims
 
@@ -14,26 +15,24 @@ extension LinuxHAL {
     @inline(__always)
     public mutating func restore(_ n: TCBRef, _ how: Resumption, asid: UInt64?) {
         let area = unsafe LinuxThreadArea.of(n, physmap)
-        let w = asid.flatMap { window(asid: $0) } ?? 0
         switch how {
         case .syscallReturn:
             unsafe returnFromSyscall(n, area)
         case .exceptionReturn:
-            unsafe returnFromException(n, area, window: w)
+            unsafe returnFromException(n, area)
         case .start(let first):
-            start(n, window: w, first: first)
+            start(n, first: first)
         }
         unsafe area.pointee.entryASID = asid ?? 0
-        let ipcBuffer = n.pointee.ipcBuffer
         let ctx = unsafe LinuxThreadArea.context(n, physmap)
-        unsafe umk_context_set_current(ctx, w, ipcBuffer == 0 ? 0 : w &+ ipcBuffer)
+        unsafe umk_context_set_current(ctx, n.pointee.ipcBuffer)
         // The guest's Swift access set goes back in the entry glue, once the kernel's own
         // accesses (this call's, to the HAL) have ended (LinuxSystem.swift).
     }
 
     /// Every register back from the TCB into the signal frame the stub restores.
     @inline(never)
-    mutating func returnFromException(_ n: TCBRef, _ area: UnsafeMutablePointer<LinuxThreadArea>, window w: UInt64) {
+    mutating func returnFromException(_ n: TCBRef, _ area: UnsafeMutablePointer<LinuxThreadArea>) {
         // Every register comes back from the TCB (a fault handler may have changed
         // them), the FP state from the frame.
         // SAFETY: the frame is inside the TCB's machine area, in RAM.
@@ -46,7 +45,7 @@ extension LinuxHAL {
         unsafe area.pointee.frame.r13 = n.pointee[.r13]; unsafe area.pointee.frame.r14 = n.pointee[.r14]
         unsafe area.pointee.frame.r15 = n.pointee[.r15]
         unsafe area.pointee.frame.rip = n.pointee.nextIP
-        unsafe area.pointee.frame.rsp = w &+ n.pointee[.rsp]
+        unsafe area.pointee.frame.rsp = n.pointee[.rsp]
         unsafe area.pointee.frame.rflags = sanitiseRegister(.rflags, n.pointee[.rflags])
         // errno is per host thread: the guest gets back the one it had.
         umk_set_errno(Int32(truncatingIfNeeded: unsafe area.pointee.frame.saved_errno))
@@ -74,8 +73,7 @@ extension LinuxHAL {
     /// window (asked only when something was unmapped since the syscall entered).
     @inline(never)
     mutating func isStillMapped(io: UInt64, size: UInt64, asid: UInt64) -> Bool {
-        guard let base = window(asid: asid), io >= base else { return false }
-        return isMappedWritable(asid: asid, vaddr: io - base) && isMappedWritable(asid: asid, vaddr: io - base + size - 1)
+        isMappedWritable(asid: asid, vaddr: io) && isMappedWritable(asid: asid, vaddr: io + size - 1)
     }
 
     /// A fresh start, exactly as the thread's registers say (seL4: every frame register as
@@ -83,9 +81,9 @@ extension LinuxHAL {
     /// default FP state, then the registers as for an exception return. Nothing is written
     /// to the thread's stack.
     @inline(never)
-    mutating func start(_ n: TCBRef, window w: UInt64, first: Bool) {
+    mutating func start(_ n: TCBRef, first: Bool) {
         LinuxThreadArea.prepareFreshFrame(n, physmap)
-        unsafe returnFromException(n, LinuxThreadArea.of(n, physmap), window: w)
+        unsafe returnFromException(n, LinuxThreadArea.of(n, physmap))
         if first && threadStarts.count < Self.threadStartsKept {
             threadStarts.append(.init(name: n.name, nanoseconds: umk_monotonic_ns()))
         }

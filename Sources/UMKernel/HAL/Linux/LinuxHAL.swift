@@ -2,12 +2,13 @@
 //
 // The Linux backend. RAM is one memfd mapped once as the physmap. Each VSpace that gets an
 // ASID gets a window of the host address space at a fixed address, reserved PROT_NONE with
-// a guard gap after it (LinuxWindows.swift); a frame mapping is mirrored with
-// mmap(MAP_FIXED|MAP_SHARED) of the memfd at window + vaddr, so guest vaddr v of that
-// VSpace is host address window + v. Fresh mappings contiguous in the window and in RAM
-// are gathered and made by one mmap before a guest next runs. Guests run as contexts
-// switched by the kernel itself: entry glue in LinuxSystem.swift, restore in
-// LinuxHAL+Restore.swift, the switch in CShims/context_x86_64.S.
+// a guard gap after it (LinuxWindows.swift), and may map only inside it: a guest virtual
+// address is the host address, so a frame mapped at vaddr v is mirrored with
+// mmap(MAP_FIXED|MAP_SHARED) of the memfd at host address v, and nothing translates.
+// Fresh mappings contiguous in the window and in RAM are gathered and made by one mmap
+// before a guest next runs. Guests run as contexts switched by the kernel itself: entry
+// glue in LinuxSystem.swift, restore in LinuxHAL+Restore.swift, the switch in
+// CShims/context_x86_64.S.
 
 import CShims
 import UMKABI
@@ -15,10 +16,7 @@ import UMKDevices
 
 /// The real backend: memfd RAM, host windows, the debug console on stdout.
 public struct LinuxHAL: HAL {
-    /// log2 of a window's size: guest virtual addresses of a VSpace are below 16 GiB.
-    public static let windowBits: UInt64 = LinuxWindows.sizeBits
     public let physmap: Physmap
-    public var userTop: UInt64 { (UInt64(1) << Self.windowBits) - 1 }
     /// The memfd behind RAM.
     let ramFD: Int32
     /// Host base address of each assigned ASID's window (0 = none), indexed by ASID.
@@ -120,7 +118,7 @@ public struct LinuxHAL: HAL {
         LinuxSyscalls.close(ramFD)
     }
 
-    /// The host address of guest vaddr 0 in `asid`'s window. `mutating` only so that a
+    /// The host address where `asid`'s window starts. `mutating` only so that a
     /// call through the kernel's `hal` property accesses the HAL in place: a non-mutating
     /// call copies the whole struct (a retain and release of every reference in it) on
     /// every kernel entry.
@@ -135,6 +133,12 @@ public struct LinuxHAL: HAL {
     public var syscallNextIP: UInt64 { @inline(__always) get { umk_syscall_address() &+ 1 } }
 
     public mutating func hasAddressSpace(asid: UInt64) -> Bool { window(asid: asid) != nil }
+
+    /// `asid`'s window: its guest addresses are these host addresses.
+    public mutating func addressRange(asid: UInt64) -> Range<UInt64> {
+        guard let base = window(asid: asid) else { return 0..<0 }
+        return base..<base + LinuxWindows.size
+    }
 
     public var canTakeAddressSpace: Bool { mutating get { LinuxWindows.hasFreeSlot } }
 
@@ -162,7 +166,10 @@ public struct LinuxHAL: HAL {
     }
 
     public mutating func mapFrame(asid: UInt64, vaddr: UInt64, paddr: UInt64, sizeBits: UInt64, rights: VMRights) {
-        guard let base = window(asid: asid), vaddr + (UInt64(1) << sizeBits) <= UInt64(1) << Self.windowBits else { return }
+        // The kernel checked the range; a mapping outside the window is never mirrored.
+        guard addressRange(asid: asid).contains(vaddr), vaddr + (UInt64(1) << sizeBits) <= addressRange(asid: asid).upperBound else {
+            return
+        }
         let prot: Int32 = switch rights {
         case .kernelOnly: 0
         case .readOnly: 1
@@ -175,7 +182,7 @@ public struct LinuxHAL: HAL {
             unmapGeneration &+= 1
             do {
                 hostMappingCalls += 1
-                try LinuxSyscalls.protect(base + vaddr, length: length, prot: prot)
+                try LinuxSyscalls.protect(vaddr, length: length, prot: prot)
             } catch {
                 hostFailure = hostFailure ?? error
             }
@@ -184,7 +191,7 @@ public struct LinuxHAL: HAL {
             pendingRun!.length += length
         } else {
             commitMappings()
-            pendingRun = PendingRun(asid: asid, base: base, vaddr: vaddr, paddr: paddr, length: length, prot: prot)
+            pendingRun = PendingRun(asid: asid, vaddr: vaddr, paddr: paddr, length: length, prot: prot)
         }
         mirrored[asid, default: [:]][vaddr] = m
     }
@@ -192,7 +199,6 @@ public struct LinuxHAL: HAL {
     /// A run of fresh mappings contiguous in the window and in RAM, made by one mmap.
     struct PendingRun {
         var asid: UInt64
-        var base: UInt64
         var vaddr: UInt64
         var paddr: UInt64
         var length: UInt64
@@ -206,26 +212,26 @@ public struct LinuxHAL: HAL {
         pendingRun = nil
         do {
             hostMappingCalls += 1
-            try LinuxSyscalls.mapFixed(run.base + run.vaddr, fd: ramFD, offset: run.paddr, length: run.length, prot: run.prot)
+            try LinuxSyscalls.mapFixed(run.vaddr, fd: ramFD, offset: run.paddr, length: run.length, prot: run.prot)
         } catch {
             hostFailure = hostFailure ?? error
         }
     }
 
     public mutating func unmapFrame(asid: UInt64, vaddr: UInt64, sizeBits: UInt64) {
-        guard let base = window(asid: asid), mirrored[asid]?[vaddr] != nil else { return }
+        guard mirrored[asid]?[vaddr] != nil else { return }
         commitMappings()
         unmapGeneration &+= 1
         do {
             hostMappingCalls += 1
-            try LinuxSyscalls.unmapFixed(base + vaddr, length: 1 << sizeBits)
+            try LinuxSyscalls.unmapFixed(vaddr, length: 1 << sizeBits)
             mirrored[asid]?[vaddr] = nil
         } catch {
             hostFailure = hostFailure ?? error
         }
     }
 
-    /// True if guest vaddr `vaddr` of `asid` is mirrored writable in its window (mutating
+    /// True if `vaddr` of `asid` is mirrored writable in its window (mutating
     /// for in-place access, as `window(asid:)`).
     public mutating func isMappedWritable(asid: UInt64, vaddr: UInt64) -> Bool {
         mirrored[asid].flatMap { FrameMapping.covering(vaddr, in: $0) }?.rights == .readWrite

@@ -4,7 +4,7 @@
 // umk_syscall (direct call), whose stub saves its host context in its TCB, moves to the
 // kernel stack and calls `kernelEntry`; a signal in a guest (a fault or an interrupt) has
 // its C handler save every register and land in `kernelFaultEntry`. Each copies what it
-// saved into the TCB's registers (seL4's x86_64 convention, addresses made window-relative),
+// saved into the TCB's registers (seL4's x86_64 convention; addresses are host addresses),
 // names the event and runs the kernel's loop (`Kernel.handle`), then hands the stub the
 // context of the thread the kernel chose (restored by `LinuxHAL.restore`). Swift's
 // exclusivity access set moves with each guest. Only one system runs at a time per
@@ -94,10 +94,7 @@ extension Kernel where H == LinuxHAL {
         unsafe t.pointee[.r15] = io.pointee.mr.3
         // (entryASID was recorded when the thread was resumed into its window.)
         unsafe area.pointee.entryGeneration = hal.unmapGeneration
-        // The window the thread ran in (set when it was resumed): its stack is there, even
-        // if its VSpace changed since.
-        let w = umk_window()
-        if w != 0 { t.pointee[.rsp] = unsafe ctx.pointee.rsp &- w }
+        unsafe t.pointee[.rsp] = ctx.pointee.rsp
         guard let next = handle(.syscall(unsafe io.pointee.number), by: t) else { return nil }
         return unsafe enter(next)
     }
@@ -119,24 +116,20 @@ extension Kernel where H == LinuxHAL {
         let ctx = unsafe LinuxThreadArea.context(t, physmap)
         unsafe LinuxThreadArea.exitAccessSet(ctx)
         let f = unsafe LinuxThreadArea.of(t, physmap).pointee.frame
-        let w = umk_window()
         t.pointee[.rax] = f.rax; t.pointee[.rbx] = f.rbx; t.pointee[.rcx] = f.rcx; t.pointee[.rdx] = f.rdx
         t.pointee[.rsi] = f.rsi; t.pointee[.rdi] = f.rdi; t.pointee[.rbp] = f.rbp
         t.pointee[.r8] = f.r8; t.pointee[.r9] = f.r9; t.pointee[.r10] = f.r10; t.pointee[.r11] = f.r11
         t.pointee[.r12] = f.r12; t.pointee[.r13] = f.r13; t.pointee[.r14] = f.r14; t.pointee[.r15] = f.r15
         t.pointee[.rip] = f.rip
         t.pointee.nextIP = f.rip
-        t.pointee[.rsp] = f.rsp &- w
+        t.pointee[.rsp] = f.rsp
         t.pointee[.rflags] = f.rflags
-        let windowSize = UInt64(1) << LinuxHAL.windowBits
         let event: KernelEvent
         switch Int32(f.signo) {
         case let signo where umk_is_interrupt_signal(signo) != 0:
             event = .interrupt
         case SIGSEGV where f.trapno == 14, SIGBUS:
-            // The window-relative address for the thread's own window, raw otherwise.
-            let address = w != 0 && f.addr >= w && f.addr - w < windowSize ? f.addr - w : f.addr
-            event = .vmFault(address: address, fsr: f.err, instructionFault: f.err & 0x10 != 0)
+            event = .vmFault(address: f.addr, fsr: f.err, instructionFault: f.err & 0x10 != 0)
         case SIGFPE:
             event = .userException(number: f.trapno, code: 0)
         default:

@@ -12,7 +12,8 @@ import UMKDevices
 /// The deterministic HAL.
 public struct SimulatedHAL: HAL {
     public let physmap: Physmap
-    public var userTop: UInt64 { VSpaceLayout.kernelUserTop }
+    /// Every VSpace spans all of seL4's user range, as on hardware.
+    public func addressRange(asid: UInt64) -> Range<UInt64> { 0..<VSpaceLayout.kernelUserTop + 1 }
     /// Current mappings by ASID and virtual address.
     public var mappings: [UInt64: [UInt64: FrameMapping]] = [:]
     /// ASIDs assigned to VSpaces (asid → PML4 paddr).

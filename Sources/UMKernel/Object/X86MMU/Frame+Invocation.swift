@@ -32,8 +32,11 @@ extension Kernel {
                 guard cap.mappedASID == asid else { throw .syscallError(.invalidCapability(1)) }
                 guard cap.mappedAddress == vaddr else { throw .syscallError(.invalidArgument(0)) }
             } else {
+                // seL4 refuses a frame reaching above USER_TOP; here, one leaving the
+                // VSpace's range (on Linux its host window, which lies below USER_TOP).
                 let (top, overflow) = vaddr.addingReportingOverflow(lowMask(sizeBits))
-                guard !overflow, top <= min(VSpaceLayout.kernelUserTop, hal.userTop) else {
+                let range = hal.addressRange(asid: asid)
+                guard !overflow, vaddr >= range.lowerBound, top < range.upperBound else {
                     throw .syscallError(.invalidArgument(0))
                 }
             }

@@ -33,9 +33,12 @@ extension Kernel {
         guard inv.label == mapLabel.rawValue else { throw .syscallError(.illegalOperation) }
         guard inv.length >= 2, let vspaceCap = extraCap(inv, 0) else { throw .syscallError(.truncatedMessage) }
         guard !cap.isMapped else { throw .syscallError(.invalidCapability(0)) }
-        let vaddr = arg(inv, 0) & ~lowMask(level)
+        let requested = arg(inv, 0), vaddr = requested & ~lowMask(level)
         let (pml4, asid) = try checkedVSpace(vspaceCap.cap)
-        guard vaddr <= min(VSpaceLayout.kernelUserTop, hal.userTop) else { throw .syscallError(.invalidArgument(0)) }
+        // seL4 refuses a table at or above USER_TOP; here, one for an address outside the
+        // VSpace's range (the same below USER_TOP; the address asked for, as a table's
+        // aligned base may lie below a window that starts inside what it covers).
+        guard hal.addressRange(asid: asid).contains(requested) else { throw .syscallError(.invalidArgument(0)) }
         try checkASIDMapsTo(asid, pml4)
         let entry: UInt64 = switch cap.type {
         case .pdpt: entrySlot(pml4, vaddr, PagingLevel.pml4)

@@ -5,7 +5,8 @@
 // (every check in seL4's order, nothing changed yet) and then performs it, which cannot
 // fail: PageTable+Invocation.swift (PDPT, PageDirectory and PageTable Map/Unmap),
 // Frame+Invocation.swift (Page_Map, Unmap, GetAddress), ASID+Invocation.swift
-// (ASIDControl_MakePool, ASIDPool_Assign). The kernel keeps the page tables exactly as
+// (ASIDControl_MakePool, ASIDPool_Assign), VSpace+Invocation.swift (umk's
+// GetAddressRange). The kernel keeps the page tables exactly as
 // hardware would read them and reports every frame mapping and unmapping to the machine,
 // which mirrors it into the VSpace's host window (Linux) or records it (tests).
 
@@ -16,7 +17,7 @@ extension Kernel {
     func decodeX86MMUInvocation(_ inv: Invocation) throws(KernelException) {
         switch inv.cap.type {
         case .pml4:
-            throw .syscallError(.illegalOperation)
+            invokeVSpace(try decodeVSpaceInvocation(inv), inv)
         case .pdpt, .pageDirectory, .pageTable:
             invokePagingTable(try decodePagingTableInvocation(inv), caller: inv.thread)
         case .frame:

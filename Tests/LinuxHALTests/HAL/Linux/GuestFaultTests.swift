@@ -12,11 +12,12 @@ import UMKTestSupport
 @testable import UMKernel
 
 enum FaultPrograms {
+    /// The heap's offset into a faulting task's address range.
     static let heap: UInt64 = 0x4000_0000
 
-    /// Reads then writes fresh memory at `heap` (the pager maps it), then parks.
-    static let toucher: ThreadEntry = { _, _ in
-        let p = UnsafeMutablePointer<UInt64>(bitPattern: UInt(IPCBuffer.address(of: heap)))!
+    /// Reads then writes fresh memory at `heap` (arg0; the pager maps it), then parks.
+    static let toucher: ThreadEntry = { heap, _ in
+        let p = UnsafeMutablePointer<UInt64>(bitPattern: UInt(heap))!
         let first = p.pointee
         p.pointee = 0xBEEF
         debugPrint("toucher: read \(first), then wrote and read \(p.pointee)\n")
@@ -24,14 +25,17 @@ enum FaultPrograms {
         _ = seL4.wait(3)
     }
 
-    /// Builds a task with fault endpoint slot 1 (badge 0x77) and `done`/park notifications.
+    /// Builds a task with fault endpoint slot 1 (badge 0x77) and `done`/park notifications,
+    /// started with the address of its heap in arg0.
     static func faultingTask(_ alloc: inout ObjectAllocator, ep: CPtr, done: CPtr, park: CPtr,
                              entry: ThreadEntry, badge: UInt64 = 0x77) -> Task? {
         guard let task = alloc.makeTask(priority: 100, faultEP: 1) else { return nil }
         guard alloc.give(task, ep, at: 1, rights: [.write, .grant], badge: badge) == .noError,
               alloc.give(task, done, at: 2, rights: .write) == .noError,
               alloc.give(task, park, at: 3, rights: .read) == .noError,
-              startThread(task.tcb, entry: entry, stackTop: task.stackTop) == .noError else { return nil }
+              startThread(task.tcb, entry: entry, stackTop: task.stackTop, arg0: task.address(heap)) == .noError else {
+            return nil
+        }
         return task
     }
 
@@ -41,10 +45,11 @@ enum FaultPrograms {
               let task = faultingTask(&alloc, ep: ep, done: done, park: park, entry: toucher) else {
             return guestCheck(false, "setup")
         }
-        // The read fault: label VMFault, the window-relative address, not a fetch, #PF code.
+        // The read fault: label VMFault, the very address the guest used, not a fetch, #PF code.
         let (msg, badge) = seL4.recv(ep)
-        debugPrint("pager: label \(msg.label) length \(msg.length) badge 0x\(String(badge, radix: 16)) addr 0x\(String(IPCBuffer.getMR(1), radix: 16)) fetch \(IPCBuffer.getMR(2)) fsr \(IPCBuffer.getMR(3))\n")
-        guard let frame = alloc.make(.smallPage), alloc.map(frame, vspace: task.vspace, vaddr: heap, rights: .readWrite) else {
+        let addr = IPCBuffer.getMR(1)
+        debugPrint("pager: label \(msg.label) length \(msg.length) badge 0x\(String(badge, radix: 16)) addr-is-pointer \(addr == task.address(heap)) in-window \(task.addressRange.contains(addr)) fetch \(IPCBuffer.getMR(2)) fsr \(IPCBuffer.getMR(3))\n")
+        guard let frame = alloc.make(.smallPage), alloc.map(frame, vspace: task.vspace, vaddr: addr, rights: .readWrite) else {
             return guestCheck(false, "map")
         }
         seL4.reply(MessageInfo(label: 0, length: 0))
@@ -54,11 +59,11 @@ enum FaultPrograms {
     }
 
     /// Write fault and execute fault, each reported; the handler does not reply.
-    static let writer: ThreadEntry = { _, _ in
-        UnsafeMutablePointer<UInt64>(bitPattern: UInt(IPCBuffer.address(of: heap)))!.pointee = 1
+    static let writer: ThreadEntry = { heap, _ in
+        UnsafeMutablePointer<UInt64>(bitPattern: UInt(heap))!.pointee = 1
     }
-    static let jumper: ThreadEntry = { _, _ in
-        let f = unsafeBitCast(UnsafeRawPointer(bitPattern: UInt(IPCBuffer.address(of: heap + 0x2000)))!,
+    static let jumper: ThreadEntry = { heap, _ in
+        let f = unsafeBitCast(UnsafeRawPointer(bitPattern: UInt(heap + 0x2000))!,
                               to: (@convention(c) () -> Void).self)
         f()
     }
@@ -66,16 +71,18 @@ enum FaultPrograms {
     static let kindsRoot: ThreadEntry = { bootInfo, _ in
         var alloc = ObjectAllocator(bootInfo: readBootInfo(at: bootInfo))
         guard let ep = alloc.make(.endpoint), let done = alloc.make(.notification), let park = alloc.make(.notification),
-              faultingTask(&alloc, ep: ep, done: done, park: park, entry: writer, badge: 1) != nil else {
+              let first = faultingTask(&alloc, ep: ep, done: done, park: park, entry: writer, badge: 1) else {
             return guestCheck(false, "setup")
         }
         var (msg, badge) = seL4.recv(ep)
-        debugPrint("write: badge \(badge) label \(msg.label) addr 0x\(String(IPCBuffer.getMR(1), radix: 16)) fetch \(IPCBuffer.getMR(2)) write \(IPCBuffer.getMR(3) & 2 != 0)\n")
-        guard faultingTask(&alloc, ep: ep, done: done, park: park, entry: jumper, badge: 2) != nil else {
+        debugPrint("write: badge \(badge) label \(msg.label) addr-is-pointer \(IPCBuffer.getMR(1) == first.address(heap)) fetch \(IPCBuffer.getMR(2)) write \(IPCBuffer.getMR(3) & 2 != 0)\n")
+        guard let second = faultingTask(&alloc, ep: ep, done: done, park: park, entry: jumper, badge: 2) else {
             return guestCheck(false, "second task")
         }
         (msg, badge) = seL4.recv(ep)
-        debugPrint("fetch: badge \(badge) label \(msg.label) addr 0x\(String(IPCBuffer.getMR(1), radix: 16)) fetch \(IPCBuffer.getMR(2)) ip-outside-windows \(IPCBuffer.getMR(0) > 1 << 34)\n")
+        // A fetch fault's IP is the address it jumped to; the call came from host text.
+        let target = second.address(heap + 0x2000)
+        debugPrint("fetch: badge \(badge) label \(msg.label) addr-is-pointer \(IPCBuffer.getMR(1) == target) ip-is-pointer \(IPCBuffer.getMR(0) == target) fetch \(IPCBuffer.getMR(2))\n")
         seL4.debugHalt()
     }
 
@@ -201,7 +208,7 @@ extension LinuxGuests {
         func pager() throws {
             let (r, out) = try runSystem(FaultPrograms.pagerRoot)
             #expect(r.halted, "\(out)")
-            #expect(out.contains("pager: label 5 length 4 badge 0x77 addr 0x40000000 fetch 0 fsr 4"), "\(out)")
+            #expect(out.contains("pager: label 5 length 4 badge 0x77 addr-is-pointer true in-window true fetch 0 fsr 4"), "\(out)")
             #expect(out.contains("toucher: read 0, then wrote and read 48879"), "\(out)")
             #expect(out.contains("pager: done"))
         }
@@ -210,9 +217,8 @@ extension LinuxGuests {
         func faultKinds() throws {
             let (r, out) = try runSystem(FaultPrograms.kindsRoot)
             #expect(r.halted, "\(out)")
-            #expect(out.contains("write: badge 1 label 5 addr 0x40000000 fetch 0 write true"), "\(out)")
-            // Code runs at host addresses, so the IP of the fetch is the raw host address.
-            #expect(out.contains("fetch: badge 2 label 5 addr 0x40002000 fetch 1 ip-outside-windows true"), "\(out)")
+            #expect(out.contains("write: badge 1 label 5 addr-is-pointer true fetch 0 write true"), "\(out)")
+            #expect(out.contains("fetch: badge 2 label 5 addr-is-pointer true ip-is-pointer true fetch 1"), "\(out)")
         }
 
         @Test("EXCEPTION0001 ud2 is a UserException; a label-0 reply resumes with every register and the FP state restored")
@@ -315,17 +321,17 @@ enum StartPrograms {
         guestCheck(alloc.give(task, ep, at: 1, rights: [.write, .grant]) == .noError, "ep")
         guestCheck(alloc.give(task, done, at: 2, rights: .write) == .noError, "done")
         guestCheck(alloc.give(task, park, at: 3, rights: .read) == .noError, "park")
-        let top = FaultPrograms.heap + 0x10000
+        let top = task.address(FaultPrograms.heap + 0x10000)
         guestCheck(startThread(task.tcb, entry: child, stackTop: top) == .noError, "start")
         let (msg, _) = seL4.recv(ep)
-        debugPrint("root: start fault label \(msg.label) at 0x\(String(IPCBuffer.getMR(1), radix: 16))\n")
+        debugPrint("root: start fault label \(msg.label) at top-16 \(IPCBuffer.getMR(1) == top - 16)\n")
         guard let frame = alloc.make(.smallPage), alloc.map(frame, vspace: task.vspace, vaddr: top - 0x1000, rights: .readWrite) else {
             return guestCheck(false, "map stack")
         }
         seL4.reply(MessageInfo(label: 0, length: 0))
         _ = seL4.wait(done)
         // A stack pointer outside any window is a fault at that address, not a host write.
-        guard let t2 = alloc.makeTask(priority: 100, faultEP: 1, base: 0x2000_0000) else { return guestCheck(false, "t2") }
+        guard let t2 = alloc.makeTask(priority: 100, faultEP: 1, offset: 0x2000_0000) else { return guestCheck(false, "t2") }
         guestCheck(alloc.give(t2, ep, at: 1, rights: [.write, .grant]) == .noError, "ep2")
         guestCheck(startThread(t2.tcb, entry: child, stackTop: 0xFFFF_0000_0000) == .noError, "start2")
         let (msg2, _) = seL4.recv(ep)
@@ -339,7 +345,7 @@ extension LinuxGuests.GuestFaultTests {
     func startOnUnmappedStack() throws {
         let (r, out) = try runSystem(StartPrograms.root)
         #expect(r.halted, "\(out)")
-        #expect(out.contains("root: start fault label 5 at 0x4000fff0"), "\(out)")
+        #expect(out.contains("root: start fault label 5 at top-16 true"), "\(out)")
         #expect(out.contains("child: started on a stack the pager provided"), "\(out)")
         #expect(out.contains("root: wild stack fault label 5 at 0xfffefffffff0"), "\(out)")
     }

@@ -156,11 +156,14 @@ enum ThreadPrograms {
                               rights: .write) == .noError, "cspace ep")
         guestCheck(CNode.copy(cspace, destIndex: 2, destDepth: 2, srcRoot: alloc.root, srcIndex: park, srcDepth: 64,
                               rights: .read) == .noError, "cspace park")
+        guard case .success(let own) = VSpace.addressRange(InitialCap.initThreadVSpace.rawValue) else {
+            return guestCheck(false, "address range")
+        }
         let stackPages: UInt64 = 4
         var sum: UInt64 = 0
         for i in 0..<threadCount {
             // Each worker: a TCB in the root's VSpace with its own stack and IPC buffer.
-            let base = 0x1_0000_0000 + i * (stackPages + 2) * 0x1000
+            let base = own.lowerBound + 0x1_0000_0000 + i * (stackPages + 2) * 0x1000
             guard let tcb = alloc.make(.tcb),
                   let frames = alloc.mapFrames(vspace: InitialCap.initThreadVSpace.rawValue, at: base, count: stackPages + 1) else {
                 return guestCheck(false, "out of memory at worker \(i)")

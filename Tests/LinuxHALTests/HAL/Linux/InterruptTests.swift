@@ -123,7 +123,7 @@ enum InterruptPrograms {
         guard let done = alloc.make(.notification), let park = alloc.make(.notification) else { return guestCheck(false, "setup") }
         var tasks: [Task] = []
         for i in 0..<3 {
-            guard let t = alloc.makeTask(priority: 100, base: 0x1000_0000 + UInt64(i) << 24) else { return guestCheck(false, "task") }
+            guard let t = alloc.makeTask(priority: 100, offset: 0x1000_0000 + UInt64(i) << 24) else { return guestCheck(false, "task") }
             guestCheck(alloc.give(t, done, at: 1) == .noError && alloc.give(t, park, at: 2) == .noError, "give")
             tasks.append(t)
         }
@@ -177,8 +177,8 @@ enum InterruptPrograms {
     static let libraryRoot: ThreadEntry = { bootInfo, _ in
         var alloc = ObjectAllocator(bootInfo: readBootInfo(at: bootInfo))
         guard let done = alloc.make(.notification), let park = alloc.make(.notification),
-              let caller = alloc.makeTask(priority: 100, base: 0x1000_0000, stackPages: 64),
-              let watcher = alloc.makeTask(priority: 100, base: 0x2000_0000) else { return guestCheck(false, "setup") }
+              let caller = alloc.makeTask(priority: 100, offset: 0x1000_0000, stackPages: 64),
+              let watcher = alloc.makeTask(priority: 100, offset: 0x2000_0000) else { return guestCheck(false, "setup") }
         for t in [caller, watcher] {
             guestCheck(alloc.give(t, done, at: 1) == .noError && alloc.give(t, park, at: 2) == .noError, "give")
         }
@@ -233,7 +233,7 @@ enum InterruptPrograms {
               let collector = alloc.make(.endpoint), let park = alloc.make(.notification) else { return guestCheck(false, "setup") }
         var clients: [Task] = []
         for i in 0..<100 {
-            guard let t = alloc.makeTask(priority: 150, base: 0x1000_0000 + UInt64(i) << 24, stackPages: 8) else {
+            guard let t = alloc.makeTask(priority: 150, offset: 0x1000_0000 + UInt64(i) << 24, stackPages: 8) else {
                 return guestCheck(false, "client \(i)")
             }
             guestCheck(alloc.give(t, timer, at: 1) == .noError && alloc.give(t, collector, at: 2) == .noError

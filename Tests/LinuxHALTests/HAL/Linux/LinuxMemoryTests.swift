@@ -20,8 +20,8 @@ struct LinuxMemoryTests {
         hal.assignASID(1, vspace: 0)
         hal.assignASID(2, vspace: 0)
         let frame: UInt64 = 0x10_0000
-        hal.mapFrame(asid: 1, vaddr: 0x40_0000, paddr: frame, sizeBits: 12, rights: .readWrite)
-        hal.mapFrame(asid: 2, vaddr: 0x7000, paddr: frame, sizeBits: 12, rights: .readWrite)
+        hal.mapFrame(asid: 1, vaddr: hal.window(asid: 1)! + 0x40_0000, paddr: frame, sizeBits: 12, rights: .readWrite)
+        hal.mapFrame(asid: 2, vaddr: hal.window(asid: 2)! + 0x7000, paddr: frame, sizeBits: 12, rights: .readWrite)
         hal.commitMappings()
         let a = hal.window(asid: 1)! + 0x40_0000, b = hal.window(asid: 2)! + 0x7000
         word(a + 8).pointee = 0xFEED_F00D
@@ -38,11 +38,11 @@ struct LinuxMemoryTests {
         var hal = try LinuxHAL(ramSize: 8 << 20, echo: false)
         defer { hal.release() }
         hal.assignASID(1, vspace: 0)
-        hal.mapFrame(asid: 1, vaddr: 0x1000, paddr: 0x20_0000, sizeBits: 12, rights: .readOnly)
-        hal.mapFrame(asid: 1, vaddr: 0x1000, paddr: 0x20_0000, sizeBits: 12, rights: .readWrite)
+        hal.mapFrame(asid: 1, vaddr: hal.window(asid: 1)! + 0x1000, paddr: 0x20_0000, sizeBits: 12, rights: .readOnly)
+        hal.mapFrame(asid: 1, vaddr: hal.window(asid: 1)! + 0x1000, paddr: 0x20_0000, sizeBits: 12, rights: .readWrite)
         word(hal.window(asid: 1)! + 0x1000).pointee = 7
-        hal.unmapFrame(asid: 1, vaddr: 0x1000, sizeBits: 12)
-        hal.mapFrame(asid: 1, vaddr: 0x3000, paddr: 0x20_0000, sizeBits: 12, rights: .readOnly)
+        hal.unmapFrame(asid: 1, vaddr: hal.window(asid: 1)! + 0x1000, sizeBits: 12)
+        hal.mapFrame(asid: 1, vaddr: hal.window(asid: 1)! + 0x3000, paddr: 0x20_0000, sizeBits: 12, rights: .readOnly)
         hal.commitMappings()
         #expect(word(hal.window(asid: 1)! + 0x3000).pointee == 7)
         #expect(hal.hostMappingCalls == 4)
@@ -53,7 +53,7 @@ struct LinuxMemoryTests {
         await #expect(processExitsWith: .signal(11)) {
             var hal = try! LinuxHAL(ramSize: 4 << 20, echo: false)
             hal.assignASID(1, vspace: 0)
-            hal.mapFrame(asid: 1, vaddr: 0x1000, paddr: 0x10_0000, sizeBits: 12, rights: .readOnly)
+            hal.mapFrame(asid: 1, vaddr: hal.window(asid: 1)! + 0x1000, paddr: 0x10_0000, sizeBits: 12, rights: .readOnly)
             hal.commitMappings()
             let p = UnsafeMutablePointer<UInt64>(bitPattern: UInt(hal.window(asid: 1)! + 0x1000))!
             _ = p.pointee
@@ -66,8 +66,8 @@ struct LinuxMemoryTests {
         await #expect(processExitsWith: .signal(11)) {
             var hal = try! LinuxHAL(ramSize: 4 << 20, echo: false)
             hal.assignASID(1, vspace: 0)
-            hal.mapFrame(asid: 1, vaddr: 0x1000, paddr: 0x10_0000, sizeBits: 12, rights: .readWrite)
-            hal.unmapFrame(asid: 1, vaddr: 0x1000, sizeBits: 12)
+            hal.mapFrame(asid: 1, vaddr: hal.window(asid: 1)! + 0x1000, paddr: 0x10_0000, sizeBits: 12, rights: .readWrite)
+            hal.unmapFrame(asid: 1, vaddr: hal.window(asid: 1)! + 0x1000, sizeBits: 12)
             let p = UnsafeMutablePointer<UInt64>(bitPattern: UInt(hal.window(asid: 1)! + 0x1000))!
             p.pointee = 1
         }
@@ -79,9 +79,9 @@ struct LinuxMemoryTests {
         defer { hal.release() }
         hal.assignASID(1, vspace: 0)
         for i in 0..<UInt64(16) {
-            hal.mapFrame(asid: 1, vaddr: 0x10_0000 + i * 0x1000, paddr: 0x40_0000 + i * 0x1000, sizeBits: 12, rights: .readWrite)
+            hal.mapFrame(asid: 1, vaddr: hal.window(asid: 1)! + 0x10_0000 + i * 0x1000, paddr: 0x40_0000 + i * 0x1000, sizeBits: 12, rights: .readWrite)
         }
-        hal.mapFrame(asid: 1, vaddr: 0x20_0000, paddr: 0x50_0000, sizeBits: 12, rights: .readWrite)
+        hal.mapFrame(asid: 1, vaddr: hal.window(asid: 1)! + 0x20_0000, paddr: 0x50_0000, sizeBits: 12, rights: .readWrite)
         hal.commitMappings()
         #expect(hal.hostMappingCalls == 2)
         for i in 0..<UInt64(16) {
@@ -147,7 +147,7 @@ struct LinuxMemoryTests {
             hal.assignASID(1, vspace: 0)
             hal.assignASID(2, vspace: 0)
             // The last page of window 1 is mapped; 8 bytes past it is the gap, not window 2.
-            hal.mapFrame(asid: 1, vaddr: LinuxWindows.size - 4096, paddr: 0x10_0000, sizeBits: 12, rights: .readWrite)
+            hal.mapFrame(asid: 1, vaddr: hal.window(asid: 1)! + LinuxWindows.size - 4096, paddr: 0x10_0000, sizeBits: 12, rights: .readWrite)
             hal.commitMappings()
             let end = hal.window(asid: 1)! + LinuxWindows.size
             UnsafeMutablePointer<UInt64>(bitPattern: UInt(end - 8))!.pointee = 1
