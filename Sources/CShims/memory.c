@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sys/personality.h>
 
 static int prot_bits(int prot) {
     return ((prot & 1) ? PROT_READ : 0) | ((prot & 2) ? PROT_WRITE : 0);
@@ -96,4 +97,17 @@ int umk_close(int fd) {
 void umk_write_byte(int fd, uint8_t byte) {
     ssize_t r;
     do { r = write(fd, &byte, 1); } while (r < 0 && errno == EINTR);
+}
+
+int umk_address_randomisation(void) {
+    int persona = personality(0xffffffff);
+    if (persona == -1) return -errno;
+    return (persona & ADDR_NO_RANDOMIZE) ? 0 : 1;
+}
+
+int umk_disable_address_randomisation(void) {
+    int persona = personality(0xffffffff);
+    if (persona == -1) return -errno;
+    if (personality((unsigned long)persona | ADDR_NO_RANDOMIZE) == -1) return -errno;
+    return (personality(0xffffffff) & ADDR_NO_RANDOMIZE) ? 0 : -EPERM;
 }

@@ -208,6 +208,7 @@ struct RunCommand: ParsableCommand {
     /// Boots `root` on a fresh Linux machine and runs it to the end.
     func boot(root: GuestEntry, config: BootConfig, ram: UInt64, options: MachineOptions,
               timeLimit: UInt64) throws -> (LinuxRunResult, MachineStats) {
+        if options.clock == .deterministic { FixedHostLayout.ensure() }
         let hal = try LinuxHAL(ramSize: ram, options: options)
         if !hal.consoleName.isEmpty { FileHandle.standardError.write(Data("umk: console on \(hal.consoleName)\n".utf8)) }
         guard umk_stop_install(timeLimit) == 0 else { throw ValidationError("cannot install the stop handler") }

@@ -91,6 +91,19 @@ struct ManifestRunTests {
         #expect(try umk(["run", plain]).status == 1)
     }
 
+    @Test("RUN0012 a seeded run repeats byte for byte, with the addresses a crash report prints", arguments: ["pager-demo", "city"])
+    func seededRepeat(_ name: String) throws {
+        let first = try umk(["run", "--seed", "11", Self.example(name)])
+        let second = try umk(["run", "--seed", "11", Self.example(name)])
+        #expect(first.status == 0, "\(first.all)")
+        #expect(first.stdout == second.stdout, "\(first.stdout)\n---\n\(second.stdout)")
+        if name == "pager-demo" {
+            // The report names a stack in a window (16 TiB up) and an IP in umk's own text.
+            #expect(first.stdout.contains("rsp    0x10"), "\(first.stdout)")
+            #expect(first.stdout.contains("rip    0x"), "\(first.stdout)")
+        }
+    }
+
     @Test("RUN0005 name-lookup: registered, found by name, called through the transferred cap; errors are clear")
     func nameLookup() throws {
         let r = try umk(["run", Self.example("name-lookup")])

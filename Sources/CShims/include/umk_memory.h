@@ -41,4 +41,11 @@ int umk_close(int fd);
 /// Writes one byte to `fd` (the debug console); errors are ignored.
 void umk_write_byte(int fd, uint8_t byte);
 
+/// 1 if the process's next exec randomises its address space (Linux's default), 0 if not
+/// (personality ADDR_NO_RANDOMIZE), or -errno.
+int umk_address_randomisation(void);
+/// Sets ADDR_NO_RANDOMIZE in the process's personality (it takes effect at the next exec);
+/// 0 or -errno.
+int umk_disable_address_randomisation(void);
+
 #endif

@@ -219,6 +219,38 @@ struct X86MMUTests {
         #expect(mapPage(h, f, VSpaceLayout.userTop).error == .failedLookup)
     }
 
+    @Test("VSPACE0001 a machine's narrower range refuses Page_Map and table maps outside it as above USER_TOP: InvalidArgument(0)")
+    func mapsOutsideTheRange() {
+        let h = KernelHarness()
+        // The root's range, narrower than USER_TOP, as a window bounds one.
+        h.k.hal.addressRanges[rootASID] = 0x40_0000..<0x70_0000
+        let f = h.retype(.smallPage)[0], big = h.retype(.largePage)[0], pt = h.retype(.pageTable)[0]
+        for vaddr in [UInt64(0x3F_F000), 0x70_0000, farVaddr] {
+            let r = mapPage(h, f, vaddr)
+            #expect(r.error == .invalidArgument && r.mrs.first == 0, "Page_Map at \(hex(vaddr))")
+        }
+        // A large page starting inside but reaching past the end is refused; a table too.
+        let r = mapPage(h, big, 0x60_0000)
+        #expect(r.error == .invalidArgument && r.mrs.first == 0)
+        let t = mapTable(h, pt, .x86PageTableMap, 0x70_0000)
+        #expect(t.error == .invalidArgument && t.mrs.first == 0)
+        // Inside it, the map goes through; GetAddressRange answers the range.
+        #expect(mapPage(h, f, freeVaddr).error == .noError)
+        let g = h.invoke(rootVSpace, .umkVSpaceGetAddressRange)
+        #expect(g.error == .noError && Array(g.mrs.prefix(2)) == [0x40_0000, 0x70_0000])
+    }
+
+    @Test("VSPACE0002 GetAddressRange: seL4's whole user range by default; a PML4 without an ASID is InvalidCapability(0); other labels are illegal")
+    func getAddressRange() {
+        let h = KernelHarness()
+        let g = h.invoke(rootVSpace, .umkVSpaceGetAddressRange)
+        #expect(g.error == .noError && Array(g.mrs.prefix(2)) == [0, VSpaceLayout.kernelUserTop + 1])
+        let pml4 = h.retype(.pml4)[0]
+        let r = h.invoke(pml4, .umkVSpaceGetAddressRange)
+        #expect(r.error == .invalidCapability && r.mrs.first == 0)
+        #expect(h.error(rootVSpace, .x86PageMap) == .illegalOperation)
+    }
+
     // MARK: - Unmap, GetAddress, deletion
 
     @Test("Page_Unmap removes the HAL mapping and is idempotent")

@@ -12,8 +12,12 @@ import UMKDevices
 /// The deterministic HAL.
 public struct SimulatedHAL: HAL {
     public let physmap: Physmap
-    /// Every VSpace spans all of seL4's user range, as on hardware.
-    public func addressRange(asid: UInt64) -> Range<UInt64> { 0..<VSpaceLayout.kernelUserTop + 1 }
+    /// Every VSpace spans all of seL4's user range, as on hardware, unless a test narrows
+    /// an ASID's range here (as the Linux machine's windows do).
+    public var addressRanges: [UInt64: Range<UInt64>] = [:]
+    public func addressRange(asid: UInt64) -> Range<UInt64> {
+        addressRanges[asid] ?? 0..<VSpaceLayout.kernelUserTop + 1
+    }
     /// Current mappings by ASID and virtual address.
     public var mappings: [UInt64: [UInt64: FrameMapping]] = [:]
     /// ASIDs assigned to VSpaces (asid → PML4 paddr).
