@@ -28,6 +28,8 @@ let kernelSettings: [SwiftSetting] = [
 
 /// The example systems (examples/NAME/system.yaml with its programs beside it).
 let examples = ["hello", "ping-pong", "pager-demo", "name-lookup", "timer", "city"]
+/// Examples whose tasks are C images (built by scripts/build-c-examples.sh, not by SwiftPM).
+let cExamples = ["c-hello"]
 
 let package = Package(
     name: "umk",
@@ -77,7 +79,7 @@ let package = Package(
         // The example systems' programs: each examples/NAME/ holds a manifest and its Swift
         // programs, which register by name and are linked into umk.
         .target(name: "ExamplePrograms", dependencies: ["UMKABI", "UMKGuest", "Servers"], path: "examples",
-                exclude: ["README.md", "user-package"] + examples.map { "\($0)/system.yaml" },
+                exclude: ["README.md", "user-package"] + cExamples + examples.map { "\($0)/system.yaml" },
                 swiftSettings: [.strictMemorySafety()]),
         // The libFuzzer target (scripts/build-libfuzzer.sh); a plain build is an input replayer.
         .executableTarget(name: "UMKLibFuzzer", dependencies: ["UMKFuzz"]),

@@ -8,8 +8,9 @@
 #include <fcntl.h>
 #include <sys/personality.h>
 
+// prot: 1 read, 2 write, 4 execute.
 static int prot_bits(int prot) {
-    return ((prot & 1) ? PROT_READ : 0) | ((prot & 2) ? PROT_WRITE : 0);
+    return ((prot & 1) ? PROT_READ : 0) | ((prot & 2) ? PROT_WRITE : 0) | ((prot & 4) ? PROT_EXEC : 0);
 }
 
 int umk_memfd_create(const char *name, uint64_t size) {

@@ -7,6 +7,23 @@
 
 /// The extra-BootInfo chunk id of the boot plan (seL4_BootInfoHeader.id; seL4 uses 0-6).
 public let bootPlanChunkID: UInt64 = 0x554D_4B50
+/// The extra-BootInfo chunk id of an ELF image a task runs: its index (BootPlan.Task.image),
+/// its length in bytes, then the bytes packed 8 to a little-endian word.
+public let imageChunkID: UInt64 = 0x554D_4B49
+
+/// The words of image `index`'s chunk: the index, the length in bytes, the bytes.
+public func imageChunk(index: UInt64, bytes: [UInt8]) -> [UInt64] {
+    var words: [UInt64] = [index, UInt64(bytes.count)]
+    words.reserveCapacity(2 + (bytes.count + 7) / 8)
+    var i = 0
+    while i < bytes.count {
+        var w: UInt64 = 0
+        for k in 0..<min(8, bytes.count - i) { w |= UInt64(bytes[i + k]) << (8 * UInt64(k)) }
+        words.append(w)
+        i += 8
+    }
+    return words
+}
 
 /// Fixed places in every task init builds. Channel and grant ids are CSpace slots of the
 /// task (1...maxLocalID); the reserved caps sit above them. Addresses here, and those of
@@ -39,6 +56,8 @@ public enum TaskLayout {
     public static let reservedEnd: UInt64 = 0x0200_0000
     /// Default heap address (when the manifest gives none).
     public static let defaultHeap: UInt64 = 0x4000_0000
+    /// Where a task's ELF image is loaded (a static PIE's address 0 lands here).
+    public static let imageBase: UInt64 = 0x1_0000_0000
     /// The size of a task's address range (the window's, 16 GiB).
     public static let addressSpaceEnd: UInt64 = 1 << 34
 }
@@ -97,11 +116,14 @@ public struct BootPlan: Hashable, Sendable {
         public var args: [String]
         public var irqs: [IRQGrant]
         public var ports: [PortGrant]
+        /// The index of the ELF image the task runs (an image chunk), instead of `program`.
+        public var image: UInt64?
         public init(name: String, program: String, priority: UInt64, mcp: UInt64, stackPages: UInt64, cnodeBits: UInt64,
-                    faultHandler: UInt64?, heap: Heap?, args: [String], irqs: [IRQGrant], ports: [PortGrant]) {
+                    faultHandler: UInt64?, heap: Heap?, args: [String], irqs: [IRQGrant], ports: [PortGrant],
+                    image: UInt64? = nil) {
             self.name = name; self.program = program; self.priority = priority; self.mcp = mcp
             self.stackPages = stackPages; self.cnodeBits = cnodeBits; self.faultHandler = faultHandler
-            self.heap = heap; self.args = args; self.irqs = irqs; self.ports = ports
+            self.heap = heap; self.args = args; self.irqs = irqs; self.ports = ports; self.image = image
         }
         /// The badge of this task's faults and init requests.
         public static func badge(ofIndex i: Int) -> UInt64 { UInt64(i) + 1 }
@@ -234,7 +256,7 @@ public struct PlanReader {
 }
 
 extension BootPlan {
-    static let magic: UInt64 = 0x4E41_4C50_4B4D_5501 // "\u{1}UMKPLAN", version 1
+    static let magic: UInt64 = 0x4E41_4C50_4B4D_5502 // "\u{2}UMKPLAN", version 2
 
     /// The plan as words.
     public func encoded() -> [UInt64] {
@@ -252,6 +274,7 @@ extension BootPlan {
             for g in t.irqs { w.word(g.irq); w.word(g.id) }
             w.word(UInt64(t.ports.count))
             for g in t.ports { w.word(g.first); w.word(g.last); w.word(g.id) }
+            w.bool(t.image != nil); w.word(t.image ?? 0)
         }
         w.word(UInt64(regions.count))
         for r in regions {
@@ -273,7 +296,7 @@ extension BootPlan {
         guard try r.word() == Self.magic else { throw PlanFormatError(offset: 0) }
         name = try r.string()
         tasks = []
-        for _ in 0..<(try r.count(minWords: 16)) {
+        for _ in 0..<(try r.count(minWords: 18)) {
             let name = try r.string(), program = try r.string()
             let priority = try r.word(), mcp = try r.word(), stackPages = try r.word(), cnodeBits = try r.word()
             let hasHandler = try r.bool(), handler = try r.word()
@@ -285,10 +308,11 @@ extension BootPlan {
             for _ in 0..<(try r.count(minWords: 3)) {
                 ports.append(PortGrant(first: try r.word(), last: try r.word(), id: try r.word()))
             }
+            let hasImage = try r.bool(), image = try r.word()
             tasks.append(Task(name: name, program: program, priority: priority, mcp: mcp, stackPages: stackPages,
                               cnodeBits: cnodeBits, faultHandler: hasHandler ? handler : nil,
                               heap: hasHeap ? Heap(address: heapAddress, size: heapSize, pager: pager) : nil,
-                              args: args, irqs: irqs, ports: ports))
+                              args: args, irqs: irqs, ports: ports, image: hasImage ? image : nil))
         }
         regions = []
         for _ in 0..<(try r.count(minWords: 4)) {

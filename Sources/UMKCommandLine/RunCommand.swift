@@ -100,7 +100,10 @@ struct RunCommand: ParsableCommand {
                                          console: compiled.console)
         options.expectOutput = compiled.expectation?.output.map { Array($0.value.utf8) }
         var config = LinuxSystem.rootConfig
-        config.extraBootInfo = [(bootPlanChunkID, compiled.plan.encoded())]
+        config.addExtraBootInfo(id: bootPlanChunkID, words: compiled.plan.encoded())
+        for (i, image) in compiled.images.enumerated() {
+            config.addExtraBootInfo(id: imageChunkID, words: imageChunk(index: UInt64(i), bytes: image.bytes))
+        }
         let ram = ramMiB.map { $0 << 20 } ?? compiled.ram
         if ram < compiled.ramNeeded {
             FileHandle.standardError.write(Data("umk: --ram-mib \(ram >> 20) is too small for \(file) (it needs \(compiled.ramNeeded >> 20) MiB or more)\n".utf8))

@@ -13,15 +13,20 @@ public func readBootInfo(at vaddr: UInt64) -> BootInfo {
 /// with the header) after the BootInfo at `vaddr`: its address and word count, or nil if
 /// there is none or the chunks are malformed.
 public func extraBootInfoChunk(_ id: UInt64, _ bootInfo: BootInfo, at vaddr: UInt64) -> (address: UInt64, words: Int)? {
-    var offset: UInt64 = 0
+    extraBootInfoChunks(id, bootInfo, at: vaddr)?.first
+}
+
+/// Every extra BootInfo chunk `id`, in order (nil if the chunks are malformed).
+public func extraBootInfoChunks(_ id: UInt64, _ bootInfo: BootInfo, at vaddr: UInt64) -> [(address: UInt64, words: Int)]? {
+    var offset: UInt64 = 0, found: [(address: UInt64, words: Int)] = []
     let base = vaddr + UInt64(BootInfoLayout.size)
     while offset + 16 <= bootInfo.extraLength {
         let chunkID = IPCBuffer.load(base + offset), length = IPCBuffer.load(base + offset + 8)
         guard length >= 16, length % 8 == 0, length <= bootInfo.extraLength - offset else { return nil }
-        if chunkID == id { return (base + offset + 16, Int((length - 16) / 8)) }
+        if chunkID == id { found.append((base + offset + 16, Int((length - 16) / 8))) }
         offset += length
     }
-    return nil
+    return found
 }
 
 /// The root task's address range, from umk's extra BootInfo chunk (nil if absent).

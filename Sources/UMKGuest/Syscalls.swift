@@ -9,6 +9,10 @@ import CGuest
 
 /// seL4's system calls for a guest of umk.
 public enum seL4 {
+    /// The kernel's syscall entry (umk_syscall): what a program that does not link
+    /// UMKGuest (an ELF image) calls with a syscall block.
+    public static var syscallEntry: UInt64 { umk_syscall_address() }
+
     /// The message registers of a thread without an IPC buffer.
     nonisolated(unsafe) public static var registerMRs: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
 

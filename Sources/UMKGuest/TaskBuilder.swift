@@ -93,13 +93,19 @@ extension ObjectAllocator {
 /// Starts (or restarts) a thread at `entry(arg0, arg1)` with its stack ending at
 /// `stackTop` (TCB_WriteRegisters with resume).
 public func startThread(_ tcb: CPtr, entry: ThreadEntry, stackTop: UInt64, arg0: UInt64 = 0, arg1: UInt64 = 0) -> KernelError {
+    startThread(tcb, ip: UInt64(UInt(bitPattern: unsafeBitCast(entry, to: UnsafeRawPointer.self))), stackTop: stackTop,
+                arguments: [arg0, arg1])
+}
+
+/// Starts (or restarts) a thread at `ip` as a function called with `arguments` (up to
+/// three: rdi, rsi, rdx), its stack ending at `stackTop`.
+public func startThread(_ tcb: CPtr, ip: UInt64, stackTop: UInt64, arguments: [UInt64]) -> KernelError {
     var regs = [UInt64](repeating: 0, count: UserRegister.count)
-    regs[UserRegister.rip.rawValue] = UInt64(UInt(bitPattern: unsafeBitCast(entry, to: UnsafeRawPointer.self)))
+    regs[UserRegister.rip.rawValue] = ip
     // As after a call: rsp ≡ 8 (mod 16) at the entry, with room for a return address, so
     // the thread starts correctly whether it resumes a fresh or a signal-stopped context.
     regs[UserRegister.rsp.rawValue] = (stackTop & ~15) - 8
-    regs[UserRegister.rdi.rawValue] = arg0
-    regs[UserRegister.rsi.rawValue] = arg1
+    for (r, value) in zip([UserRegister.rdi, .rsi, .rdx], arguments) { regs[r.rawValue] = value }
     regs[UserRegister.rflags.rawValue] = 0x202
     return TCB.writeRegisters(tcb, resumeTarget: true, registers: regs)
 }

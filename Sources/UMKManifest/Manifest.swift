@@ -36,7 +36,10 @@ public struct Manifest: Sendable {
     }
     public struct Task: Sendable {
         public var name: Located<String>
-        public var program: Located<String>
+        /// A program registered by name, or
+        public var program: Located<String>?
+        /// an ELF image's path (relative to the manifest).
+        public var image: Located<String>?
         public var priority: Located<UInt64>
         public var mcp: Located<UInt64>?
         public var stack: Located<UInt64>?

@@ -4,7 +4,8 @@
 // Every problem is reported at the value it is about: unknown programs and tasks,
 // duplicate names and ids, priorities (Microkit's rule: a call goes to a strictly higher
 // priority, and the call graph has no cycles), regions that overlap, are misaligned or out
-// of the address space, grants, and RAM too small for everything the plan makes.
+// of the address space, grants, ELF images (checked as init will load them), and RAM too
+// small for everything the plan makes.
 
 import UMKABI
 
@@ -17,6 +18,22 @@ public struct CompiledSystem: Sendable {
     public var expectation: Manifest.Expectation?
     /// The RAM the plan needs at least (kernel, init, every task's objects, regions, heaps).
     public var ramNeeded: UInt64
+    /// The ELF images tasks run, by BootPlan.Task.image: boot modules for init.
+    public var images: [ImageModule] = []
+}
+
+/// Why an image file could not be read.
+public struct ImageReadError: Error, Sendable {
+    public var reason: String
+    public init(reason: String) { self.reason = reason }
+}
+
+/// An ELF image a manifest names, checked.
+public struct ImageModule: Sendable {
+    /// As the manifest wrote it.
+    public var path: String
+    public var bytes: [UInt8]
+    public var elf: ELFImage
 }
 
 /// Validates and compiles manifests.
@@ -27,8 +44,12 @@ public struct ManifestCompiler {
     public var pagerPrograms: Set<String> = ["pager"]
     /// Address spaces the machine runs at once (init's included); a task beyond is refused.
     public var addressSpaces: Int
+    /// Reads an image a task names (its path as written); the loader resolves it against
+    /// the manifest's directory. Nil: images cannot be read (every image is refused).
+    public var readImage: ((String) -> Result<[UInt8], ImageReadError>)?
     public private(set) var diagnostics: [ManifestDiagnostic] = []
     var file = ""
+    var images: [ImageModule] = []
 
     public init(programs: Set<String>, addressSpaces: Int = .max) {
         self.programs = programs
@@ -42,6 +63,7 @@ public struct ManifestCompiler {
     /// Compiles `m`; nil if any problem was found (see `diagnostics`).
     public mutating func compile(_ m: Manifest) -> CompiledSystem? {
         file = m.file
+        images = []
         let start = diagnostics.count
         // Tasks by name.
         var index: [String: Int] = [:]
@@ -71,9 +93,10 @@ public struct ManifestCompiler {
                 report(t.name.at, "task '\(t.name.value)' would be address space \(i + 2) with init's; this machine runs "
                     + "at most \(addressSpaces) at once (\(m.tasks.count) tasks here)")
             }
-            if !programs.contains(t.program.value) {
-                report(t.program.at, "unknown program '\(t.program.value)' (programs: \(programs.sorted().joined(separator: ", ")))")
+            if let p = t.program, !programs.contains(p.value) {
+                report(p.at, "unknown program '\(p.value)' (programs: \(programs.sorted().joined(separator: ", ")))")
             }
+            let image = t.image.flatMap { compileImage($0) }
             if t.priority.value < 1 || t.priority.value > 254 {
                 report(t.priority.at, "priority must be between 1 and 254 (init runs at 255), not \(t.priority.value)")
             }
@@ -103,8 +126,9 @@ public struct ManifestCompiler {
                 if let p = lookup(h.pager, "heap.pager") {
                     if p == i {
                         report(h.pager.at, "task '\(t.name.value)' cannot be its own pager")
-                    } else if !pagerPrograms.contains(m.tasks[p].program.value) {
-                        report(h.pager.at, "heap.pager '\(h.pager.value)' runs '\(m.tasks[p].program.value)', not a pager program (\(pagerPrograms.sorted().joined(separator: ", ")))")
+                    } else if !pagerPrograms.contains(m.tasks[p].program?.value ?? "") {
+                        let runs = m.tasks[p].program.map { "runs '\($0.value)'" } ?? "runs an image"
+                        report(h.pager.at, "heap.pager '\(h.pager.value)' \(runs), not a pager program (\(pagerPrograms.sorted().joined(separator: ", ")))")
                     }
                     heap = BootPlan.Heap(address: address, size: h.size.value, pager: UInt64(p))
                 }
@@ -119,10 +143,11 @@ public struct ManifestCompiler {
                 handler = heap.pager
             }
             tasks.append(BootPlan.Task(
-                name: t.name.value, program: t.program.value, priority: t.priority.value, mcp: mcp,
+                name: t.name.value, program: t.program?.value ?? "", priority: t.priority.value, mcp: mcp,
                 stackPages: stack / 4096, cnodeBits: cnodeBits, faultHandler: handler, heap: heap, args: t.args,
                 irqs: t.irqs.map { BootPlan.IRQGrant(irq: $0.irq.value, id: $0.id.value) },
-                ports: t.ports.map { BootPlan.PortGrant(first: $0.first, last: $0.last, id: $0.id.value) }))
+                ports: t.ports.map { BootPlan.PortGrant(first: $0.first, last: $0.last, id: $0.id.value) },
+                image: image.map(UInt64.init)))
         }
 
         // Local ids: one cap per (task, id), except server ends shared by channels of one kind.
@@ -220,7 +245,8 @@ public struct ManifestCompiler {
         var regions: [BootPlan.Region] = []
         var regionNames: [String: SourceLocation] = [:]
         var spans: [[(start: UInt64, end: UInt64, what: String)]] = tasks.map { t in
-            t.heap.map { [($0.address, $0.address + $0.size, "the heap")] } ?? []
+            (t.heap.map { [($0.address, $0.address + $0.size, "the heap")] } ?? [])
+                + (t.image.map { [(TaskLayout.imageBase, TaskLayout.imageBase + UInt64(images[Int($0)].elf.span.count), "the image")] } ?? [])
         }
         for r in m.regions {
             if let previous = regionNames[r.name.value] {
@@ -269,7 +295,7 @@ public struct ManifestCompiler {
         }
 
         let plan = BootPlan(name: m.name?.value ?? "system", tasks: tasks, regions: regions, channels: channels)
-        let needed = Self.ramNeeded(plan)
+        let needed = Self.ramNeeded(plan, images: images)
         let ram = m.ram?.value ?? Manifest.defaultRAM
         if let r = m.ram, r.value < 4 << 20 || r.value > 64 << 30 {
             report(r.at, "ram must be between 4 MiB and 64 GiB, not \(describe(r.value))")
@@ -290,7 +316,7 @@ public struct ManifestCompiler {
         }
         guard diagnostics.count == start else { return nil }
         return CompiledSystem(plan: plan, ram: ram, clock: m.clock?.value ?? .virtual, console: console,
-                              expectation: m.expect, ramNeeded: needed)
+                              expectation: m.expect, ramNeeded: needed, images: images)
     }
 
     /// A range in a task's address space: aligned, above init's layout, inside the window.
@@ -332,14 +358,47 @@ public struct ManifestCompiler {
         for t in calls.keys.sorted() where state[t] == nil && !reported { visit(t) }
     }
 
+    /// The boot-module index of `image` (read and checked once per path), or nil after
+    /// reporting why it cannot run.
+    mutating func compileImage(_ image: Located<String>) -> Int? {
+        if let i = images.firstIndex(where: { $0.path == image.value }) { return i }
+        guard let readImage else {
+            report(image.at, "image '\(image.value)': images cannot be read here")
+            return nil
+        }
+        let bytes: [UInt8]
+        switch readImage(image.value) {
+        case .success(let b): bytes = b
+        case .failure(let e):
+            report(image.at, "image '\(image.value)': \(e.reason)")
+            return nil
+        }
+        do throws(ELFError) {
+            let elf = try ELFImage(bytes: bytes)
+            guard elf.kind == .staticPIE else {
+                report(image.at, "image '\(image.value)': linked at fixed addresses (ET_EXEC at \(hex(elf.span.lowerBound))); "
+                    + "umk places each task's image in its own address range: link it as a static PIE (ld.lld -pie --no-dynamic-linker)")
+                return nil
+            }
+            images.append(ImageModule(path: image.value, bytes: bytes, elf: elf))
+            return images.count - 1
+        } catch {
+            report(image.at, "image '\(image.value)': \(error.reason)")
+            return nil
+        }
+    }
+
     /// A conservative count of the RAM the plan uses: the kernel's reserved area and init's
     /// boot objects, then per task its TCB, CNode, VSpace, IPC buffer, start info, stack and
     /// the paging structures for each area it maps, regions (once), and heaps with the
     /// tables and slots their pager needs.
-    public static func ramNeeded(_ plan: BootPlan) -> UInt64 {
+    public static func ramNeeded(_ plan: BootPlan, images: [ImageModule] = []) -> UInt64 {
         let page: UInt64 = 4096
         var total: UInt64 = 0x8000 + (1 << (12 + ObjectSize.slotBits)) + (1 << 20) + 64 * page
+        // Each image travels once as a boot module and is loaded into each task that runs it.
+        for image in images { total += (UInt64(image.bytes.count) + 2 * page) & ~(page - 1) }
         for t in plan.tasks {
+            if let i = t.image, Int(i) < images.count { total += images[Int(i)].elf.memoryBytes + 4 * page }
             total += (1 << ObjectSize.tcbBits) + (1 << (t.cnodeBits + ObjectSize.slotBits)) + page
             total += (1 + TaskLayout.startInfoMaxPages + t.stackPages) * page + 4 * page
             if let h = t.heap { total += h.size + (h.size >> 9) + 3 * page }

@@ -13,6 +13,19 @@ extension Manifest {
         var parser = ManifestParser(file: file)
         let manifest = parser.parse(text)
         var compiler = ManifestCompiler(programs: programs, addressSpaces: addressSpaces)
+        // Images are found relative to the manifest's directory.
+        let directory = URL(fileURLWithPath: file).deletingLastPathComponent()
+        compiler.readImage = { path in
+            let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : directory.appendingPathComponent(path)
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+                return .failure(ImageReadError(reason: "no such file (\(url.standardizedFileURL.path))"))
+            }
+            guard !isDirectory.boolValue, let data = FileManager.default.contents(atPath: url.path) else {
+                return .failure(ImageReadError(reason: "cannot read \(url.standardizedFileURL.path)"))
+            }
+            return .success([UInt8](data))
+        }
         let system = manifest.flatMap { compiler.compile($0) }
         let problems = parser.diagnostics + compiler.diagnostics
         guard problems.isEmpty, let system else {

@@ -72,10 +72,16 @@ public struct ManifestParser {
     // MARK: - Items
 
     mutating func task(_ node: Node) -> Manifest.Task? {
-        guard let m = mapping(node, "a task", keys: ["name", "program", "priority", "mcp", "stack", "cspace_bits", "heap",
-                                                     "fault_handler", "args", "irqs", "ioports"]) else { return nil }
+        guard let m = mapping(node, "a task", keys: ["name", "program", "image", "priority", "mcp", "stack", "cspace_bits",
+                                                     "heap", "fault_handler", "args", "irqs", "ioports"]) else { return nil }
         let name = need(m, "name", in: node, "a task").flatMap { string($0, "name") }
-        let program = need(m, "program", in: node, "task '\(name?.value ?? "?")'").flatMap { string($0, "program") }
+        // A task runs a registered program or an ELF image: exactly one of the two.
+        let program = string(m["program"], "program"), image = string(m["image"], "image")
+        if m["program"] != nil && m["image"] != nil {
+            report(at(m["image"]!), "task '\(name?.value ?? "?")' names both a program and an image; give one")
+        } else if m["program"] == nil && m["image"] == nil {
+            report(at(node), "task '\(name?.value ?? "?")' needs a program (registered by name) or an image (an ELF file)")
+        }
         var args: [String] = []
         if let a = m["args"] {
             for item in sequence(a, "args") { if let s = scalarText(item, "an argument") { args.append(s) } }
@@ -110,9 +116,9 @@ public struct ManifestParser {
             }
         }
         let priority = m["priority"].flatMap { integer($0, "priority", range: 0...UInt64.max) }
-        guard let name, let program else { return nil }
+        guard let name, program != nil || image != nil else { return nil }
         return Manifest.Task(
-            name: name, program: program, priority: priority ?? Located(100, at: name.at),
+            name: name, program: program, image: image, priority: priority ?? Located(100, at: name.at),
             mcp: m["mcp"].flatMap { integer($0, "mcp", range: 0...UInt64.max) },
             stack: size(m["stack"], "stack"),
             cspaceBits: m["cspace_bits"].flatMap { integer($0, "cspace_bits", range: 0...UInt64.max) },

@@ -23,7 +23,7 @@ int64_t umk_reserve(uint64_t length);
 /// on a kernel too old to know the flag), or -errno.
 int umk_reserve_fixed(uint64_t addr, uint64_t length);
 /// Maps `fd` at `offset` over [addr, addr + length) inside a reservation with `prot`
-/// (bit 0 read, bit 1 write); returns 0 or -errno.
+/// (bit 0 read, bit 1 write, bit 2 execute); returns 0 or -errno.
 int umk_map_fixed(uint64_t addr, int fd, uint64_t offset, uint64_t length, int prot);
 /// Puts [addr, addr + length) back to an inaccessible reservation; returns 0 or -errno.
 int umk_unmap_fixed(uint64_t addr, uint64_t length);

@@ -26,16 +26,19 @@ public enum Init {
             seL4.debugHalt(status: 3)
             return
         }
-        var builder = SystemBuilder(plan: plan, alloc: ObjectAllocator(bootInfo: bootInfo), ownRange: ownRange)
+        let built: SystemBuilder
         do {
+            var builder = SystemBuilder(plan: plan, alloc: ObjectAllocator(bootInfo: bootInfo), ownRange: ownRange,
+                                        images: try BootImages(bootInfo, at: bootInfoAddress))
             try builder.build()
             try builder.start()
+            built = builder
         } catch {
             debugPrint("init: cannot build the system: \(error)\n")
             seL4.debugHalt(status: 3)
             return
         }
-        var parent = Parent(plan: plan, tasks: builder.tasks, endpoint: builder.initEndpoint)
+        var parent = Parent(plan: plan, tasks: built.tasks, endpoint: built.initEndpoint)
         parent.serve()
     }
 

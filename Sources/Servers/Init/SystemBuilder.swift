@@ -20,6 +20,8 @@ struct BuiltTask {
     var bits: UInt64
     /// The addresses the task's VSpace may map and run at.
     var range: Range<UInt64>
+    /// Where the task's ELF image starts, if it runs one.
+    var imageEntry: UInt64?
     /// Caps init placed at local ids, for the start info.
     var caps: [StartInfo.Cap] = []
     var regions: [StartInfo.Region] = []
@@ -52,11 +54,14 @@ struct SystemBuilder {
     static let scratchOffset: UInt64 = 0x3_0000_0000
     /// init's own address range.
     let ownRange: Range<UInt64>
+    /// The ELF images tasks run (boot modules).
+    let images: BootImages
 
-    init(plan: BootPlan, alloc: ObjectAllocator, ownRange: Range<UInt64>) {
+    init(plan: BootPlan, alloc: ObjectAllocator, ownRange: Range<UInt64>, images: BootImages) {
         self.plan = plan
         self.alloc = alloc
         self.ownRange = ownRange
+        self.images = images
     }
 
     func check(_ e: KernelError, _ step: @autoclosure () -> String) throws(BuildError) {
@@ -133,6 +138,12 @@ struct SystemBuilder {
                   "priority of \(t.name)")
         seL4.debugNameThread(tcb, t.name)
         tasks.append(BuiltTask(tcb: tcb, cnode: cnode, vspace: vspace, bits: t.cnodeBits, range: range))
+        if let index = t.image {
+            guard let image = images.images[index] else {
+                throw BuildError(step: "image \(index) of \(t.name): not among the boot modules", error: .failedLookup)
+            }
+            tasks[i].imageEntry = try loadImage(i, image)
+        }
         try give(i, tcb, at: TaskLayout.tcbSlot, "TCB cap of \(t.name)")
         try give(i, cnode, at: TaskLayout.cnodeSlot, "CNode cap of \(t.name)")
         try give(i, vspace, at: TaskLayout.vspaceSlot, "VSpace cap of \(t.name)")
@@ -312,10 +323,17 @@ struct SystemBuilder {
         }
     }
 
-    /// Starts every task at TaskRuntime.entry with its start info.
+    /// Starts every task: a program at TaskRuntime.entry with its start info, an image at
+    /// its entry point (ImageLoader.swift says with which registers).
     func start() throws(BuildError) {
         for (i, t) in plan.tasks.enumerated() {
             let base = tasks[i].range.lowerBound
+            if let entry = tasks[i].imageEntry {
+                try check(startThread(tasks[i].tcb, ip: entry, stackTop: base + TaskLayout.stackTop,
+                                      arguments: [base + TaskLayout.startInfo, seL4.syscallEntry, base + TaskLayout.ipcBuffer]),
+                          "start \(t.name)")
+                continue
+            }
             try check(startThread(tasks[i].tcb, entry: TaskRuntime.entry, stackTop: base + TaskLayout.stackTop,
                                   arg0: base + TaskLayout.startInfo), "start \(t.name)")
         }

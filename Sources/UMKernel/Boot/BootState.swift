@@ -39,6 +39,14 @@ public struct BootConfig: Sendable {
     public var extraPages: UInt64 { (extraLength + 0xFFF) >> 12 }
     /// The IPC buffer's offset: it follows BootInfo and its extra pages.
     public var ipcBufferAddress: UInt64 { bootInfoAddress + 0x1000 * (1 + extraPages) }
+
+    /// Adds an extra BootInfo chunk, moving the stack up past the IPC buffer and a guard
+    /// page if the extra pages now reach it.
+    public mutating func addExtraBootInfo(id: UInt64, words: [UInt64]) {
+        extraBootInfo.append((id, words))
+        let lowest = ipcBufferAddress + 0x2000
+        if stackTop - stackPages * 0x1000 < lowest { stackTop = lowest + stackPages * 0x1000 }
+    }
 }
 
 /// The result of boot: what the root task finds, for the HAL and for tests.
@@ -54,7 +62,7 @@ extension Kernel {
     public func boot(_ config: BootConfig = BootConfig()) -> BootResult {
         precondition(config.stackPages >= 1 && config.stackTop - config.stackPages * 4096 - 4096 >= config.ipcBufferAddress + 4096,
                      "boot: stack overlaps BootInfo/IPC buffer")
-        precondition(config.bootInfoAddress >> 21 == (config.stackTop - 1) >> 21, "boot: root objects must share one page table")
+        precondition(config.bootInfoAddress >> 30 == (config.stackTop - 1) >> 30, "boot: root objects must share one page directory")
         var next = KernelLayout.reservedTop
         func carve(_ bits: UInt64) -> UInt64 {
             let p = alignUp(next, bits)
@@ -65,7 +73,11 @@ extension Kernel {
         let cnodeBits = config.cnodeSizeBits
         let rootCNode = carve(cnodeBits + ObjectSize.slotBits)
         let rootTCB = carve(ObjectSize.tcbBits)
-        let pml4 = carve(12), pdpt = carve(12), pd = carve(12), pt = carve(12)
+        // Page tables for every 2 MiB the root's objects touch, from BootInfo to the stack top.
+        let tableCount = Int(((config.stackTop - 1) >> 21) - (config.bootInfoAddress >> 21) + 1)
+        let pml4 = carve(12), pdpt = carve(12), pd = carve(12)
+        var pts: [UInt64] = []
+        for _ in 0..<tableCount { pts.append(carve(12)) }
         let asidPool = carve(ObjectSize.asidPoolBits)
         let bootInfoFrame = carve(12), ipcBufferFrame = carve(12)
         var extraFrames: [UInt64] = []
@@ -96,8 +108,12 @@ extension Kernel {
         precondition(config.stackTop <= range.upperBound, "boot: the root's stack lies outside its address range")
         physmap.storeWord(entrySlot(pml4, config.bootInfoAddress, PagingLevel.pml4), PTE.table(pdpt))
         physmap.storeWord(entrySlot(pdpt, config.bootInfoAddress, PagingLevel.pdpt), PTE.table(pd))
-        physmap.storeWord(entrySlot(pd, config.bootInfoAddress, PagingLevel.pd), PTE.table(pt))
+        let firstTable = config.bootInfoAddress & ~lowMask(21)
+        for (i, pt) in pts.enumerated() {
+            physmap.storeWord(entrySlot(pd, firstTable + UInt64(i) << 21, PagingLevel.pd), PTE.table(pt))
+        }
         func mapFrame(_ paddr: UInt64, _ vaddr: UInt64) -> Capability {
+            let pt = pts[Int((vaddr - firstTable) >> 21)]
             physmap.storeWord(entrySlot(pt, vaddr, PagingLevel.pt), PTE.frame(paddr, .readWrite, large: false))
             hal.mapFrame(asid: asid, vaddr: vaddr, paddr: paddr, sizeBits: 12, rights: .readWrite)
             var cap = Capability.frame(paddr: paddr, size: .small)
@@ -110,8 +126,11 @@ extension Kernel {
         pdptCap.setMapping(asid: asid, vaddr: config.bootInfoAddress & ~lowMask(39))
         var pdCap = Capability.table(.pageDirectory, paddr: pd)
         pdCap.setMapping(asid: asid, vaddr: config.bootInfoAddress & ~lowMask(30))
-        var ptCap = Capability.table(.pageTable, paddr: pt)
-        ptCap.setMapping(asid: asid, vaddr: config.bootInfoAddress & ~lowMask(21))
+        let ptCaps = pts.enumerated().map { i, pt in
+            var c = Capability.table(.pageTable, paddr: pt)
+            c.setMapping(asid: asid, vaddr: firstTable + UInt64(i) << 21)
+            return c
+        }
 
         provide(InitialCap.initThreadTCB.rawValue, .thread(paddr: rootTCB))
         provide(InitialCap.initThreadCNode.rawValue, cnodeCap)
@@ -142,7 +161,7 @@ extension Kernel {
         info.extraBIPages = SlotRegion(start: extraStart, end: slotIndex)
         info.extraLength = config.extraLength
         let pagingStart = slotIndex
-        for cap in [pdptCap, pdCap, ptCap] { provide(slotIndex, cap); slotIndex += 1 }
+        for cap in [pdptCap, pdCap] + ptCaps { provide(slotIndex, cap); slotIndex += 1 }
         info.userImagePaging = SlotRegion(start: pagingStart, end: slotIndex)
         let framesStart = slotIndex
         let stackBase = config.stackTop - config.stackPages * 4096

@@ -167,13 +167,14 @@ public struct LinuxHAL: HAL {
 
     public mutating func mapFrame(asid: UInt64, vaddr: UInt64, paddr: UInt64, sizeBits: UInt64, rights: VMRights) {
         // The kernel checked the range; a mapping outside the window is never mirrored.
-        guard addressRange(asid: asid).contains(vaddr), vaddr + (UInt64(1) << sizeBits) <= addressRange(asid: asid).upperBound else {
-            return
-        }
+        let range = addressRange(asid: asid)
+        guard range.contains(vaddr), vaddr + (UInt64(1) << sizeBits) <= range.upperBound else { return }
+        // A user frame is executable whatever its rights, as seL4 x86_64 maps it (its page
+        // table entries never set execute-disable): PROT_EXEC with read.
         let prot: Int32 = switch rights {
         case .kernelOnly: 0
-        case .readOnly: 1
-        case .readWrite: 3
+        case .readOnly: 1 | 4
+        case .readWrite: 3 | 4
         }
         let m = FrameMapping(paddr: paddr, sizeBits: sizeBits, rights: rights)
         let length = UInt64(1) << sizeBits

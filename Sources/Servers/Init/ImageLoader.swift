@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// init loads a task's ELF image as a root task on seL4 would: for each loadable segment,
+// fresh frames retyped from its untyped memory, filled through a scratch mapping in init's
+// own VSpace (the file's bytes, zeros after them, each R_X86_64_RELATIVE word set to the
+// load bias plus its addend), then mapped into the task with the segment's rights
+// (writable or read-only; a mapped user frame is executable, as on seL4 x86_64). Every
+// task gets its own frames, so two tasks of one image have their own data and bss. The
+// image arrives as a boot module; init checks it again before it loads anything.
+//
+// How an image task starts, as a function called with three arguments: rdi = its start
+// information's address, rsi = the kernel's syscall entry (umk_syscall, called with a
+// syscall block), rdx = its IPC buffer; rsp as after a call, 8 below a 16-byte boundary.
+
+import UMKGuest
+
+/// The ELF images of a boot plan, read from the boot modules and checked.
+struct BootImages {
+    var images: [UInt64: (bytes: [UInt8], elf: ELFImage)] = [:]
+
+    /// Reads every image chunk after the BootInfo at `address`.
+    init(_ bootInfo: BootInfo, at address: UInt64) throws(BuildError) {
+        guard let chunks = extraBootInfoChunks(imageChunkID, bootInfo, at: address) else {
+            throw BuildError(step: "boot modules: malformed extra BootInfo", error: .invalidArgument)
+        }
+        for chunk in chunks {
+            guard chunk.words >= 2 else { throw BuildError(step: "boot modules: a short image chunk", error: .rangeError) }
+            let index = IPCBuffer.load(chunk.address), length = IPCBuffer.load(chunk.address + 8)
+            guard length <= UInt64(chunk.words - 2) * 8 else {
+                throw BuildError(step: "boot modules: image \(index) is longer than its chunk", error: .rangeError)
+            }
+            var bytes = [UInt8](repeating: 0, count: Int(length))
+            for i in 0..<Int(length) {
+                let word = IPCBuffer.load(chunk.address + 16 + UInt64(i / 8) * 8)
+                bytes[i] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(i % 8)))
+            }
+            do throws(ELFError) {
+                images[index] = (bytes, try ELFImage(bytes: bytes))
+            } catch {
+                throw BuildError(step: "image \(index): \(error.reason)", error: .invalidArgument)
+            }
+        }
+    }
+}
+
+extension SystemBuilder {
+    /// Loads image `image` into task `i`'s VSpace at TaskLayout.imageBase of its range;
+    /// returns the entry point's address.
+    mutating func loadImage(_ i: Int, _ image: (bytes: [UInt8], elf: ELFImage)) throws(BuildError) -> UInt64 {
+        let name = plan.tasks[i].name, range = tasks[i].range, elf = image.elf
+        let bias = range.lowerBound + TaskLayout.imageBase - elf.span.lowerBound
+        var relocations: [UInt64: [(offset: UInt64, value: UInt64)]] = [:]
+        for r in elf.relocations { relocations[r.offset & ~0xFFF, default: []].append((r.offset & 0xFFF, bias &+ r.addend)) }
+        let scratch = ownRange.lowerBound + Self.scratchOffset
+        for s in elf.segments {
+            for page in stride(from: s.pages.lowerBound, to: s.pages.upperBound, by: 4096) {
+                let frame = try make(.smallPage, "image of \(name)")
+                guard alloc.map(frame, vspace: InitialCap.initThreadVSpace.rawValue, vaddr: scratch, rights: .readWrite) else {
+                    throw BuildError(step: "image scratch mapping", error: .notEnoughMemory)
+                }
+                // The file's bytes on this page; the rest stays as retyped: zero.
+                let low = max(page, s.vaddr), high = min(page + 4096, s.vaddr + s.fileSize)
+                if low < high {
+                    let from = Int(s.fileOffset + (low - s.vaddr)), count = Int(high - low)
+                    image.bytes.withUnsafeBytes { source in
+                        // SAFETY: the scratch page is mapped read-write and low - page + count
+                        // <= 4096; the source range lies in the file (ELFImage checked it).
+                        let target = unsafe UnsafeMutableRawPointer(bitPattern: UInt(scratch + (low - page)))!
+                        unsafe target.copyMemory(from: source.baseAddress! + from, byteCount: count)
+                    }
+                }
+                for r in relocations[page] ?? [] { IPCBuffer.store(scratch + r.offset, r.value) }
+                try check(Page.unmap(frame), "image scratch unmap")
+                guard alloc.map(frame, vspace: tasks[i].vspace, vaddr: bias + page, rights: s.writable ? .readWrite : .read) else {
+                    throw BuildError(step: "image of \(name) at \(hex(bias + page))", error: .notEnoughMemory)
+                }
+            }
+        }
+        return bias + elf.entry
+    }
+}
