@@ -101,7 +101,7 @@ let package = Package(
         ),
         .target(name: "UMKRuntime", dependencies: ["Servers", "UMKABI", "UMKCommandLine", "UMKGuest"]),
         .executableTarget(name: "umk", dependencies: ["UMKCommandLine", "ExamplePrograms"]),
-        .testTarget(name: "UMKABITests", dependencies: ["UMKABI"]),
+        .testTarget(name: "UMKABITests", dependencies: ["UMKABI", "UMKTestSupport"]),
         .testTarget(name: "UMKernelTests", dependencies: ["UMKernel", "UMKABI", "UMKDevices"]),
         .testTarget(name: "UMKDevicesTests", dependencies: ["UMKDevices"]),
         .testTarget(name: "UMKFuzzTests", dependencies: ["UMKFuzz", "UMKernel", "UMKABI"],
@@ -112,7 +112,7 @@ let package = Package(
                     dependencies: ["UMKernel", "UMKGuest", "Servers", "UMKBench", "CShims", "UMKTestSupport"]),
         .testTarget(name: "UMKGuestTests", dependencies: ["UMKGuest", "UMKernel", "UMKTestSupport"]),
         .testTarget(name: "ServersTests", dependencies: ["Servers", "UMKGuest", "UMKernel", "UMKBench", "UMKTestSupport"]),
-        .testTarget(name: "UMKManifestTests", dependencies: ["UMKManifest", "UMKABI"]),
+        .testTarget(name: "UMKManifestTests", dependencies: ["UMKManifest", "UMKABI", "UMKTestSupport"]),
         .testTarget(name: "umkTests", dependencies: ["umk"]),
     ],
     swiftLanguageModes: [.v6]

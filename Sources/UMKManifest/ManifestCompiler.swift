@@ -122,7 +122,13 @@ public struct ManifestCompiler {
                 if h.size.value == 0 || h.size.value % 4096 != 0 {
                     report(h.size.at, "heap.size must be a positive multiple of 4 KiB, not \(h.size.value) bytes")
                 }
-                checkRange(address, h.size.value, alignment: 4096, at: where_, what: "heap")
+                if checkRange(address, h.size.value, alignment: 4096, at: where_, what: "heap"), let image {
+                    let imageEnd = TaskLayout.imageBase + UInt64(images[image].elf.span.count)
+                    if address < imageEnd && TaskLayout.imageBase < address + h.size.value {
+                        report(where_, "heap: \(hex(address))-\(hex(address + h.size.value)) overlaps the image "
+                            + "(\(hex(TaskLayout.imageBase))-\(hex(imageEnd)))")
+                    }
+                }
                 if let p = lookup(h.pager, "heap.pager") {
                     if p == i {
                         report(h.pager.at, "task '\(t.name.value)' cannot be its own pager")

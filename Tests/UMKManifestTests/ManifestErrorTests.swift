@@ -52,7 +52,7 @@ struct ManifestErrorTests {
               - name: a
                 program: ping
                 prioity: 3
-            """) == ["4:5: unknown key 'prioity' in a task; did you mean 'priority'? (known: name, program, priority, mcp, stack, cspace_bits, heap, fault_handler, args, irqs, ioports)"])
+            """) == ["4:5: unknown key 'prioity' in a task; did you mean 'priority'? (known: name, program, image, priority, mcp, stack, cspace_bits, heap, fault_handler, args, irqs, ioports)"])
         #expect(problems("tasks: []\nmemory: 4\n") == [
             "1:8: 'tasks' is empty; a system needs at least one task",
             "2:1: unknown key 'memory' in the manifest (known: name, ram, clock, console, tasks, regions, channels, expect)",
@@ -83,7 +83,7 @@ struct ManifestErrorTests {
 
     @Test("MANIFEST0003 missing keys and YAML syntax errors")
     func missingAndSyntax() {
-        #expect(problems("tasks:\n  - name: a\n") == ["2:5: task 'a' needs 'program'"])
+        #expect(problems("tasks:\n  - name: a\n") == ["2:5: task 'a' needs a program (registered by name) or an image (an ELF file)"])
         #expect(problems("tasks:\n  - name: a\n    program: [ping\n") == [
             "4:1: YAML: did not find expected ',' or ']' (while parsing a flow sequence)",
         ])

@@ -104,6 +104,37 @@ struct ManifestRunTests {
         }
     }
 
+    @Test("RUN0013 c-hello: a C image built with the toolchain's clang and ld.lld runs in two tasks, each with its own data")
+    func cImage() throws {
+        let build = Process()
+        build.executableURL = URL(fileURLWithPath: "/bin/bash")
+        build.arguments = [Self.root.appendingPathComponent("scripts/build-c-examples.sh").path]
+        try build.run()
+        build.waitUntilExit()
+        #expect(build.terminationStatus == 0)
+        let r = try umk(["run", Self.example("c-hello")])
+        #expect(r.status == 0, "\(r.all)")
+        // Relocated pointers ("hello from C"), and each task's globals its own despite
+        // the yield between writing and reading them.
+        #expect(r.stdout.contains("first: hello from C; my id is 1, greetings 101"), "\(r.all)")
+        #expect(r.stdout.contains("second: hello from C; my id is 2, greetings 102"), "\(r.all)")
+        #expect(r.stdout.contains("init: all tasks done; exit status 0"), "\(r.all)")
+    }
+
+    @Test("RUN0014 a task whose image is not an ELF file: file:line:column, exit 2, nothing started")
+    func badImage() throws {
+        let path = try manifest("""
+            tasks:
+              - name: t
+                image: \(Self.example("hello"))
+            """)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try umk(["run", path])
+        #expect(r.status == 2, "\(r.all)")
+        #expect(r.stderr.contains("\(path):3:12: image '\(Self.example("hello"))': not an ELF file"), "\(r.all)")
+        #expect(!r.stdout.contains("init:"), "\(r.all)")
+    }
+
     @Test("RUN0005 name-lookup: registered, found by name, called through the transferred cap; errors are clear")
     func nameLookup() throws {
         let r = try umk(["run", Self.example("name-lookup")])

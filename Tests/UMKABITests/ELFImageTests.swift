@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// ELF images as umk checks them: a small static PIE built byte by byte (TinyELF) parses;
+// each kind of malformed image is refused with its reason.
+
+import Testing
+import UMKTestSupport
+@testable import UMKABI
+
+@Suite("ELF images")
+struct ELFImageTests {
+    func refusal(_ change: (inout TinyELF) -> Void) -> String? {
+        var elf = TinyELF()
+        change(&elf)
+        do throws(ELFError) {
+            _ = try ELFImage(bytes: elf.bytes)
+            return nil
+        } catch {
+            return error.reason
+        }
+    }
+
+    @Test("ELF0001 a static PIE parses: its segments in order, its entry and its relocation")
+    func valid() throws {
+        let image = try ELFImage(bytes: TinyELF().bytes)
+        #expect(image.kind == .staticPIE)
+        #expect(image.entry == 0x1000)
+        #expect(image.segments.map(\.vaddr) == [0, 0x1000, 0x2000])
+        #expect(image.segments.map(\.writable) == [false, false, true])
+        #expect(image.segments.map(\.executable) == [false, true, false])
+        #expect(image.relocations == [ELFImage.Relocation(offset: UInt64(TinyELF.fixed), addend: 0x1000)])
+        #expect(image.span == 0..<0x4000)
+        #expect(image.memoryBytes == 0x4000)
+        var exec = TinyELF()
+        exec.put16(16, 2)
+        #expect(try ELFImage(bytes: exec.bytes).kind == .executable)
+    }
+
+    @Test("ELF0002 every malformed image is refused with its reason",
+          arguments: [
+            ("truncated header", "truncated: 40 bytes"),
+            ("not ELF", "not an ELF file"),
+            ("32-bit", "not a 64-bit ELF file"),
+            ("big-endian", "not little-endian"),
+            ("other machine", "built for machine 183, not x86_64"),
+            ("relocatable", "not an executable (e_type 1"),
+            ("headers truncated", "program headers at offset 64 run past the end"),
+            ("segment truncated", "truncated: segment 2's 4096 bytes at offset 8192 run past the end"),
+            ("interpreter", "needs a dynamic loader (PT_INTERP)"),
+            ("overlap", "overlap: pages 0x1000-0x2000 and 0x1000-0x3000"),
+            ("alignment", "segment 1: alignment 3 is not a power of two"),
+            ("misaligned", "differ modulo its alignment"),
+            ("file larger than memory", "segment 1: 32 bytes in the file but only 16 in memory"),
+            ("entry outside text", "entry point 0x2000 lies outside the executable segments"),
+            ("relocation type", "has type 1, which umk does not handle"),
+            ("shared library", "needs a shared library (DT_NEEDED)"),
+            ("TLS", "thread-local storage (PT_TLS)"),
+            ("no segments", "no loadable segments"),
+          ])
+    func refused(_ kind: String, _ reason: String) {
+        let got = refusal { e in
+            switch kind {
+            case "truncated header": e.bytes = Array(e.bytes.prefix(40))
+            case "not ELF": e.bytes[1] = 0
+            case "32-bit": e.bytes[4] = 1
+            case "big-endian": e.bytes[5] = 2
+            case "other machine": e.put16(18, 183)
+            case "relocatable": e.put16(16, 1)
+            case "headers truncated": e.bytes = Array(e.bytes.prefix(200))
+            case "segment truncated": e.bytes = Array(e.bytes.prefix(0x2800))
+            case "interpreter": e.put32(TinyELF.ph(0), 3)
+            case "overlap": e.segment(2, type: 1, flags: 6, at: 0x1000, fileSize: 0x10, memorySize: 0x1800)
+            case "alignment": e.put64(TinyELF.ph(1) + 48, 3)
+            case "misaligned": e.put64(TinyELF.ph(1) + 16, 0x1010)
+            case "file larger than memory": e.put64(TinyELF.ph(1) + 32, 0x20)
+            case "entry outside text": e.put64(24, 0x2000)
+            case "relocation type": e.put64(TinyELF.rela + 8, 1)
+            case "shared library": e.put64(TinyELF.dynamic + 32, 1)
+            case "TLS": e.put32(TinyELF.ph(3), 7)
+            case "no segments": for i in 0..<3 { e.put32(TinyELF.ph(i), 6) }
+            default: Issue.record("unknown case \(kind)")
+            }
+        }
+        #expect(got?.contains(reason) == true, "\(kind): \(got ?? "accepted")")
+    }
+}
