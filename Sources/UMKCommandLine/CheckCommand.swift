@@ -18,7 +18,8 @@ struct CheckCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let system = try Manifest.load(path: file, programs: ProgramRegistry.names, addressSpaces: LinuxSystem.addressSpaces)
+            let system = try Manifest.load(path: file, programs: ProgramRegistry.names, addressSpaces: LinuxSystem.addressSpaces,
+                                           taskAddressRange: LinuxSystem.taskAddressRange)
             let plan = system.plan
             print("\(file): ok: system '\(plan.name)', \(plan.tasks.count) tasks, \(plan.channels.count) channels, "
                   + "\(plan.regions.count) regions; needs \(system.ramNeeded >> 20) MiB of \(system.ram >> 20) MiB RAM")

@@ -91,7 +91,8 @@ struct RunCommand: ParsableCommand {
         guard let file else { return try runDemo() }
         let compiled: CompiledSystem
         do {
-            compiled = try Manifest.load(path: file, programs: ProgramRegistry.names, addressSpaces: LinuxSystem.addressSpaces)
+            compiled = try Manifest.load(path: file, programs: ProgramRegistry.names, addressSpaces: LinuxSystem.addressSpaces,
+                                           taskAddressRange: LinuxSystem.taskAddressRange)
         } catch {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
             throw ExitCode(2)

@@ -47,9 +47,15 @@ public struct ManifestCompiler {
     /// Reads an image a task names (its path as written); the loader resolves it against
     /// the manifest's directory. Nil: images cannot be read (every image is refused).
     public var readImage: ((String) -> Result<[UInt8], ImageReadError>)?
+    /// Where task `i`'s address range will lie on the machine that runs the plan (init
+    /// gives the tasks' VSpaces their ASIDs in order). With it, an image linked at fixed
+    /// addresses (ET_EXEC) that lies inside its task's range is accepted; without, refused.
+    public var taskAddressRange: ((Int) -> Range<UInt64>)?
     public private(set) var diagnostics: [ManifestDiagnostic] = []
     var file = ""
     var images: [ImageModule] = []
+    /// Per task, the offsets its image occupies in its address range.
+    var imageSpans: [(start: UInt64, end: UInt64)?] = []
 
     public init(programs: Set<String>, addressSpaces: Int = .max) {
         self.programs = programs
@@ -64,6 +70,7 @@ public struct ManifestCompiler {
     public mutating func compile(_ m: Manifest) -> CompiledSystem? {
         file = m.file
         images = []
+        imageSpans = []
         let start = diagnostics.count
         // Tasks by name.
         var index: [String: Int] = [:]
@@ -96,7 +103,10 @@ public struct ManifestCompiler {
             if let p = t.program, !programs.contains(p.value) {
                 report(p.at, "unknown program '\(p.value)' (programs: \(programs.sorted().joined(separator: ", ")))")
             }
-            let image = t.image.flatMap { compileImage($0) }
+            let image = t.image.flatMap { compileImage($0, task: i, name: t.name.value) }
+            // Where the image's lowest page lands, as an offset into the task's range.
+            let imageStart = image.map { imageOffset(images[$0].elf, task: i) } ?? 0
+            imageSpans.append(image.map { (imageStart, imageStart + UInt64(images[$0].elf.span.count)) })
             if t.priority.value < 1 || t.priority.value > 254 {
                 report(t.priority.at, "priority must be between 1 and 254 (init runs at 255), not \(t.priority.value)")
             }
@@ -122,11 +132,10 @@ public struct ManifestCompiler {
                 if h.size.value == 0 || h.size.value % 4096 != 0 {
                     report(h.size.at, "heap.size must be a positive multiple of 4 KiB, not \(h.size.value) bytes")
                 }
-                if checkRange(address, h.size.value, alignment: 4096, at: where_, what: "heap"), let image {
-                    let imageEnd = TaskLayout.imageBase + UInt64(images[image].elf.span.count)
-                    if address < imageEnd && TaskLayout.imageBase < address + h.size.value {
+                if checkRange(address, h.size.value, alignment: 4096, at: where_, what: "heap"), let span = imageSpans[i] {
+                    if address < span.end && span.start < address + h.size.value {
                         report(where_, "heap: \(hex(address))-\(hex(address + h.size.value)) overlaps the image "
-                            + "(\(hex(TaskLayout.imageBase))-\(hex(imageEnd)))")
+                            + "(\(hex(span.start))-\(hex(span.end)))")
                     }
                 }
                 if let p = lookup(h.pager, "heap.pager") {
@@ -252,7 +261,9 @@ public struct ManifestCompiler {
         var regionNames: [String: SourceLocation] = [:]
         var spans: [[(start: UInt64, end: UInt64, what: String)]] = tasks.map { t in
             (t.heap.map { [($0.address, $0.address + $0.size, "the heap")] } ?? [])
-                + (t.image.map { [(TaskLayout.imageBase, TaskLayout.imageBase + UInt64(images[Int($0)].elf.span.count), "the image")] } ?? [])
+        }
+        for (i, span) in imageSpans.enumerated() {
+            if let span { spans[i].append((span.start, span.end, "the image")) }
         }
         for r in m.regions {
             if let previous = regionNames[r.name.value] {
@@ -364,10 +375,19 @@ public struct ManifestCompiler {
         for t in calls.keys.sorted() where state[t] == nil && !reported { visit(t) }
     }
 
-    /// The boot-module index of `image` (read and checked once per path), or nil after
-    /// reporting why it cannot run.
-    mutating func compileImage(_ image: Located<String>) -> Int? {
-        if let i = images.firstIndex(where: { $0.path == image.value }) { return i }
+    /// Where `elf`'s lowest page lands in task `i`'s range, as an offset: a static PIE at
+    /// TaskLayout.imageBase, an ET_EXEC where it was linked.
+    func imageOffset(_ elf: ELFImage, task i: Int) -> UInt64 {
+        guard elf.kind == .executable, let range = taskAddressRange?(i) else { return TaskLayout.imageBase }
+        return elf.span.lowerBound &- range.lowerBound
+    }
+
+    /// The boot-module index of `image` (read and checked once per path) for task `task`,
+    /// or nil after reporting why it cannot run there.
+    mutating func compileImage(_ image: Located<String>, task: Int, name: String) -> Int? {
+        if let i = images.firstIndex(where: { $0.path == image.value }) {
+            return fitsFixed(images[i].elf, image, task: task, name: name) ? i : nil
+        }
         guard let readImage else {
             report(image.at, "image '\(image.value)': images cannot be read here")
             return nil
@@ -381,17 +401,33 @@ public struct ManifestCompiler {
         }
         do throws(ELFError) {
             let elf = try ELFImage(bytes: bytes)
-            guard elf.kind == .staticPIE else {
-                report(image.at, "image '\(image.value)': linked at fixed addresses (ET_EXEC at \(hex(elf.span.lowerBound))); "
-                    + "umk places each task's image in its own address range: link it as a static PIE (ld.lld -pie --no-dynamic-linker)")
-                return nil
-            }
+            guard fitsFixed(elf, image, task: task, name: name) else { return nil }
             images.append(ImageModule(path: image.value, bytes: bytes, elf: elf))
             return images.count - 1
         } catch {
             report(image.at, "image '\(image.value)': \(error.reason)")
             return nil
         }
+    }
+
+    /// True if `elf` can run in task `task`: a static PIE anywhere; an ET_EXEC only where
+    /// it was linked, inside the task's range and above init's layout of it.
+    mutating func fitsFixed(_ elf: ELFImage, _ image: Located<String>, task: Int, name: String) -> Bool {
+        guard elf.kind == .executable else { return true }
+        let linked = "\(hex(elf.span.lowerBound))-\(hex(elf.span.upperBound))"
+        guard let range = taskAddressRange?(task) else {
+            report(image.at, "image '\(image.value)': linked at fixed addresses (ET_EXEC at \(linked)) and this machine has no "
+                + "fixed address ranges: link it as a static PIE (ld.lld -pie --no-dynamic-linker)")
+            return false
+        }
+        let usable = range.lowerBound + TaskLayout.reservedEnd..<range.upperBound
+        guard usable.lowerBound <= elf.span.lowerBound, elf.span.upperBound <= usable.upperBound else {
+            report(image.at, "image '\(image.value)': linked at fixed addresses (ET_EXEC at \(linked)), outside task '\(name)''s "
+                + "usable range \(hex(usable.lowerBound))-\(hex(usable.upperBound)): link it there, or as a static PIE "
+                + "(ld.lld -pie --no-dynamic-linker)")
+            return false
+        }
+        return true
     }
 
     /// A conservative count of the RAM the plan uses: the kernel's reserved area and init's

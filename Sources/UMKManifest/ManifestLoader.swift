@@ -7,12 +7,13 @@ import Foundation
 
 extension Manifest {
     /// Parses and compiles `text` (from `file`, for messages) for a machine that runs
-    /// `addressSpaces` address spaces at once.
-    public static func compile(_ text: String, file: String, programs: Set<String>,
-                               addressSpaces: Int = .max) throws(ManifestError) -> CompiledSystem {
+    /// `addressSpaces` address spaces at once and puts task i's in `taskAddressRange(i)`.
+    public static func compile(_ text: String, file: String, programs: Set<String>, addressSpaces: Int = .max,
+                               taskAddressRange: ((Int) -> Range<UInt64>)? = nil) throws(ManifestError) -> CompiledSystem {
         var parser = ManifestParser(file: file)
         let manifest = parser.parse(text)
         var compiler = ManifestCompiler(programs: programs, addressSpaces: addressSpaces)
+        compiler.taskAddressRange = taskAddressRange
         // Images are found relative to the manifest's directory.
         let directory = URL(fileURLWithPath: file).deletingLastPathComponent()
         compiler.readImage = { path in
@@ -37,7 +38,8 @@ extension Manifest {
     }
 
     /// Reads and compiles the manifest at `path`.
-    public static func load(path: String, programs: Set<String>, addressSpaces: Int = .max) throws(ManifestError) -> CompiledSystem {
+    public static func load(path: String, programs: Set<String>, addressSpaces: Int = .max,
+                            taskAddressRange: ((Int) -> Range<UInt64>)? = nil) throws(ManifestError) -> CompiledSystem {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ManifestError([ManifestDiagnostic(file: path, location: SourceLocation(line: 1, column: 1),
                                                     message: "cannot read the file")])
@@ -46,6 +48,7 @@ extension Manifest {
             throw ManifestError([ManifestDiagnostic(file: path, location: SourceLocation(line: 1, column: 1),
                                                     message: "not UTF-8 text")])
         }
-        return try compile(text, file: path, programs: programs, addressSpaces: addressSpaces)
+        return try compile(text, file: path, programs: programs, addressSpaces: addressSpaces,
+                           taskAddressRange: taskAddressRange)
     }
 }

@@ -22,11 +22,42 @@ struct ManifestImageTests {
         var exec = TinyELF()
         exec.put16(16, 2)
         try Data(exec.bytes).write(to: dir.appendingPathComponent("fixed.elf"))
+        // Linked 4 GiB into the range `ranges` gives task 0.
+        try Data(TinyELF(base: Self.ranges(0).lowerBound + 0x1_0000_0000).bytes).write(to: dir.appendingPathComponent("task0.elf"))
         return dir
     }
 
-    func compile(_ yaml: String, in dir: URL) throws(ManifestError) -> CompiledSystem {
-        try Manifest.compile(yaml, file: dir.appendingPathComponent("m.yaml").path, programs: ["ping", "pager"])
+    /// Task i's address range on a machine with fixed ranges.
+    static func ranges(_ i: Int) -> Range<UInt64> {
+        let start: UInt64 = 0x2000_0000_0000 + UInt64(i) << 35
+        return start..<start + (1 << 34)
+    }
+
+    func compile(_ yaml: String, in dir: URL, fixedRanges: Bool = false) throws(ManifestError) -> CompiledSystem {
+        let ranges: ((Int) -> Range<UInt64>)? = fixedRanges ? { Self.ranges($0) } : nil
+        return try Manifest.compile(yaml, file: dir.appendingPathComponent("m.yaml").path, programs: ["ping", "pager"],
+                                    taskAddressRange: ranges)
+    }
+
+    @Test("IMAGE0003 an ET_EXEC runs where it was linked: inside its task's range it is accepted, elsewhere refused")
+    func fixedAddressImage() throws {
+        let dir = try directory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let system = try compile("tasks:\n  - {name: a, image: task0.elf}\n", in: dir, fixedRanges: true)
+        #expect(system.images.first?.elf.kind == .executable)
+        do {
+            // Task 1's range is not where task0.elf was linked; without fixed ranges no ET_EXEC runs.
+            _ = try compile("tasks:\n  - {name: a, program: ping}\n  - {name: b, image: task0.elf}\n", in: dir, fixedRanges: true)
+            Issue.record("compiled")
+        } catch {
+            #expect(error.description.contains("3:22: image 'task0.elf': linked at fixed addresses (ET_EXEC at 0x200100000000-0x200100004000), outside task 'b''s usable range 0x200802000000-0x200c00000000"), "\(error)")
+        }
+        do {
+            _ = try compile("tasks:\n  - {name: a, image: task0.elf}\n", in: dir)
+            Issue.record("compiled")
+        } catch {
+            #expect(error.description.contains("this machine has no fixed address ranges"), "\(error)")
+        }
     }
 
     @Test("IMAGE0001 a good image is a boot module: two tasks of it share one, each plans its own copy")
@@ -69,7 +100,7 @@ struct ManifestImageTests {
             let expected = [
                 "2:22: image 'missing.elf': no such file",
                 "3:22: image 'short.elf': truncated: 4 program headers at offset 64 run past the end of the file (100 bytes)",
-                "4:22: image 'fixed.elf': linked at fixed addresses (ET_EXEC at 0x0)",
+                "4:22: image 'fixed.elf': linked at fixed addresses (ET_EXEC at 0x0-0x4000)",
                 "5:22: task 'd' names both a program and an image; give one",
                 "6:5: task 'e' needs a program (registered by name) or an image (an ELF file)",
                 "9:34: heap: 0x100002000-0x100004000 overlaps the image",

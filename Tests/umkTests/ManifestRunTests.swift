@@ -121,6 +121,38 @@ struct ManifestRunTests {
         #expect(r.stdout.contains("init: all tasks done; exit status 0"), "\(r.all)")
     }
 
+    @Test("RUN0015 an ET_EXEC linked inside its task's window runs there; linked elsewhere, it is refused before boot")
+    func fixedAddressImage() throws {
+        let dir = NSTemporaryDirectory() + "umk-exec-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // The first task's window is the second (init has the first): 0x1000_0000_0000 +
+        // 32 GiB; the image goes 4 GiB into it.
+        let source = Self.root.appendingPathComponent("examples/c-hello/hello.c").path
+        let build = Process()
+        build.executableURL = URL(fileURLWithPath: "/bin/bash")
+        build.arguments = ["-c", """
+            set -e; bin="$(dirname "$(readlink -f "$(command -v swift)")")"
+            "$bin/clang" --target=x86_64-unknown-none-elf -ffreestanding -fPIE -fno-stack-protector -nostdlib -O2 -c '\(source)' -o '\(dir)/h.o'
+            "$bin/ld.lld" --image-base=0x100900000000 -z separate-loadable-segments -e _start '\(dir)/h.o' -o '\(dir)/fixed.elf'
+            """]
+        try build.run()
+        build.waitUntilExit()
+        #expect(build.terminationStatus == 0)
+        let good = dir + "/good.yaml", bad = dir + "/bad.yaml"
+        try "tasks:\n  - {name: solo, image: fixed.elf}\n".write(toFile: good, atomically: true, encoding: .utf8)
+        // Two tasks of one ET_EXEC: the second's window is not where it was linked.
+        try "tasks:\n  - {name: other, image: fixed.elf}\n  - {name: solo, image: fixed.elf}\n"
+            .write(toFile: bad, atomically: true, encoding: .utf8)
+        let r = try umk(["run", good])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.contains("solo: hello from C; my id is 1, greetings 101"), "\(r.all)")
+        let refused = try umk(["check", bad])
+        #expect(refused.status == 2, "\(refused.all)")
+        #expect(refused.stderr.contains("bad.yaml:3:25: image 'fixed.elf': linked at fixed addresses (ET_EXEC at 0x100900000000-"),
+                "\(refused.all)")
+    }
+
     @Test("RUN0014 a task whose image is not an ELF file: file:line:column, exit 2, nothing started")
     func badImage() throws {
         let path = try manifest("""

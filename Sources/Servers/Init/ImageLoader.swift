@@ -48,7 +48,13 @@ extension SystemBuilder {
     /// returns the entry point's address.
     mutating func loadImage(_ i: Int, _ image: (bytes: [UInt8], elf: ELFImage)) throws(BuildError) -> UInt64 {
         let name = plan.tasks[i].name, range = tasks[i].range, elf = image.elf
-        let bias = range.lowerBound + TaskLayout.imageBase - elf.span.lowerBound
+        // A static PIE goes to TaskLayout.imageBase of the range; an ET_EXEC where it was
+        // linked, which must be inside the range (the host checked where it would be).
+        let bias = elf.kind == .staticPIE ? range.lowerBound + TaskLayout.imageBase - elf.span.lowerBound : 0
+        guard range.lowerBound + TaskLayout.reservedEnd <= bias &+ elf.span.lowerBound, bias &+ elf.span.upperBound <= range.upperBound else {
+            throw BuildError(step: "image of \(name): linked at \(hex(elf.span.lowerBound))-\(hex(elf.span.upperBound)), outside its "
+                             + "address range \(hex(range.lowerBound))-\(hex(range.upperBound))", error: .invalidArgument)
+        }
         var relocations: [UInt64: [(offset: UInt64, value: UInt64)]] = [:]
         for r in elf.relocations { relocations[r.offset & ~0xFFF, default: []].append((r.offset & 0xFFF, bias &+ r.addend)) }
         let scratch = ownRange.lowerBound + Self.scratchOffset

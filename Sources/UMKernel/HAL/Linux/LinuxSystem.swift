@@ -148,6 +148,14 @@ public enum LinuxSystem {
     /// ASID 0), or the host windows that fit, if fewer.
     public static let addressSpaces = min(VSpaceLayout.asidPoolCount * VSpaceLayout.asidPoolEntries - 1, LinuxWindows.slotCount)
 
+    /// Where a manifest's task `i` will have its address range: init's VSpace takes the
+    /// first window and init gives the tasks theirs in order, each the lowest free one (in a
+    /// process that runs one system at a time, as umk does).
+    public static func taskAddressRange(_ i: Int) -> Range<UInt64> {
+        let start = LinuxWindows.address(ofSlot: i + 1)
+        return start..<start + LinuxWindows.size
+    }
+
     /// The root task's layout: BootInfo at 4 MiB, a 1 MiB stack up to 6 MiB.
     public static var rootConfig: BootConfig {
         var c = BootConfig()
