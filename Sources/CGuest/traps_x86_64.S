@@ -10,6 +10,14 @@ umk_trap_ud2:
     retq
     .size umk_trap_ud2, .-umk_trap_ud2
 
+// Reads the word at the thread's FS base (its TLS pointer), then ud2.
+    .globl umk_trap_read_fs
+    .type umk_trap_read_fs, @function
+umk_trap_read_fs:
+    movq %fs:0, %rax
+    ud2
+    .size umk_trap_read_fs, .-umk_trap_read_fs
+
     .globl umk_trap_int3
     .type umk_trap_int3, @function
 umk_trap_int3:

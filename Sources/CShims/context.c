@@ -6,6 +6,9 @@
 #include <errno.h>
 #include <link.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <asm/prctl.h>
+#include <sys/syscall.h>
 
 umk_host_context_t *umk_current;
 // Declared in CGuest's umk_guest.h (guests read them); defined here beside the switch's
@@ -20,7 +23,8 @@ void *umk_host_rsp;
 
 _Static_assert(offsetof(umk_host_context_t, mxcsr) == 56, "context layout");
 _Static_assert(offsetof(umk_host_context_t, io) == 64, "context layout");
-_Static_assert(sizeof(umk_host_context_t) == 120, "context layout");
+_Static_assert(sizeof(umk_host_context_t) == 128, "context layout");
+_Static_assert(offsetof(umk_host_context_t, fs_base) == 120, "context layout");
 _Static_assert(offsetof(umk_host_context_t, kind) == 104, "context layout");
 _Static_assert(offsetof(umk_full_frame_t, rip) == 120, "frame layout");
 _Static_assert(sizeof(umk_full_frame_t) == 200, "frame layout");
@@ -41,7 +45,52 @@ void umk_context_init_full(umk_host_context_t *ctx, umk_full_frame_t *frame) {
     frame->saved_errno = 0;
 }
 
+uint64_t umk_host_fs;
+/// Nonzero if the host lets user code read and write FS directly (HWCAP2_FSGSBASE).
+static int fsgsbase;
+
+// arch_prctl without glibc's wrapper, which would set errno (TLS) on failure.
+static long raw_arch_prctl(long code, uint64_t arg) {
+    long r;
+    __asm__ volatile("syscall" : "=a"(r) : "0"((long)SYS_arch_prctl), "D"(code), "S"(arg) : "rcx", "r11", "memory");
+    return r;
+}
+
+void umk_fs_load(uint64_t base) {
+    if (fsgsbase) __asm__ volatile("wrfsbase %0" : : "r"(base) : "memory");
+    else raw_arch_prctl(ARCH_SET_FS, base);
+}
+
+/// The host thread that runs guests (its kernel thread id).
+static long guest_thread;
+
+static long raw_gettid(void) {
+    long r;
+    __asm__ volatile("syscall" : "=a"(r) : "0"((long)SYS_gettid) : "rcx", "r11", "memory");
+    return r;
+}
+
+uint64_t umk_fs_enter_host(void) {
+    if (!umk_host_fs) return 0;
+    uint64_t fs = umk_fs_current();
+    if (fs == umk_host_fs || raw_gettid() != guest_thread) return 0;
+    umk_fs_load(umk_host_fs);
+    return fs;
+}
+
+uint64_t umk_fs_current(void) {
+    uint64_t base = 0;
+    if (fsgsbase) __asm__ volatile("rdfsbase %0" : "=r"(base));
+    else raw_arch_prctl(ARCH_GET_FS, (uint64_t)(uintptr_t)&base);
+    return base;
+}
+
 void umk_context_install(void *stack_top, umk_host_context_t *(*entry)(void *cookie), void *cookie) {
+    if (entry) {
+        fsgsbase = (getauxval(AT_HWCAP2) & 2) != 0;  // HWCAP2_FSGSBASE
+        umk_host_fs = umk_fs_current();
+        guest_thread = raw_gettid();
+    }
     umk_kernel_stack_top = stack_top;
     umk_kernel_entry = entry;
     umk_kernel_cookie = cookie;

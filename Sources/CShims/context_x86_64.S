@@ -28,6 +28,17 @@ umk_syscall:
     movq $0, 104(%rax)
     movq umk_kernel_stack_top@GOTPCREL(%rip), %rcx
     movq (%rcx), %rsp
+    // A guest with TLS of its own runs with its FS base: the kernel needs the host's.
+    cmpq $0, 120(%rax)
+    je 5f
+    subq $16, %rsp
+    movq %rax, (%rsp)
+    movq umk_host_fs@GOTPCREL(%rip), %rcx
+    movq (%rcx), %rdi
+    callq umk_fs_load
+    movq (%rsp), %rax
+    addq $16, %rsp
+5:
     // The kernel runs with the ABI's FP control state (the guest's was saved above). The
     // loads serialise and cost more than the compares, and guests nearly always have the
     // defaults, so they are made only when a value differs.
@@ -47,6 +58,20 @@ umk_dispatch:
     testq %rax, %rax
     jz umk_return_to_host
 umk_resume:
+    // The kernel runs with the host's FS base; a guest with TLS of its own gets its own.
+    // (rbx is the guest's again below; the stack is the kernel's or, at the first
+    // resume, the host's, so it is aligned for the call here.)
+    cmpq $0, 120(%rax)
+    je 6f
+    movq %rsp, %rbx
+    andq $-16, %rsp
+    subq $16, %rsp
+    movq %rax, (%rsp)
+    movq 120(%rax), %rdi
+    callq umk_fs_load
+    movq (%rsp), %rax
+    movq %rbx, %rsp
+6:
     cmpq $1, 104(%rax)
     je umk_resume_full
     movq 0(%rax), %rsp

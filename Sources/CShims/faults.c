@@ -77,6 +77,9 @@ static void kernel_fault_report(int sig, siginfo_t *si, ucontext_t *uc) {
 }
 
 static void fault_handler(int sig, siginfo_t *si, void *ucv) {
+    // Host code needs the host's FS base (errno, glibc). The fault enters the kernel or
+    // ends umk, so it stays loaded.
+    (void)umk_fs_enter_host();
     ucontext_t *uc = ucv;
     umk_host_context_t *ctx = umk_current;
     if (!umk_in_guest || !ctx || !ctx->frame || !umk_kernel_fault_entry || (pid_t)syscall(SYS_gettid) != guest_tid) {

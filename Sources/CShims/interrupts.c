@@ -95,7 +95,20 @@ static void arm_retry(void) {
     if (timers_made) timer_settime(timers[UMK_TIMER_RETRY], 0, &its, 0);
 }
 
+extern void umk_fault_entry(void);
+static void interrupt_body(int sig, siginfo_t *si, void *ucv);
+
 static void interrupt_handler(int sig, siginfo_t *si, void *ucv) {
+    // Host code needs the host's FS base; the guest gets its own back if the handler
+    // returns to it rather than entering the kernel.
+    uint64_t guest_fs = umk_fs_enter_host();
+    interrupt_body(sig, si, ucv);
+    if (guest_fs && ((ucontext_t *)ucv)->uc_mcontext.gregs[REG_RIP] != (greg_t)(uintptr_t)&umk_fault_entry) {
+        umk_fs_load(guest_fs);
+    }
+}
+
+static void interrupt_body(int sig, siginfo_t *si, void *ucv) {
     int saved_errno = errno;
     if ((pid_t)syscall(SYS_gettid) != guest_tid) {
         // Another host thread got a process-directed signal: pass it on to the thread that
@@ -156,7 +169,15 @@ static volatile int stop_reason;
 static int stop_installed;
 static struct sigaction previous_int, previous_term, previous_alrm;
 
+static void stop_body(int sig);
+
 static void stop_handler(int sig) {
+    uint64_t guest_fs = umk_fs_enter_host();
+    stop_body(sig);
+    if (guest_fs) umk_fs_load(guest_fs);
+}
+
+static void stop_body(int sig) {
     int saved_errno = errno;
     int reason = sig == SIGALRM ? UMK_STOP_TIME_LIMIT : UMK_STOP_INTERRUPTED;
     if (stop_reason != UMK_STOP_NONE) {

@@ -58,6 +58,9 @@ public enum TaskLayout {
     public static let defaultHeap: UInt64 = 0x4000_0000
     /// Where a task's ELF image is loaded (a static PIE's address 0 lands here).
     public static let imageBase: UInt64 = 0x1_0000_0000
+    /// An image task's TLS area: its thread's TLS block, ending at the thread pointer
+    /// (its FS base, x86_64's variant II), which holds its own address.
+    public static let tls: UInt64 = 0x0110_0000
     /// The size of a task's address range (the window's, 16 GiB).
     public static let addressSpaceEnd: UInt64 = 1 << 34
 }

@@ -38,8 +38,18 @@ public struct ELFImage: Hashable, Sendable {
         public var addend: UInt64
     }
 
+    /// The PT_TLS segment: the initial image of each thread's TLS block (`fileSize` bytes
+    /// at `fileOffset`, then zeros up to `memorySize`), aligned to `align`.
+    public struct TLS: Hashable, Sendable {
+        public var fileOffset: UInt64
+        public var fileSize: UInt64
+        public var memorySize: UInt64
+        public var align: UInt64
+    }
+
     public var kind: Kind
     public var entry: UInt64
+    public var tls: TLS?
     /// PT_LOAD segments in address order, no two sharing a page.
     public var segments: [Segment]
     public var relocations: [Relocation]
@@ -52,6 +62,8 @@ public struct ELFImage: Hashable, Sendable {
     static let pageSize: UInt64 = 4096
     /// Largest span an image may have: a quarter of a task's address range.
     public static let maxSpan: UInt64 = 1 << 32
+    /// Largest TLS block (with its alignment) a thread gets.
+    public static let maxTLS: UInt64 = 1 << 20
 
     /// Parses and checks `bytes`; throws the first problem found.
     public init(bytes: [UInt8]) throws(ELFError) {
@@ -79,6 +91,7 @@ public struct ELFImage: Hashable, Sendable {
 
         var loads: [(index: Int, segment: Segment)] = []
         var dynamic: (offset: UInt64, size: UInt64)?
+        var tls: TLS?
         for i in 0..<Int(phnum) {
             let h = Int(phoff) + i * 56
             let pType = file.u32(h), flags = file.u32(h + 4)
@@ -116,7 +129,20 @@ public struct ELFImage: Hashable, Sendable {
             case 3: // PT_INTERP
                 throw ELFError("needs a dynamic loader (PT_INTERP); link it static (-static-pie)")
             case 7: // PT_TLS
-                if memorySize > 0 { throw ELFError("has thread-local storage (PT_TLS), which umk does not set up yet") }
+                let a = max(align, 1)
+                guard a & (a - 1) == 0, a <= Self.pageSize else {
+                    throw ELFError("thread-local storage: alignment \(align) is not a power of two up to 4096")
+                }
+                guard fileSize <= memorySize else {
+                    throw ELFError("thread-local storage: \(fileSize) bytes in the file but only \(memorySize) in memory")
+                }
+                guard offset <= UInt64(bytes.count), fileSize <= UInt64(bytes.count) - offset else {
+                    throw ELFError("truncated: the thread-local storage's \(fileSize) bytes at offset \(offset) run past the end of the file")
+                }
+                guard memorySize <= Self.maxTLS else {
+                    throw ELFError("thread-local storage of \(memorySize) bytes; a thread's may be at most \(Self.maxTLS >> 10) KiB")
+                }
+                tls = TLS(fileOffset: offset, fileSize: fileSize, memorySize: memorySize, align: a)
             default:
                 continue
             }
@@ -137,6 +163,7 @@ public struct ELFImage: Hashable, Sendable {
             throw ELFError("entry point \(hex(start)) lies outside the executable segments")
         }
         segments = loaded
+        self.tls = tls
         relocations = try dynamic.map { d throws(ELFError) in try Self.relocations(file, dynamic: d, segments: loaded) } ?? []
     }
 

@@ -98,10 +98,12 @@ public func startThread(_ tcb: CPtr, entry: ThreadEntry, stackTop: UInt64, arg0:
 }
 
 /// Starts (or restarts) a thread at `ip` as a function called with `arguments` (up to
-/// three: rdi, rsi, rdx), its stack ending at `stackTop`.
-public func startThread(_ tcb: CPtr, ip: UInt64, stackTop: UInt64, arguments: [UInt64]) -> KernelError {
+/// three: rdi, rsi, rdx), its stack ending at `stackTop`, with TLS base `tlsBase` (its FS
+/// base; 0 for a Swift program, which uses the host's).
+public func startThread(_ tcb: CPtr, ip: UInt64, stackTop: UInt64, arguments: [UInt64], tlsBase: UInt64 = 0) -> KernelError {
     var regs = [UInt64](repeating: 0, count: UserRegister.count)
     regs[UserRegister.rip.rawValue] = ip
+    regs[UserRegister.fsBase.rawValue] = tlsBase
     // As after a call: rsp ≡ 8 (mod 16) at the entry, with room for a return address, so
     // the thread starts correctly whether it resumes a fresh or a signal-stopped context.
     regs[UserRegister.rsp.rawValue] = (stackTop & ~15) - 8

@@ -34,6 +34,10 @@ struct ELFImageTests {
         var exec = TinyELF()
         exec.put16(16, 2)
         #expect(try ELFImage(bytes: exec.bytes).kind == .executable)
+        // A PT_TLS: its initial image and size.
+        var tls = TinyELF()
+        tls.segment(3, type: 7, flags: 4, at: 0x2000, fileSize: 8, memorySize: 24, align: 8)
+        #expect(try ELFImage(bytes: tls.bytes).tls == ELFImage.TLS(fileOffset: 0x2000, fileSize: 8, memorySize: 24, align: 8))
     }
 
     @Test("ELF0002 every malformed image is refused with its reason",
@@ -54,7 +58,8 @@ struct ELFImageTests {
             ("entry outside text", "entry point 0x2000 lies outside the executable segments"),
             ("relocation type", "has type 1, which umk does not handle"),
             ("shared library", "needs a shared library (DT_NEEDED)"),
-            ("TLS", "thread-local storage (PT_TLS)"),
+            ("TLS alignment", "thread-local storage: alignment 8192 is not a power of two up to 4096"),
+            ("TLS too large", "thread-local storage of 2097152 bytes; a thread's may be at most 1024 KiB"),
             ("no segments", "no loadable segments"),
           ])
     func refused(_ kind: String, _ reason: String) {
@@ -76,7 +81,8 @@ struct ELFImageTests {
             case "entry outside text": e.put64(24, 0x2000)
             case "relocation type": e.put64(TinyELF.rela + 8, 1)
             case "shared library": e.put64(TinyELF.dynamic + 32, 1)
-            case "TLS": e.put32(TinyELF.ph(3), 7)
+            case "TLS alignment": e.put32(TinyELF.ph(3), 7); e.put64(TinyELF.ph(3) + 48, 8192)
+            case "TLS too large": e.put32(TinyELF.ph(3), 7); e.put64(TinyELF.ph(3) + 40, 2 << 20)
             case "no segments": for i in 0..<3 { e.put32(TinyELF.ph(i), 6) }
             default: Issue.record("unknown case \(kind)")
             }

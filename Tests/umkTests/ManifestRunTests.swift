@@ -104,7 +104,7 @@ struct ManifestRunTests {
         }
     }
 
-    @Test("RUN0013 c-hello: a C image built with the toolchain's clang and ld.lld runs in two tasks, each with its own data")
+    @Test("RUN0013 c-hello: a C image built with the toolchain's clang and ld.lld runs in two tasks, each with its own data and TLS")
     func cImage() throws {
         let build = Process()
         build.executableURL = URL(fileURLWithPath: "/bin/bash")
@@ -116,8 +116,9 @@ struct ManifestRunTests {
         #expect(r.status == 0, "\(r.all)")
         // Relocated pointers ("hello from C"), and each task's globals its own despite
         // the yield between writing and reading them.
-        #expect(r.stdout.contains("first: hello from C; my id is 1, greetings 101"), "\(r.all)")
-        #expect(r.stdout.contains("second: hello from C; my id is 2, greetings 102"), "\(r.all)")
+        // TLS: each thread's block starts from the image's .tdata and .tbss.
+        #expect(r.stdout.contains("first: hello from C; my id is 1, greetings 101, visits 41 (TLS is mine)"), "\(r.all)")
+        #expect(r.stdout.contains("second: hello from C; my id is 2, greetings 102, visits 42 (TLS is mine)"), "\(r.all)")
         #expect(r.stdout.contains("init: all tasks done; exit status 0"), "\(r.all)")
     }
 

@@ -2,13 +2,15 @@
 //
 // A freestanding C task, loaded from its ELF image by init: no libc, no runtime. It
 // finds its name and id in its start information, keeps the id in a global (each task
-// that runs this image has its own copy of .data and .bss), yields so that another
-// task of the same image runs in between, then prints through the kernel's debug
-// console and tells init it is done.
+// that runs this image has its own copy of .data and .bss) and in thread-local storage
+// (its own TLS block, reached through its FS base), yields so that another task of the
+// same image runs in between, then prints through the kernel's debug console and tells
+// init it is done.
 //
 // How umk starts an image task: rdi = the start information's address, rsi = the
 // kernel's syscall entry (umk_syscall, called with a syscall block), rdx = the task's
-// IPC buffer. Addresses are the task's own (its address range is its host window).
+// IPC buffer, FS base = its thread pointer. Addresses are the task's own (its address
+// range is its host window).
 
 #include <stdint.h>
 
@@ -27,6 +29,8 @@ enum { INIT_SLOT = 68, INIT_EXIT = 1 };
 static syscall_entry enter;
 static uint64_t my_id;                      // .bss: one copy per task
 static uint64_t greetings = 100;            // .data: one copy per task
+static __thread uint64_t visits = 40;       // .tdata: the TLS block's initial image
+static __thread uint64_t seen_id;           // .tbss: zero in every new TLS block
 static const char *words[] = {"hello", "from", "C"};  // pointers: RELATIVE relocations
 static const char **volatile word_table = words;      // read at run time, not folded
 
@@ -61,6 +65,8 @@ void _start(const uint64_t *start_info, syscall_entry entry, uint64_t ipc_buffer
     uint64_t name_length;
     const char *name = read_start(start_info, &my_id, &name_length);
     greetings += my_id;
+    visits += my_id;
+    seen_id = my_id;
     syscall(SYS_YIELD, 0, 0, 0);            // a sibling runs now, on its own globals
     for (uint64_t i = 0; i < name_length; i++) syscall(SYS_DEBUG_PUT_CHAR, (uint8_t)name[i], 0, 0);
     put(": ");
@@ -69,6 +75,9 @@ void _start(const uint64_t *start_info, syscall_entry entry, uint64_t ipc_buffer
     put_number(my_id);
     put(", greetings ");
     put_number(greetings);
+    put(", visits ");
+    put_number(visits);
+    put(seen_id == my_id ? " (TLS is mine)" : " (TLS is not mine)");
     put("\n");
     for (;;) syscall(SYS_CALL, INIT_SLOT, (uint64_t)INIT_EXIT << 12 | 1, 0);
 }

@@ -13,6 +13,9 @@ void umk_trap_ud2(void);
 void umk_trap_int3(void);
 /// Divides with idiv (#DE, SIGFPE when `divisor` is 0).
 int64_t umk_trap_divide(int64_t dividend, int64_t divisor);
+/// A thread's first instruction: reads the word at its FS base (a VMFault there if its TLS
+/// base is not mapped), then ud2. Never called: its address is a thread's IP.
+void umk_trap_read_fs(void);
 /// Loads distinct values into every general register, xmm0 and ymm1's upper half (AVX2),
 /// executes ud2, and after
 /// being resumed (at the next instruction) returns a bit mask of the registers that do not

@@ -29,6 +29,7 @@ typedef struct umk_host_context {
     uint64_t access[4];  // 72: the guest's Swift exclusivity access set while switched out
     uint64_t kind;       // 104: UMK_CONTEXT_CALL (stopped in umk_syscall) or UMK_CONTEXT_FULL
     uint64_t frame;      // 112: the umk_full_frame_t to restore when kind is UMK_CONTEXT_FULL
+    uint64_t fs_base;    // 120: the guest's FS base (its TLS), or 0: the host thread's (Swift guests)
 } umk_host_context_t;
 
 #define UMK_CONTEXT_CALL 0
@@ -71,6 +72,19 @@ static inline void umk_context_set_current(umk_host_context_t *ctx, uint64_t ipc
     umk_current = ctx;
     umk_current_ipc_buffer = ipc_buffer;
 }
+
+/// The FS base of the thread that runs guests (its glibc and Swift TLS), taken when the
+/// kernel is installed; every host function runs with it.
+extern uint64_t umk_host_fs;
+/// Loads `base` into FS (wrfsbase where the host allows it, arch_prctl otherwise). Uses
+/// no TLS itself, so it may run with a guest's FS base loaded.
+void umk_fs_load(uint64_t base);
+/// The FS base loaded now (rdfsbase or arch_prctl); uses no TLS.
+uint64_t umk_fs_current(void);
+/// A signal handler's first step, before any host code: if it interrupted a guest running
+/// with its own FS base on the thread that runs guests, loads the host's and returns the
+/// guest's (to load again if the handler returns to the guest); 0 otherwise. No TLS.
+uint64_t umk_fs_enter_host(void);
 
 /// Sets the calling thread's errno (a guest resumed after a signal gets its own back).
 void umk_set_errno(int value);

@@ -8,9 +8,15 @@
 // task gets its own frames, so two tasks of one image have their own data and bss. The
 // image arrives as a boot module; init checks it again before it loads anything.
 //
+// An image with thread-local storage (PT_TLS) gets a TLS block for its thread at
+// TaskLayout.tls of its range, laid out as x86_64's variant II: the block (the initial
+// image, then zeros) ends at the thread pointer, which holds its own address and is the
+// thread's FS base (TCB_SetTLSBase's register).
+//
 // How an image task starts, as a function called with three arguments: rdi = its start
 // information's address, rsi = the kernel's syscall entry (umk_syscall, called with a
-// syscall block), rdx = its IPC buffer; rsp as after a call, 8 below a 16-byte boundary.
+// syscall block), rdx = its IPC buffer; rsp as after a call, 8 below a 16-byte boundary;
+// FS base = its thread pointer, if it has TLS.
 
 import UMKGuest
 
@@ -83,5 +89,40 @@ extension SystemBuilder {
             }
         }
         return bias + elf.entry
+    }
+
+    /// Builds task `i`'s TLS block from `image`'s PT_TLS; returns the thread pointer (0 if
+    /// the image has no TLS).
+    mutating func setUpTLS(_ i: Int, _ image: (bytes: [UInt8], elf: ELFImage)) throws(BuildError) -> UInt64 {
+        guard let tls = image.elf.tls else { return 0 }
+        let name = plan.tasks[i].name
+        func alignUp(_ v: UInt64, _ a: UInt64) -> UInt64 { (v + a - 1) & ~(a - 1) }
+        let block = alignUp(tls.memorySize, tls.align)
+        let area = tasks[i].range.lowerBound + TaskLayout.tls
+        let tp = area + alignUp(block, max(tls.align, 16))
+        let start = tp - block
+        let scratch = ownRange.lowerBound + Self.scratchOffset
+        for page in stride(from: area, to: tp + 8, by: 4096) {
+            let frame = try make(.smallPage, "TLS of \(name)")
+            guard alloc.map(frame, vspace: InitialCap.initThreadVSpace.rawValue, vaddr: scratch, rights: .readWrite) else {
+                throw BuildError(step: "TLS scratch mapping", error: .notEnoughMemory)
+            }
+            // The initial image's bytes on this page, then the self pointer.
+            let low = max(page, start), high = min(page + 4096, start + tls.fileSize)
+            if low < high {
+                let from = Int(tls.fileOffset + (low - start)), count = Int(high - low)
+                image.bytes.withUnsafeBytes { source in
+                    // SAFETY: as for a segment's bytes (loadImage).
+                    let target = unsafe UnsafeMutableRawPointer(bitPattern: UInt(scratch + (low - page)))!
+                    unsafe target.copyMemory(from: source.baseAddress! + from, byteCount: count)
+                }
+            }
+            if page <= tp && tp < page + 4096 { IPCBuffer.store(scratch + (tp - page), tp) }
+            try check(Page.unmap(frame), "TLS scratch unmap")
+            guard alloc.map(frame, vspace: tasks[i].vspace, vaddr: page, rights: .readWrite) else {
+                throw BuildError(step: "TLS of \(name) at \(hex(page))", error: .notEnoughMemory)
+            }
+        }
+        return tp
     }
 }

@@ -20,8 +20,9 @@ struct BuiltTask {
     var bits: UInt64
     /// The addresses the task's VSpace may map and run at.
     var range: Range<UInt64>
-    /// Where the task's ELF image starts, if it runs one.
+    /// Where the task's ELF image starts, if it runs one, and its thread pointer (TLS).
     var imageEntry: UInt64?
+    var tlsBase: UInt64 = 0
     /// Caps init placed at local ids, for the start info.
     var caps: [StartInfo.Cap] = []
     var regions: [StartInfo.Region] = []
@@ -143,6 +144,7 @@ struct SystemBuilder {
                 throw BuildError(step: "image \(index) of \(t.name): not among the boot modules", error: .failedLookup)
             }
             tasks[i].imageEntry = try loadImage(i, image)
+            tasks[i].tlsBase = try setUpTLS(i, image)
         }
         try give(i, tcb, at: TaskLayout.tcbSlot, "TCB cap of \(t.name)")
         try give(i, cnode, at: TaskLayout.cnodeSlot, "CNode cap of \(t.name)")
@@ -330,7 +332,8 @@ struct SystemBuilder {
             let base = tasks[i].range.lowerBound
             if let entry = tasks[i].imageEntry {
                 try check(startThread(tasks[i].tcb, ip: entry, stackTop: base + TaskLayout.stackTop,
-                                      arguments: [base + TaskLayout.startInfo, seL4.syscallEntry, base + TaskLayout.ipcBuffer]),
+                                      arguments: [base + TaskLayout.startInfo, seL4.syscallEntry, base + TaskLayout.ipcBuffer],
+                                      tlsBase: tasks[i].tlsBase),
                           "start \(t.name)")
                 continue
             }

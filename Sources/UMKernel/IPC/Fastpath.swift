@@ -12,8 +12,8 @@
 // loop's resumeNext with the machine's restore, and the stub): scripts/fastpath-trace.sh
 // single-steps that path in gdb on a release build and fails if it ever leaves the
 // binary's own code (a PLT stub, the Swift runtime, libc, the dynamic linker) or names
-// swift_retain/release, an allocator, a lock or a syscall. On Swift 6.3.1 it runs 444
-// instructions for a Call, 434 for a ReplyRecv and 515 for a Signal, none outside umk (CI
+// swift_retain/release, an allocator, a lock or a syscall. On Swift 6.3.1 it runs 450
+// instructions for a Call, 440 for a ReplyRecv and 521 for a Signal, none outside umk (CI
 // runs it). `umk bench` measures them at 52-78 TSC cycles one
 // way on the development machine.
 

@@ -4,7 +4,8 @@
 // becomes the context the switch stub resumes. A thread back from umk_syscall gets its
 // results in its io block; one stopped by a signal gets every register back from its TCB
 // into its full frame (the stub restores them and the FP state); a fresh start is a fresh
-// full frame with every register as written and the default FP state.
+// full frame with every register as written and the default FP state. Every resume
+// carries the thread's FS base (seL4's TLS base), which the switch loads if not zero.
 // Addresses in the TCB are host addresses: nothing is translated.
 
 import CShims
@@ -25,6 +26,9 @@ extension LinuxHAL {
         }
         unsafe area.pointee.entryASID = asid ?? 0
         let ctx = unsafe LinuxThreadArea.context(n, physmap)
+        // Its TLS: the stub loads a non-zero FS base for it (0 keeps the host's, which Swift
+        // guests use).
+        unsafe ctx.pointee.fs_base = n.pointee[.fsBase]
         unsafe umk_context_set_current(ctx, n.pointee.ipcBuffer)
         // The guest's Swift access set goes back in the entry glue, once the kernel's own
         // accesses (this call's, to the HAL) have ended (LinuxSystem.swift).

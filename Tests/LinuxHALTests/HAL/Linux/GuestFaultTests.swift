@@ -196,6 +196,17 @@ enum FaultPrograms {
             // The service pair keeps going: wait for more of its progress.
             _ = seL4.wait(progress)
         }
+        // A thread whose TLS base points at nothing: its first TLS access is its own
+        // VMFault there; umk's signal handling switches back to the host's FS base.
+        guard let t = alloc.makeTask(priority: 100, faultEP: 1),
+              alloc.give(t, faults, at: 1, rights: [.write, .grant], badge: 9) == .noError else {
+            return guestCheck(false, "TLS task")
+        }
+        let probe = UInt64(UInt(bitPattern: unsafeBitCast(umk_trap_read_fs as @convention(c) () -> Void, to: UnsafeRawPointer.self)))
+        guestCheck(startThread(t.tcb, ip: probe, stackTop: t.stackTop, arguments: [], tlsBase: 0x1000) == .noError, "start")
+        let (msg, badge) = seL4.recv(faults)
+        debugPrint("report: foreign TLS: badge \(badge) label \(msg.label) word1 0x\(String(IPCBuffer.getMR(1), radix: 16))\n")
+        _ = seL4.wait(progress)
         debugPrint("service still running\n")
         seL4.debugHalt()
     }
@@ -247,6 +258,7 @@ extension LinuxGuests {
             #expect(out.contains("report: wild pointer: badge 1 label 5 word1 0x10"), "\(out)")
             #expect(out.contains("report: divide by zero: badge 2 label 3 word1 0x0"), "\(out)")
             #expect(out.contains("report: illegal instruction: badge 3 label 3 word1 0x6"), "\(out)")
+            #expect(out.contains("report: foreign TLS: badge 9 label 5 word1 0x1000"), "\(out)")
             #expect(out.contains("report: stack overflow: badge 4 label 5"), "\(out)")
             #expect(out.contains("service still running"), "\(out)")
         }
