@@ -10,6 +10,30 @@ umk_trap_ud2:
     retq
     .size umk_trap_ud2, .-umk_trap_ud2
 
+// umk_syscall(io) with rbx, rbp, r12, r13 and r14 set to 0x0B0B_0000_0000_000n (n = 1...5),
+// the caller's values back after it.
+    .globl umk_trap_syscall_marked
+    .type umk_trap_syscall_marked, @function
+umk_trap_syscall_marked:
+    pushq %rbx
+    pushq %rbp
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    movabsq $0x0B0B000000000001, %rbx
+    movabsq $0x0B0B000000000002, %rbp
+    movabsq $0x0B0B000000000003, %r12
+    movabsq $0x0B0B000000000004, %r13
+    movabsq $0x0B0B000000000005, %r14
+    callq umk_syscall@PLT
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbp
+    popq %rbx
+    retq
+    .size umk_trap_syscall_marked, .-umk_trap_syscall_marked
+
 // Reads the word at the thread's FS base (its TLS pointer), then ud2.
     .globl umk_trap_read_fs
     .type umk_trap_read_fs, @function

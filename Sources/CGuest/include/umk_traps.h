@@ -6,6 +6,7 @@
 #define UMK_TRAPS_H
 
 #include <stdint.h>
+#include "umk_guest.h"
 
 /// Executes ud2 (#UD, SIGILL); a handler resumes it 2 bytes on.
 void umk_trap_ud2(void);
@@ -13,6 +14,9 @@ void umk_trap_ud2(void);
 void umk_trap_int3(void);
 /// Divides with idiv (#DE, SIGFPE when `divisor` is 0).
 int64_t umk_trap_divide(int64_t dividend, int64_t divisor);
+/// umk_syscall(io) with the callee-saved rbx, rbp, r12, r13 and r14 holding
+/// 0x0B0B_0000_0000_0001 ... 0x0B0B_0000_0000_0005 while the thread is in the kernel.
+void umk_trap_syscall_marked(umk_syscall_io_t *io);
 /// A thread's first instruction: reads the word at its FS base (a VMFault there if its TLS
 /// base is not mapped), then ud2. Never called: its address is a thread's IP.
 void umk_trap_read_fs(void);

@@ -48,6 +48,9 @@ public protocol HAL {
     /// (seL4: setVMRoot, then restore_user_context): its registers are in its TCB, `how`
     /// says which count, `asid` is its VSpace's ASID (nil if it has none now).
     mutating func restore(_ thread: TCBRef, _ how: Resumption, asid: UInt64?)
+    /// Puts into `thread`'s TCB the user registers the machine kept elsewhere while it is in
+    /// a syscall (the kernel reads them all: ReadRegisters, CopyRegisters).
+    mutating func saveRegisters(of thread: TCBRef)
     /// A kernel entry began (virtual time moves on by it).
     mutating func noteKernelEntry()
     /// True if the machine wants the run to end now (a host failure, a stop the host asked

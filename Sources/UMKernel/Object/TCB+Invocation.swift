@@ -262,6 +262,7 @@ extension Kernel {
         guard target != inv.thread else { throw .syscallError(.illegalOperation) }
         setThreadState(inv.thread, .restart)
         if flags & 1 != 0 { suspend(target) }
+        hal.saveRegisters(of: target)
         if inv.isCall {
             var words: [UInt64] = []
             for i in 0..<Int(count) { words.append(target.pointee.registers[i]) }
@@ -291,6 +292,7 @@ extension Kernel {
         guard source.cap.type == .thread else { throw .syscallError(.invalidCapability(1)) }
         let flags = arg(inv, 0)
         let src = tcb(source.cap.paddr)
+        hal.saveRegisters(of: src)
         setThreadState(inv.thread, .restart)
         if flags & 1 != 0 { suspend(src) }
         if flags & 2 != 0 { restart(target) }

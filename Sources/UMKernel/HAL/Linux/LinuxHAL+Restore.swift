@@ -92,4 +92,19 @@ extension LinuxHAL {
             threadStarts.append(.init(name: n.name, nanoseconds: umk_monotonic_ns()))
         }
     }
+
+    /// A thread in umk_syscall left its callee-saved registers in its context, not its TCB
+    /// (the direct call saves only those; the kernel copies its syscall registers on
+    /// entry): they go into the TCB when the kernel reads its registers. After a
+    /// WriteRegisters the TCB's are the thread's (its next IP is no longer the stub's).
+    public mutating func saveRegisters(of n: TCBRef) {
+        guard n.pointee.userEntry == .syscall,
+              n.pointee.nextIP == syscallNextIP || n.pointee.nextIP == syscallIP else { return }
+        let ctx = unsafe LinuxThreadArea.context(n, physmap)
+        unsafe n.pointee[.rbx] = ctx.pointee.rbx
+        unsafe n.pointee[.rbp] = ctx.pointee.rbp
+        unsafe n.pointee[.r12] = ctx.pointee.r12
+        unsafe n.pointee[.r13] = ctx.pointee.r13
+        unsafe n.pointee[.r14] = ctx.pointee.r14
+    }
 }

@@ -15,6 +15,9 @@ public struct SimulatedHAL: HAL {
     /// Every VSpace spans all of seL4's user range, as on hardware, unless a test narrows
     /// an ASID's range here (as the Linux machine's windows do).
     public var addressRanges: [UInt64: Range<UInt64>] = [:]
+    /// Scripted threads keep every register in their TCB.
+    public func saveRegisters(of thread: TCBRef) {}
+
     public func addressRange(asid: UInt64) -> Range<UInt64> {
         addressRanges[asid] ?? 0..<VSpaceLayout.kernelUserTop + 1
     }

@@ -236,6 +236,27 @@ enum ProbePrograms {
         debugPrint("probe: every register as written\n")
         seL4.debugHalt()
     }
+
+    /// Blocks in a Recv on slot 3 with marked callee-saved registers.
+    static let markedWaiter: ThreadEntry = { _, _ in
+        var io = umk_syscall_io_t()
+        io.number = Syscall.recv.rawValue
+        io.cptr = 3
+        umk_trap_syscall_marked(&io)
+    }
+
+    /// ReadRegisters of a thread blocked in a syscall: the callee-saved registers it had.
+    static let readBlockedRoot: ThreadEntry = { bootInfo, _ in
+        var alloc = ObjectAllocator(bootInfo: readBootInfo(at: bootInfo))
+        guard let park = alloc.make(.endpoint), let task = alloc.makeTask(priority: 100) else { return guestCheck(false, "setup") }
+        guestCheck(alloc.give(task, park, at: 3, rights: .read) == .noError, "park")
+        guestCheck(startThread(task.tcb, entry: markedWaiter, stackTop: task.stackTop) == .noError, "start")
+        _ = TCB.setPriority(InitialCap.initThreadTCB.rawValue, authority: InitialCap.initThreadTCB.rawValue, priority: 50)
+        guard case .success(let regs) = TCB.readRegisters(task.tcb, suspendSource: false) else { return guestCheck(false, "read") }
+        let marked = [UserRegister.rbx, .rbp, .r12, .r13, .r14].map { regs[$0.rawValue] }
+        debugPrint("blocked: \(marked.map { hex($0) }.joined(separator: " ")), rdx \(Int64(bitPattern: regs[UserRegister.rdx.rawValue]))\n")
+        seL4.debugHalt()
+    }
 }
 
 extension LinuxGuests {
@@ -305,6 +326,14 @@ struct GuestThreadTests {
         #expect(r.halted, "\(out)")
         #expect(!out.contains("FAIL"), "\(out)")
         #expect(out.contains("probe: every register as written"), "\(out)")
+    }
+
+    @Test("THREADS0004 ReadRegisters of a thread blocked in a syscall reports the callee-saved registers it had, and its syscall number in rdx")
+    func readBlocked() throws {
+        let (r, out) = try runSystem(ProbePrograms.readBlockedRoot)
+        #expect(r.halted, "\(out)")
+        #expect(out.contains("blocked: 0xb0b000000000001 0xb0b000000000002 0xb0b000000000003 0xb0b000000000004 0xb0b000000000005, rdx -5"),
+                "\(out)")
     }
 
     @Test("THREADS0002 ten thousand threads are created and run to completion within RAM plus a fixed overhead")
