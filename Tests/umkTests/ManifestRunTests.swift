@@ -154,6 +154,44 @@ struct ManifestRunTests {
                 "\(refused.all)")
     }
 
+    @Test("RUN0016 a 3 MiB image: its boot module spans many BootInfo pages (the root's stack moves up), and it loads and runs")
+    func largeImage() throws {
+        let dir = NSTemporaryDirectory() + "umk-large-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try """
+            #include <stdint.h>
+            typedef struct { int64_t number; uint64_t cptr, info, mr[4]; } block;
+            static unsigned char big[3 << 20] = {7, [(3 << 20) - 1] = 9};
+            static void (*enter)(block *);
+            static void out(char c) { block b = {-9, (uint8_t)c, 0, {0}}; enter(&b); }
+            void _start(const uint64_t *info, void (*entry)(block *), uint64_t ipc) {
+                enter = entry;
+                unsigned sum = 0;
+                for (unsigned i = 0; i < sizeof big; i++) sum += big[i];
+                out('0' + sum / 10); out('0' + sum % 10); out('\\n');
+                for (;;) { block b = {-1, 68, 1 << 12 | 1, {0}}; enter(&b); }
+            }
+            """.write(toFile: dir + "/big.c", atomically: true, encoding: .utf8)
+        let build = Process()
+        build.executableURL = URL(fileURLWithPath: "/bin/bash")
+        build.arguments = ["-c", """
+            set -e; bin="$(dirname "$(readlink -f "$(command -v swift)")")"; cd '\(dir)'
+            "$bin/clang" --target=x86_64-unknown-none-elf -ffreestanding -fPIE -fno-stack-protector -nostdlib -O1 -c big.c
+            "$bin/ld.lld" -pie --no-dynamic-linker -z separate-loadable-segments -e _start big.o -o big.elf
+            """]
+        try build.run()
+        build.waitUntilExit()
+        #expect(build.terminationStatus == 0)
+        let size = (try FileManager.default.attributesOfItem(atPath: dir + "/big.elf")[.size] as? Int) ?? 0
+        #expect(size > 3 << 20)
+        let manifest = dir + "/system.yaml"
+        try "ram: 64 MiB\ntasks:\n  - {name: big, image: big.elf}\n".write(toFile: manifest, atomically: true, encoding: .utf8)
+        let r = try umk(["run", manifest])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.contains("16\n"), "\(r.all)")
+    }
+
     @Test("RUN0014 a task whose image is not an ELF file: file:line:column, exit 2, nothing started")
     func badImage() throws {
         let path = try manifest("""

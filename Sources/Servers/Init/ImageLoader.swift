@@ -63,28 +63,13 @@ extension SystemBuilder {
         }
         var relocations: [UInt64: [(offset: UInt64, value: UInt64)]] = [:]
         for r in elf.relocations { relocations[r.offset & ~0xFFF, default: []].append((r.offset & 0xFFF, bias &+ r.addend)) }
-        let scratch = ownRange.lowerBound + Self.scratchOffset
         for s in elf.segments {
             for page in stride(from: s.pages.lowerBound, to: s.pages.upperBound, by: 4096) {
-                let frame = try make(.smallPage, "image of \(name)")
-                guard alloc.map(frame, vspace: InitialCap.initThreadVSpace.rawValue, vaddr: scratch, rights: .readWrite) else {
-                    throw BuildError(step: "image scratch mapping", error: .notEnoughMemory)
-                }
-                // The file's bytes on this page; the rest stays as retyped: zero.
-                let low = max(page, s.vaddr), high = min(page + 4096, s.vaddr + s.fileSize)
-                if low < high {
-                    let from = Int(s.fileOffset + (low - s.vaddr)), count = Int(high - low)
-                    image.bytes.withUnsafeBytes { source in
-                        // SAFETY: the scratch page is mapped read-write and low - page + count
-                        // <= 4096; the source range lies in the file (ELFImage checked it).
-                        let target = unsafe UnsafeMutableRawPointer(bitPattern: UInt(scratch + (low - page)))!
-                        unsafe target.copyMemory(from: source.baseAddress! + from, byteCount: count)
-                    }
-                }
-                for r in relocations[page] ?? [] { IPCBuffer.store(scratch + r.offset, r.value) }
-                try check(Page.unmap(frame), "image scratch unmap")
-                guard alloc.map(frame, vspace: tasks[i].vspace, vaddr: bias + page, rights: s.writable ? .readWrite : .read) else {
-                    throw BuildError(step: "image of \(name) at \(hex(bias + page))", error: .notEnoughMemory)
+                try placePage(i, at: bias + page, rights: s.writable ? .readWrite : .read, "image of \(name)") { scratch in
+                    // The file's bytes on this page (the rest stays as retyped: zero), then
+                    // the relocated words.
+                    copy(image.bytes, bytes: s.vaddr..<s.vaddr + s.fileSize, at: s.fileOffset, onto: page, scratch)
+                    for r in relocations[page] ?? [] { IPCBuffer.store(scratch + r.offset, r.value) }
                 }
             }
         }
@@ -95,34 +80,48 @@ extension SystemBuilder {
     /// the image has no TLS).
     mutating func setUpTLS(_ i: Int, _ image: (bytes: [UInt8], elf: ELFImage)) throws(BuildError) -> UInt64 {
         guard let tls = image.elf.tls else { return 0 }
-        let name = plan.tasks[i].name
         func alignUp(_ v: UInt64, _ a: UInt64) -> UInt64 { (v + a - 1) & ~(a - 1) }
         let block = alignUp(tls.memorySize, tls.align)
         let area = tasks[i].range.lowerBound + TaskLayout.tls
         let tp = area + alignUp(block, max(tls.align, 16))
         let start = tp - block
-        let scratch = ownRange.lowerBound + Self.scratchOffset
         for page in stride(from: area, to: tp + 8, by: 4096) {
-            let frame = try make(.smallPage, "TLS of \(name)")
-            guard alloc.map(frame, vspace: InitialCap.initThreadVSpace.rawValue, vaddr: scratch, rights: .readWrite) else {
-                throw BuildError(step: "TLS scratch mapping", error: .notEnoughMemory)
-            }
-            // The initial image's bytes on this page, then the self pointer.
-            let low = max(page, start), high = min(page + 4096, start + tls.fileSize)
-            if low < high {
-                let from = Int(tls.fileOffset + (low - start)), count = Int(high - low)
-                image.bytes.withUnsafeBytes { source in
-                    // SAFETY: as for a segment's bytes (loadImage).
-                    let target = unsafe UnsafeMutableRawPointer(bitPattern: UInt(scratch + (low - page)))!
-                    unsafe target.copyMemory(from: source.baseAddress! + from, byteCount: count)
-                }
-            }
-            if page <= tp && tp < page + 4096 { IPCBuffer.store(scratch + (tp - page), tp) }
-            try check(Page.unmap(frame), "TLS scratch unmap")
-            guard alloc.map(frame, vspace: tasks[i].vspace, vaddr: page, rights: .readWrite) else {
-                throw BuildError(step: "TLS of \(name) at \(hex(page))", error: .notEnoughMemory)
+            try placePage(i, at: page, rights: .readWrite, "TLS of \(plan.tasks[i].name)") { scratch in
+                // The initial image's bytes on this page, then the self pointer.
+                copy(image.bytes, bytes: start..<start + tls.fileSize, at: tls.fileOffset, onto: page, scratch)
+                if page <= tp && tp < page + 4096 { IPCBuffer.store(scratch + (tp - page), tp) }
             }
         }
         return tp
+    }
+
+    /// A fresh frame, filled by `fill` through init's scratch mapping (its address given),
+    /// then mapped at `vaddr` of task `i` with `rights`.
+    mutating func placePage(_ i: Int, at vaddr: UInt64, rights: CapRights, _ what: String,
+                            fill: (UInt64) -> Void) throws(BuildError) {
+        let scratch = ownRange.lowerBound + Self.scratchOffset
+        let frame = try make(.smallPage, what)
+        guard alloc.map(frame, vspace: InitialCap.initThreadVSpace.rawValue, vaddr: scratch, rights: .readWrite) else {
+            throw BuildError(step: "scratch mapping for \(what)", error: .notEnoughMemory)
+        }
+        fill(scratch)
+        try check(Page.unmap(frame), "scratch unmap for \(what)")
+        guard alloc.map(frame, vspace: tasks[i].vspace, vaddr: vaddr, rights: rights) else {
+            throw BuildError(step: "\(what) at \(hex(vaddr))", error: .notEnoughMemory)
+        }
+    }
+}
+
+/// Copies the part of `range` (addresses whose bytes are the file's from `offset` on) that
+/// lies on the page at `page` to the same place on the page mapped at `scratch`.
+private func copy(_ file: [UInt8], bytes range: Range<UInt64>, at offset: UInt64, onto page: UInt64, _ scratch: UInt64) {
+    let low = max(page, range.lowerBound), high = min(page + 4096, range.upperBound)
+    guard low < high else { return }
+    let from = Int(offset + (low - range.lowerBound)), count = Int(high - low)
+    file.withUnsafeBytes { source in
+        // SAFETY: the scratch page is mapped read-write and (low - page) + count <= 4096;
+        // the source bytes lie in the file (ELFImage checked the segment's and TLS's).
+        let target = unsafe UnsafeMutableRawPointer(bitPattern: UInt(scratch + (low - page)))!
+        unsafe target.copyMemory(from: source.baseAddress! + from, byteCount: count)
     }
 }
