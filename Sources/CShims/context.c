@@ -32,7 +32,10 @@ _Static_assert(offsetof(umk_full_frame_t, fpstate) == 176, "frame layout");
 _Static_assert(offsetof(umk_full_frame_t, xsave) == 184, "frame layout");
 
 void umk_context_init_full(umk_host_context_t *ctx, umk_full_frame_t *frame) {
+    // The FS base is the thread's (seL4's TLS base, kept by the kernel), not the frame's.
+    uint64_t fs_base = ctx->fs_base;
     memset(ctx, 0, sizeof(*ctx));
+    ctx->fs_base = fs_base;
     ctx->kind = UMK_CONTEXT_FULL;
     ctx->frame = (uint64_t)(uintptr_t)frame;
     // An fxsave image of the default state (fxrstor reads 512 bytes; the tag word's zero

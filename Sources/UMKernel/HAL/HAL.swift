@@ -51,6 +51,9 @@ public protocol HAL {
     /// Puts into `thread`'s TCB the user registers the machine kept elsewhere while it is in
     /// a syscall (the kernel reads them all: ReadRegisters, CopyRegisters).
     mutating func saveRegisters(of thread: TCBRef)
+    /// The kernel wrote user registers of `thread` (WriteRegisters, CopyRegisters,
+    /// SetTLSBase): a machine that keeps some of them elsewhere takes them.
+    mutating func registersWritten(_ thread: TCBRef)
     /// A kernel entry began (virtual time moves on by it).
     mutating func noteKernelEntry()
     /// True if the machine wants the run to end now (a host failure, a stop the host asked

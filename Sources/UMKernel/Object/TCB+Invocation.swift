@@ -115,6 +115,7 @@ extension Kernel {
             setThreadState(inv.thread, .restart)
             // seL4 stores the TLS base as given (only register writes are sanitised).
             target.pointee[.fsBase] = base
+            hal.registersWritten(target)
             if target == currentThread { rescheduleRequired() }
         case .tcbSetFlags:
             guard inv.length >= 2 else { throw .syscallError(.truncatedMessage) }
@@ -283,6 +284,7 @@ extension Kernel {
             target.pointee[r] = sanitiseRegister(r, arg(inv, i + 2))
         }
         target.pointee.nextIP = target.pointee[.rip]
+        hal.registersWritten(target)
         if flags & 1 != 0 { restart(target) }
         if target == currentThread { rescheduleRequired() }
     }
@@ -303,6 +305,7 @@ extension Kernel {
         if flags & 8 != 0 {
             for i in UserRegister.frameCount..<UserRegister.count { target.pointee.registers[i] = src.pointee.registers[i] }
         }
+        hal.registersWritten(target)
         if target == currentThread { rescheduleRequired() }
     }
 

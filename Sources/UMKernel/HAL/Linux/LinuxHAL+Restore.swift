@@ -4,8 +4,9 @@
 // becomes the context the switch stub resumes. A thread back from umk_syscall gets its
 // results in its io block; one stopped by a signal gets every register back from its TCB
 // into its full frame (the stub restores them and the FP state); a fresh start is a fresh
-// full frame with every register as written and the default FP state. Every resume
-// carries the thread's FS base (seL4's TLS base), which the switch loads if not zero.
+// full frame with every register as written and the default FP state. The thread's FS
+// base (seL4's TLS base) waits in its context, kept there whenever the kernel writes it
+// (`registersWritten`); the switch loads it if not zero.
 // Addresses in the TCB are host addresses: nothing is translated.
 
 import CShims
@@ -26,9 +27,6 @@ extension LinuxHAL {
         }
         unsafe area.pointee.entryASID = asid ?? 0
         let ctx = unsafe LinuxThreadArea.context(n, physmap)
-        // Its TLS: the stub loads a non-zero FS base for it (0 keeps the host's, which Swift
-        // guests use).
-        unsafe ctx.pointee.fs_base = n.pointee[.fsBase]
         unsafe umk_context_set_current(ctx, n.pointee.ipcBuffer)
         // The guest's Swift access set goes back in the entry glue, once the kernel's own
         // accesses (this call's, to the HAL) have ended (LinuxSystem.swift).
@@ -106,5 +104,17 @@ extension LinuxHAL {
         unsafe n.pointee[.r12] = ctx.pointee.r12
         unsafe n.pointee[.r13] = ctx.pointee.r13
         unsafe n.pointee[.r14] = ctx.pointee.r14
+    }
+
+    /// The thread's context keeps its FS base (the switch reads it there, not in the TCB,
+    /// to stay on the cache lines it touches anyway); 0 keeps the host's, which Swift
+    /// guests use.
+    /// A base the host cannot load (not canonical: seL4 stores TLS bases unchecked)
+    /// becomes the first kernel-half address, which it can: the thread's first TLS access
+    /// is then its own fault, not a fault of umk's switch.
+    public mutating func registersWritten(_ n: TCBRef) {
+        let base = n.pointee[.fsBase]
+        let canonical = base < 0x0000_8000_0000_0000 || base >= 0xFFFF_8000_0000_0000
+        unsafe LinuxThreadArea.context(n, physmap).pointee.fs_base = canonical ? base : 0xFFFF_8000_0000_0000
     }
 }

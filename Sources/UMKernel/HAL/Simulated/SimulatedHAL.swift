@@ -17,6 +17,7 @@ public struct SimulatedHAL: HAL {
     public var addressRanges: [UInt64: Range<UInt64>] = [:]
     /// Scripted threads keep every register in their TCB.
     public func saveRegisters(of thread: TCBRef) {}
+    public func registersWritten(_ thread: TCBRef) {}
 
     public func addressRange(asid: UInt64) -> Range<UInt64> {
         addressRanges[asid] ?? 0..<VSpaceLayout.kernelUserTop + 1

@@ -206,6 +206,14 @@ enum FaultPrograms {
         guestCheck(startThread(t.tcb, ip: probe, stackTop: t.stackTop, arguments: [], tlsBase: 0x1000) == .noError, "start")
         let (msg, badge) = seL4.recv(faults)
         debugPrint("report: foreign TLS: badge \(badge) label \(msg.label) word1 0x\(String(IPCBuffer.getMR(1), radix: 16))\n")
+        guestCheck(TCB.suspend(t.tcb) == .noError, "stop foreign TLS")
+        // A TLS base the host cannot load (seL4 stores it unchecked): the thread's own fault.
+        guard let u = alloc.makeTask(priority: 100, faultEP: 1),
+              alloc.give(u, faults, at: 1, rights: [.write, .grant], badge: 10) == .noError,
+              startThread(u.tcb, ip: probe, stackTop: u.stackTop, arguments: []) == .noError,
+              TCB.setTLSBase(u.tcb, 0x8000_0000_0000_0000) == .noError else { return guestCheck(false, "bad TLS task") }
+        let (msg2, badge2) = seL4.recv(faults)
+        debugPrint("report: unloadable TLS: badge \(badge2) faulted \(msg2.label == 5 || msg2.label == 3)\n")
         _ = seL4.wait(progress)
         debugPrint("service still running\n")
         seL4.debugHalt()
@@ -259,6 +267,7 @@ extension LinuxGuests {
             #expect(out.contains("report: divide by zero: badge 2 label 3 word1 0x0"), "\(out)")
             #expect(out.contains("report: illegal instruction: badge 3 label 3 word1 0x6"), "\(out)")
             #expect(out.contains("report: foreign TLS: badge 9 label 5 word1 0x1000"), "\(out)")
+            #expect(out.contains("report: unloadable TLS: badge 10 faulted true"), "\(out)")
             #expect(out.contains("report: stack overflow: badge 4 label 5"), "\(out)")
             #expect(out.contains("service still running"), "\(out)")
         }
