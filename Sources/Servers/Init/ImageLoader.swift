@@ -4,7 +4,7 @@
 // fresh frames retyped from its untyped memory, filled through a scratch mapping in init's
 // own VSpace (the file's bytes, zeros after them, each R_X86_64_RELATIVE word set to the
 // load bias plus its addend), then mapped into the task with the segment's rights
-// (writable or read-only; a mapped user frame is executable, as on seL4 x86_64). Every
+// (writable, or read-only and so executable: text is read-only). Every
 // task gets its own frames, so two tasks of one image have their own data and bss. The
 // image arrives as a boot module; init checks it again before it loads anything.
 //
