@@ -29,7 +29,7 @@ let kernelSettings: [SwiftSetting] = [
 /// The example systems (examples/NAME/system.yaml with its programs beside it).
 let examples = ["hello", "ping-pong", "pager-demo", "name-lookup", "timer", "city"]
 /// Examples whose tasks are C images (built by scripts/build-c-examples.sh, not by SwiftPM).
-let cExamples = ["c-hello"]
+let cExamples = ["c-hello", "c-echo"]
 
 let package = Package(
     name: "umk",
@@ -83,7 +83,7 @@ let package = Package(
                 swiftSettings: [.strictMemorySafety()]),
         // The libFuzzer target (scripts/build-libfuzzer.sh); a plain build is an input replayer.
         .executableTarget(name: "UMKLibFuzzer", dependencies: ["UMKFuzz"]),
-        // The command line (run, check, fuzz, bench) as a library.
+        // The command line (run, check, cc, fuzz, bench) as a library.
         .target(
             name: "UMKCommandLine",
             dependencies: [
@@ -97,7 +97,9 @@ let package = Package(
                 "UMKManifest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
-            ]
+            ],
+            // The C SDK `umk cc` builds images with: seL4's headers, the runtime, a libc subset.
+            resources: [.copy("SDK")]
         ),
         .target(name: "UMKRuntime", dependencies: ["Servers", "UMKABI", "UMKCommandLine", "UMKGuest"]),
         .executableTarget(name: "umk", dependencies: ["UMKCommandLine", "ExamplePrograms"]),
@@ -113,7 +115,8 @@ let package = Package(
         .testTarget(name: "UMKGuestTests", dependencies: ["UMKGuest", "UMKernel", "UMKTestSupport"]),
         .testTarget(name: "ServersTests", dependencies: ["Servers", "UMKGuest", "UMKernel", "UMKBench", "UMKTestSupport"]),
         .testTarget(name: "UMKManifestTests", dependencies: ["UMKManifest", "UMKABI", "UMKTestSupport"]),
-        .testTarget(name: "umkTests", dependencies: ["umk"]),
+        // C programs the tests build with `umk cc` (C/) are data, not sources of the target.
+        .testTarget(name: "umkTests", dependencies: ["umk"], exclude: ["C"]),
     ],
     swiftLanguageModes: [.v6]
 )

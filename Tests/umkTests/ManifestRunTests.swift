@@ -192,6 +192,40 @@ struct ManifestRunTests {
         #expect(r.stdout.contains("16\n"), "\(r.all)")
     }
 
+    @Test("RUN0017 c-echo: a C server and two C clients built with umk cc against seL4's API; each reply carries the caller's badge")
+    func cEcho() throws {
+        let build = Process()
+        build.executableURL = URL(fileURLWithPath: "/bin/bash")
+        build.arguments = [Self.root.appendingPathComponent("scripts/build-c-examples.sh").path]
+        build.environment = ProcessInfo.processInfo.environment.merging(["UMK": CommandLineTests.binary.path]) { $1 }
+        try build.run()
+        build.waitUntilExit()
+        #expect(build.terminationStatus == 0)
+        let r = try umk(["run", Self.example("c-echo")])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.contains("short: sent 1 words, got them back unchanged, labelled with my badge 11"), "\(r.all)")
+        #expect(r.stdout.contains("long: sent 10 words, got them back unchanged, labelled with my badge 22"), "\(r.all)")
+    }
+
+    @Test("RUN0018 umk cc: the SDK's wrappers from C get seL4's answers; a C error fails the build with the compiler's message")
+    func sdkCheck() throws {
+        let dir = NSTemporaryDirectory() + "umk-sdk-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let source = Self.root.appendingPathComponent("Tests/umkTests/C/sdk-check.c").path
+        let cc = try umk(["cc", "-o", dir + "/check.elf", source])
+        #expect(cc.status == 0, "\(cc.all)")
+        try "tasks:\n  - {name: check, image: check.elf}\n".write(toFile: dir + "/system.yaml", atomically: true, encoding: .utf8)
+        let r = try umk(["run", dir + "/system.yaml"])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.contains("sdk: 36 checks, 0 failed"), "\(r.all)")
+        try "int main(void) { return undeclared; }\n".write(toFile: dir + "/bad.c", atomically: true, encoding: .utf8)
+        let bad = try umk(["cc", "-o", dir + "/bad.elf", dir + "/bad.c"])
+        #expect(bad.status == 1, "\(bad.all)")
+        #expect(bad.stderr.contains("bad.c:1:25: error: use of undeclared identifier 'undeclared'"), "\(bad.all)")
+        #expect(bad.stderr.contains("umk cc: clang failed on"), "\(bad.all)")
+    }
+
     @Test("RUN0014 a task whose image is not an ELF file: file:line:column, exit 2, nothing started")
     func badImage() throws {
         let path = try manifest("""
