@@ -226,6 +226,37 @@ struct ManifestRunTests {
         #expect(bad.stderr.contains("umk cc: clang failed on"), "\(bad.all)")
     }
 
+    @Test("RUN0019 umk sdk writes the SDK with a make fragment; a Makefile of one's own builds c-echo with it and it runs",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/make")))
+    func sdkWithMake() throws {
+        let dir = NSTemporaryDirectory() + "umk-make-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let written = try umk(["sdk", dir + "/sdk"])
+        #expect(written.status == 0, "\(written.all)")
+        let app = dir + "/app"
+        try FileManager.default.createDirectory(atPath: app, withIntermediateDirectories: true)
+        for name in ["echo-server", "echo-client"] {
+            try FileManager.default.copyItem(atPath: Self.root.appendingPathComponent("examples/c-echo/\(name).c").path,
+                                             toPath: "\(app)/\(name).c")
+        }
+        try FileManager.default.copyItem(atPath: Self.example("c-echo"), toPath: app + "/system.yaml")
+        try """
+            include ../sdk/umk.mk
+            all: echo-server.elf echo-client.elf
+            %.elf: %.c
+            \t$(call umk_image,$@,$<)
+            """.write(toFile: app + "/Makefile", atomically: true, encoding: .utf8)
+        let make = Process()
+        make.executableURL = URL(fileURLWithPath: "/usr/bin/make")
+        make.arguments = ["-s", "-C", app]
+        try make.run()
+        make.waitUntilExit()
+        #expect(make.terminationStatus == 0)
+        let r = try umk(["run", app + "/system.yaml"])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.contains("long: sent 10 words, got them back unchanged, labelled with my badge 22"), "\(r.all)")
+    }
+
     @Test("RUN0014 a task whose image is not an ELF file: file:line:column, exit 2, nothing started")
     func badImage() throws {
         let path = try manifest("""
