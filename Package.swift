@@ -28,8 +28,9 @@ let kernelSettings: [SwiftSetting] = [
 
 /// The example systems (examples/NAME/system.yaml with its programs beside it).
 let examples = ["hello", "ping-pong", "pager-demo", "name-lookup", "timer", "city"]
-/// Examples whose tasks are C images (built by scripts/build-c-examples.sh, not by SwiftPM).
-let cExamples = ["c-hello", "c-echo"]
+/// Examples whose tasks are C images (built by scripts/build-c-examples.sh, not by SwiftPM):
+/// their C sources and images (in c/) are not the target's; a Swift program beside them is.
+let cExamples = ["c-hello", "c-echo/c", "c-echo/system.yaml"]
 
 let package = Package(
     name: "umk",

@@ -15,6 +15,7 @@ public enum ExamplePrograms {
         ProgramRegistry.register("echo-server", NameLookup.echoServer)
         ProgramRegistry.register("echo-client", NameLookup.client)
         ProgramRegistry.register("sleeper", TimerDemo.sleeper)
+        ProgramRegistry.register("c-echo-swift-client", CEcho.swiftClient)
         City.register()
     }
 }

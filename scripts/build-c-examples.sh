@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the C examples' images (examples/c-*/NAME.c -> NAME.elf, one image per source).
+# Builds the C examples' images (examples/c-*/NAME.c and examples/c-*/c/NAME.c -> NAME.elf
+# beside it, one image per source).
 # A source that includes seL4's API (<sel4/...>) is built with `umk cc` against umk's SDK;
 # c-hello's, which uses no SDK, with the Swift toolchain's clang and ld.lld directly:
 # freestanding, static, position-independent, every loadable segment on pages of its own.
@@ -14,7 +15,8 @@ for tool in "$clang" "$lld"; do
 done
 umk="${UMK:-.build/debug/umk}"
 out="${1:-}"
-for src in examples/c-*/*.c; do
+for src in examples/c-*/*.c examples/c-*/c/*.c; do
+    [[ -e "$src" ]] || continue
     dir="${out:-$(dirname "$src")}"
     mkdir -p "$dir"
     name="$(basename "$src" .c)"

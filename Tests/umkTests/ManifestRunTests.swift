@@ -192,7 +192,7 @@ struct ManifestRunTests {
         #expect(r.stdout.contains("16\n"), "\(r.all)")
     }
 
-    @Test("RUN0017 c-echo: a C server and two C clients built with umk cc against seL4's API; each reply carries the caller's badge")
+    @Test("RUN0017 c-echo: a C server, two C clients built with umk cc against seL4's API and a Swift client; each reply carries the caller's badge")
     func cEcho() throws {
         let build = Process()
         build.executableURL = URL(fileURLWithPath: "/bin/bash")
@@ -205,6 +205,7 @@ struct ManifestRunTests {
         #expect(r.status == 0, "\(r.all)")
         #expect(r.stdout.contains("short: sent 1 words, got them back unchanged, labelled with my badge 11"), "\(r.all)")
         #expect(r.stdout.contains("long: sent 10 words, got them back unchanged, labelled with my badge 22"), "\(r.all)")
+        #expect(r.stdout.contains("swift: sent 3 words from Swift, got them back unchanged, labelled with my badge 33"), "\(r.all)")
     }
 
     @Test("RUN0018 umk cc: the SDK's wrappers from C get seL4's answers; a C error fails the build with the compiler's message")
@@ -234,15 +235,15 @@ struct ManifestRunTests {
         let written = try umk(["sdk", dir + "/sdk"])
         #expect(written.status == 0, "\(written.all)")
         let app = dir + "/app"
-        try FileManager.default.createDirectory(atPath: app, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: app + "/c", withIntermediateDirectories: true)
         for name in ["echo-server", "echo-client"] {
-            try FileManager.default.copyItem(atPath: Self.root.appendingPathComponent("examples/c-echo/\(name).c").path,
-                                             toPath: "\(app)/\(name).c")
+            try FileManager.default.copyItem(atPath: Self.root.appendingPathComponent("examples/c-echo/c/\(name).c").path,
+                                             toPath: "\(app)/c/\(name).c")
         }
         try FileManager.default.copyItem(atPath: Self.example("c-echo"), toPath: app + "/system.yaml")
         try """
             include ../sdk/umk.mk
-            all: echo-server.elf echo-client.elf
+            all: c/echo-server.elf c/echo-client.elf
             %.elf: %.c
             \t$(call umk_image,$@,$<)
             """.write(toFile: app + "/Makefile", atomically: true, encoding: .utf8)
