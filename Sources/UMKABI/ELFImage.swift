@@ -191,7 +191,8 @@ public struct ELFImage: Hashable, Sendable {
         guard let rela, relaSize > 0 else { return [] }
         guard relaEntry == 24 else { throw ELFError("relocation entries of \(relaEntry) bytes, not 24") }
         // The table's address is a virtual address: find it in a segment's file bytes.
-        guard let s = segments.first(where: { $0.vaddr <= rela && rela + relaSize <= $0.vaddr + $0.fileSize }) else {
+        // (Differences, not sums, of the file's values: nothing here can overflow.)
+        guard let s = segments.first(where: { $0.vaddr <= rela && rela - $0.vaddr <= $0.fileSize && relaSize <= $0.fileSize - (rela - $0.vaddr) }) else {
             throw ELFError("the relocation table at \(hex(rela)) is not in the file's loaded bytes")
         }
         let base = Int(s.fileOffset + (rela - s.vaddr))
@@ -203,7 +204,7 @@ public struct ELFImage: Hashable, Sendable {
             case 0: continue // R_X86_64_NONE
             case 8: // R_X86_64_RELATIVE
                 guard offset % 8 == 0 else { throw ELFError("relocation \(i) at \(hex(offset)) is not 8-byte aligned") }
-                guard segments.contains(where: { $0.writable && $0.vaddr <= offset && offset + 8 <= $0.vaddr + $0.memorySize }) else {
+                guard segments.contains(where: { $0.writable && $0.vaddr <= offset && $0.memorySize >= 8 && offset - $0.vaddr <= $0.memorySize - 8 }) else {
                     throw ELFError("relocation \(i) at \(hex(offset)) lies outside the writable segments")
                 }
                 list.append(Relocation(offset: offset, addend: addend))

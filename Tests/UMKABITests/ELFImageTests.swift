@@ -61,6 +61,9 @@ struct ELFImageTests {
             ("TLS alignment", "thread-local storage: alignment 8192 is not a power of two up to 4096"),
             ("TLS too large", "thread-local storage of 2097152 bytes; a thread's may be at most 1024 KiB"),
             ("no segments", "no loadable segments"),
+            ("relocation table at the top", "the relocation table at 0xfffffffffffffff0 is not in the file's loaded bytes"),
+            ("relocation at the top", "relocation 0 at 0xfffffffffffffffc is not 8-byte aligned"),
+            ("relocation past the end", "relocation 0 at 0xfffffffffffffff8 lies outside the writable segments"),
           ])
     func refused(_ kind: String, _ reason: String) {
         let got = refusal { e in
@@ -84,6 +87,9 @@ struct ELFImageTests {
             case "TLS alignment": e.put32(TinyELF.ph(3), 7); e.put64(TinyELF.ph(3) + 48, 8192)
             case "TLS too large": e.put32(TinyELF.ph(3), 7); e.put64(TinyELF.ph(3) + 40, 2 << 20)
             case "no segments": for i in 0..<3 { e.put32(TinyELF.ph(i), 6) }
+            case "relocation table at the top": e.put64(TinyELF.dynamic + 8, 0xFFFF_FFFF_FFFF_FFF0)
+            case "relocation at the top": e.put64(TinyELF.rela, 0xFFFF_FFFF_FFFF_FFFC)
+            case "relocation past the end": e.put64(TinyELF.rela, 0xFFFF_FFFF_FFFF_FFF8)
             default: Issue.record("unknown case \(kind)")
             }
         }
