@@ -30,7 +30,7 @@ let kernelSettings: [SwiftSetting] = [
 let examples = ["hello", "ping-pong", "pager-demo", "name-lookup", "timer", "city"]
 /// Examples whose tasks are C images (built by scripts/build-c-examples.sh, not by SwiftPM):
 /// their C sources and images (in c/) are not the target's; a Swift program beside them is.
-let cExamples = ["c-hello", "c-echo/c", "c-echo/system.yaml"]
+let cExamples = ["c-hello", "c-echo/c", "c-echo/system.yaml", "c-root"]
 
 let package = Package(
     name: "umk",
@@ -105,7 +105,7 @@ let package = Package(
         .target(name: "UMKRuntime", dependencies: ["Servers", "UMKABI", "UMKCommandLine", "UMKGuest"]),
         .executableTarget(name: "umk", dependencies: ["UMKCommandLine", "ExamplePrograms"]),
         .testTarget(name: "UMKABITests", dependencies: ["UMKABI", "UMKTestSupport"]),
-        .testTarget(name: "UMKernelTests", dependencies: ["UMKernel", "UMKABI", "UMKDevices"]),
+        .testTarget(name: "UMKernelTests", dependencies: ["UMKernel", "UMKABI", "UMKDevices", "UMKTestSupport"]),
         .testTarget(name: "UMKDevicesTests", dependencies: ["UMKDevices"]),
         .testTarget(name: "UMKFuzzTests", dependencies: ["UMKFuzz", "UMKernel", "UMKABI"],
                     exclude: ["Regressions"]),

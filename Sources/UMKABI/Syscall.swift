@@ -34,7 +34,11 @@ public enum Syscall: Int64, Sendable, CaseIterable {
     case debugSnapshot = -13
     /// Debug: give a thread a name for reports.
     case debugNameThread = -14
+    /// Set the calling thread's TLS base (seL4 with CONFIG_SET_TLS_BASE_SELF; numbered
+    /// after every debug and benchmark syscall syscall.xml lists, as libsel4 numbers it).
+    case setTLSBase = -30
 
-    /// True for the debug syscalls, which are not capability invocations.
+    /// True for the syscalls on seL4's unknown-syscall path (the debug calls and
+    /// SetTLSBase), which are not capability invocations.
     public var isDebug: Bool { rawValue <= Syscall.debugPutChar.rawValue }
 }

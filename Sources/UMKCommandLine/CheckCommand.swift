@@ -21,8 +21,13 @@ struct CheckCommand: ParsableCommand {
             let system = try Manifest.load(path: file, programs: ProgramRegistry.names, addressSpaces: LinuxSystem.addressSpaces,
                                            taskAddressRange: LinuxSystem.taskAddressRange)
             let plan = system.plan
-            print("\(file): ok: system '\(plan.name)', \(plan.tasks.count) tasks, \(plan.channels.count) channels, "
-                  + "\(plan.regions.count) regions; needs \(system.ramNeeded >> 20) MiB of \(system.ram >> 20) MiB RAM")
+            if let root = system.rootImage {
+                print("\(file): ok: system '\(plan.name)', root task image '\(root.path)' (\(root.elf.memoryBytes >> 10) KiB loaded); "
+                      + "needs \(system.ramNeeded >> 20) MiB of \(system.ram >> 20) MiB RAM")
+            } else {
+                print("\(file): ok: system '\(plan.name)', \(plan.tasks.count) tasks, \(plan.channels.count) channels, "
+                      + "\(plan.regions.count) regions; needs \(system.ramNeeded >> 20) MiB of \(system.ram >> 20) MiB RAM")
+            }
         } catch {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
             throw ExitCode(2)

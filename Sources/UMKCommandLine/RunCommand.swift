@@ -38,6 +38,10 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "The system's manifest (YAML; see docs/manifest.md).")
     var file: String?
 
+    @Option(help: ArgumentHelp("Run a program image (an ELF built with umk cc) as the root task instead of init, with seL4's root-task environment.",
+                               valueName: "image"))
+    var root: String?
+
     @Option(help: "Without FILE: the built-in demo system to run (\(Example.allCases.map(\.rawValue).joined(separator: ", "))).")
     var system: Example?
 
@@ -72,7 +76,9 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("--record, --replay and --seed need virtual time (drop --realtime)")
         }
         if record != nil && replay != nil { throw ValidationError("--record and --replay cannot be combined") }
-        if file != nil && system != nil { throw ValidationError("give a manifest or --system, not both") }
+        if [file != nil, system != nil, root != nil].filter({ $0 }).count > 1 {
+            throw ValidationError("give one of a manifest, --root or --system")
+        }
         if let console { _ = try Self.binding(console) }
     }
 
@@ -88,6 +94,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         umk_line_buffer_stdout()
+        if let root { return try runRoot(root) }
         guard let file else { return try runDemo() }
         let compiled: CompiledSystem
         do {
@@ -112,8 +119,9 @@ struct RunCommand: ParsableCommand {
         }
         let timeLimit = compiled.expectation?.timeout?.value
         let checked = umk_monotonic_ns()
-        let (result, machine) = try boot(root: Init.root, config: config, ram: ram, options: options,
-                                         timeLimit: timeLimit.map { UInt64($0 * 1e9) } ?? 0)
+        let rootProgram: RootProgram = compiled.rootImage.map { .image(.init(file: $0.bytes, elf: $0.elf)) } ?? .guest(Init.root)
+        let (result, machine) = try boot(root: rootProgram, config: compiled.rootImage == nil ? config : LinuxSystem.rootConfig,
+                                         ram: ram, options: options, timeLimit: timeLimit.map { UInt64($0 * 1e9) } ?? 0)
         if stats { report(machine, tasks: compiled.plan.tasks.map(\.name), checked: checked) }
         throw ExitCode(verdict(result, expectation: compiled.expectation))
     }
@@ -209,8 +217,14 @@ struct RunCommand: ParsableCommand {
         return options
     }
 
+    /// What runs as the root task: a Swift guest (init, a demo) or a program image.
+    enum RootProgram {
+        case guest(GuestEntry)
+        case image(BootConfig.RootImage)
+    }
+
     /// Boots `root` on a fresh Linux machine and runs it to the end.
-    func boot(root: GuestEntry, config: BootConfig, ram: UInt64, options: MachineOptions,
+    func boot(root: RootProgram, config: BootConfig, ram: UInt64, options: MachineOptions,
               timeLimit: UInt64) throws -> (LinuxRunResult, MachineStats) {
         if options.clock == .deterministic { FixedHostLayout.ensure() }
         let hal = try LinuxHAL(ramSize: ram, options: options)
@@ -218,7 +232,11 @@ struct RunCommand: ParsableCommand {
         guard umk_stop_install(timeLimit) == 0 else { throw ValidationError("cannot install the stop handler") }
         defer { umk_stop_uninstall() }
         let kernel = Kernel(hal: hal)
-        let result = try kernel.runGuests(root: root, config: config)
+        let result: LinuxRunResult
+        switch root {
+        case .guest(let entry): result = try kernel.runGuests(root: entry, config: config)
+        case .image(let image): result = try kernel.runGuests(rootImage: image, config: config)
+        }
         let stats = MachineStats(threadStarts: kernel.hal.threadStarts, entries: kernel.hal.entries,
                                  hostMappingCalls: kernel.hal.hostMappingCalls, ended: umk_monotonic_ns(),
                                  ramPopulated: kernel.hal.ramPopulated)
@@ -229,8 +247,33 @@ struct RunCommand: ParsableCommand {
     /// The built-in demo systems (no manifest).
     func runDemo() throws {
         let options = try machineOptions(clock: .deterministic, console: "terminal")
-        let (result, _) = try boot(root: system == .shell ? ShellSystem.root : HelloSystem.root, config: LinuxSystem.rootConfig,
+        let (result, _) = try boot(root: .guest(system == .shell ? ShellSystem.root : HelloSystem.root), config: LinuxSystem.rootConfig,
                                    ram: (ramMiB ?? 256) << 20, options: options, timeLimit: 0)
+        throw ExitCode(verdict(result, expectation: nil))
+    }
+
+    /// --root IMAGE: the image, checked as a manifest's `root` is, runs as the root task.
+    func runRoot(_ path: String) throws {
+        func refuse(_ reason: String) -> ExitCode {
+            FileHandle.standardError.write(Data("umk: \(path): \(reason)\n".utf8))
+            return ExitCode(2)
+        }
+        guard let data = FileManager.default.contents(atPath: path) else { throw refuse("cannot read the file") }
+        let bytes = [UInt8](data)
+        let elf: ELFImage
+        do { elf = try ELFImage(bytes: bytes) } catch { throw refuse(error.reason) }
+        let range = LinuxSystem.taskAddressRange(-1)
+        guard elf.fits(bias: elf.bias(rangeStart: range.lowerBound), in: range) else {
+            throw refuse("linked at fixed addresses \(hex(elf.span.lowerBound))-\(hex(elf.span.upperBound)), outside the root's usable "
+                         + "range \(hex(range.lowerBound + TaskLayout.reservedEnd))-\(hex(range.upperBound)): link it as a static PIE")
+        }
+        let ram = ramMiB.map { $0 << 20 } ?? 256 << 20
+        let needed = ManifestCompiler.ramNeeded(root: elf)
+        if ram < needed { throw refuse("--ram-mib \(ram >> 20) is too small (it needs \(needed >> 20) MiB or more)") }
+        let options = try machineOptions(clock: .deterministic, console: "terminal")
+        let (result, machine) = try boot(root: .image(.init(file: bytes, elf: elf)), config: LinuxSystem.rootConfig,
+                                         ram: ram, options: options, timeLimit: 0)
+        if stats { report(machine, tasks: [], checked: umk_monotonic_ns()) }
         throw ExitCode(verdict(result, expectation: nil))
     }
 }

@@ -95,6 +95,9 @@ public struct Manifest: Sendable {
     public var ram: Located<UInt64>?
     public var clock: Located<ManifestClock>?
     public var console: Located<String>?
+    /// A program image that runs as the root task instead of init (seL4's root-task
+    /// environment); such a manifest has no tasks, regions or channels.
+    public var root: Located<String>?
     public var tasks: [Task] = []
     public var regions: [Region] = []
     public var channels: [Channel] = []

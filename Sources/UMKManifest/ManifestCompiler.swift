@@ -20,6 +20,9 @@ public struct CompiledSystem: Sendable {
     public var ramNeeded: UInt64
     /// The ELF images tasks run, by BootPlan.Task.image: boot modules for init.
     public var images: [ImageModule] = []
+    /// The manifest's `root`: the image that runs as the root task instead of init (the
+    /// plan is then empty).
+    public var rootImage: ImageModule?
 }
 
 /// Why an image file could not be read.
@@ -50,6 +53,7 @@ public struct ManifestCompiler {
     /// Where task `i`'s address range will lie on the machine that runs the plan (init
     /// gives the tasks' VSpaces their ASIDs in order). With it, an image linked at fixed
     /// addresses (ET_EXEC) that lies inside its task's range is accepted; without, refused.
+    /// Task -1 is the root task (the first range: init's, or a `root` image's).
     public var taskAddressRange: ((Int) -> Range<UInt64>)?
     public private(set) var diagnostics: [ManifestDiagnostic] = []
     var file = ""
@@ -312,7 +316,12 @@ public struct ManifestCompiler {
         }
 
         let plan = BootPlan(name: m.name?.value ?? "system", tasks: tasks, regions: regions, channels: channels)
-        let needed = Self.ramNeeded(plan, images: images)
+        var needed = Self.ramNeeded(plan, images: images)
+        var rootImage: ImageModule?
+        if let root = m.root, let i = compileImage(root, task: -1, name: "root") {
+            rootImage = images.remove(at: i)
+            needed = Self.ramNeeded(root: rootImage!.elf)
+        }
         let ram = m.ram?.value ?? Manifest.defaultRAM
         if let r = m.ram, r.value < 4 << 20 || r.value > 64 << 30 {
             report(r.at, "ram must be between 4 MiB and 64 GiB, not \(describe(r.value))")
@@ -333,7 +342,7 @@ public struct ManifestCompiler {
         }
         guard diagnostics.count == start else { return nil }
         return CompiledSystem(plan: plan, ram: ram, clock: m.clock?.value ?? .virtual, console: console,
-                              expectation: m.expect, ramNeeded: needed, images: images)
+                              expectation: m.expect, ramNeeded: needed, images: images, rootImage: rootImage)
     }
 
     /// A range in a task's address space: aligned, above init's layout, inside the window.
@@ -428,6 +437,12 @@ public struct ManifestCompiler {
             return false
         }
         return true
+    }
+
+    /// The RAM a root image needs at least: the kernel's area, the root's CNode, boot
+    /// objects and stack, and the image's pages.
+    public static func ramNeeded(root elf: ELFImage) -> UInt64 {
+        0x8000 + (1 << (12 + ObjectSize.slotBits)) + (2 << 20) + elf.memoryBytes
     }
 
     /// A conservative count of the RAM the plan uses: the kernel's reserved area and init's

@@ -28,12 +28,12 @@ public struct ManifestParser {
         }
         var manifest = Manifest(file: file)
         guard let root else {
-            report(SourceLocation(line: 1, column: 1), "the manifest is empty; it needs at least 'tasks'")
+            report(SourceLocation(line: 1, column: 1), "the manifest is empty; it needs at least 'tasks' (or 'root')")
             return nil
         }
         manifest.at = at(root)
         guard let top = mapping(root, "the manifest",
-                                keys: ["name", "ram", "clock", "console", "tasks", "regions", "channels", "expect"]) else {
+                                keys: ["name", "ram", "clock", "console", "root", "tasks", "regions", "channels", "expect"]) else {
             return nil
         }
         manifest.name = string(top["name"], "name")
@@ -46,12 +46,18 @@ public struct ManifestParser {
             }
         }
         manifest.console = string(top["console"], "console")
-        if let node = top["tasks"] {
+        manifest.root = string(top["root"], "root")
+        if let root = manifest.root {
+            // A root task builds its system itself.
+            for key in ["tasks", "regions", "channels"] {
+                if let node = top[key] { report(at(node), "'\(key)' cannot be combined with 'root' (at \(root.at)): a root task builds its own system") }
+            }
+        } else if let node = top["tasks"] {
             let items = sequence(node, "tasks")
             if case .sequence = node, items.isEmpty { report(at(node), "'tasks' is empty; a system needs at least one task") }
             for item in items { if let t = task(item) { manifest.tasks.append(t) } }
         } else {
-            report(manifest.at, "the manifest needs 'tasks'")
+            report(manifest.at, "the manifest needs 'tasks' (or 'root': a program image to run as the root task)")
         }
         if let node = top["regions"] {
             for item in sequence(node, "regions") { if let r = region(item) { manifest.regions.append(r) } }

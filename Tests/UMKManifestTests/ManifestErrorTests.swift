@@ -55,7 +55,7 @@ struct ManifestErrorTests {
             """) == ["4:5: unknown key 'prioity' in a task; did you mean 'priority'? (known: name, program, image, priority, mcp, stack, cspace_bits, heap, fault_handler, args, irqs, ioports)"])
         #expect(problems("tasks: []\nmemory: 4\n") == [
             "1:8: 'tasks' is empty; a system needs at least one task",
-            "2:1: unknown key 'memory' in the manifest (known: name, ram, clock, console, tasks, regions, channels, expect)",
+            "2:1: unknown key 'memory' in the manifest (known: name, ram, clock, console, root, tasks, regions, channels, expect)",
         ])
     }
 
@@ -87,7 +87,7 @@ struct ManifestErrorTests {
         #expect(problems("tasks:\n  - name: a\n    program: [ping\n") == [
             "4:1: YAML: did not find expected ',' or ']' (while parsing a flow sequence)",
         ])
-        #expect(problems("") == ["1:1: the manifest is empty; it needs at least 'tasks'"])
+        #expect(problems("") == ["1:1: the manifest is empty; it needs at least 'tasks' (or 'root')"])
     }
 
     @Test("MANIFEST0004 regions: overlapping, misaligned, out of range, duplicate names, bad page sizes")

@@ -258,6 +258,47 @@ struct ManifestRunTests {
         #expect(r.stdout.contains("long: sent 10 words, got them back unchanged, labelled with my badge 22"), "\(r.all)")
     }
 
+    @Test("RUN0020 a C root task (umk run --root, and a manifest's root) does the tutorial steps from BootInfo alone")
+    func cRoot() throws {
+        let dir = NSTemporaryDirectory() + "umk-root-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let cc = try umk(["cc", "-o", dir + "/root.elf", Self.root.appendingPathComponent("examples/c-root/root.c").path])
+        #expect(cc.status == 0, "\(cc.all)")
+        try FileManager.default.copyItem(atPath: Self.example("c-root"), toPath: dir + "/system.yaml")
+        for run in [try umk(["run", "--root", dir + "/root.elf"]), try umk(["run", dir + "/system.yaml"])] {
+            #expect(run.status == 0, "\(run.all)")
+            for line in ["Hello, World! (rootserver, argc 1)",
+                         "untyped: a 4 KiB untyped gave one page, refused a second, and gave it again after a revoke",
+                         "mapping: the page at 0x", "holds 0xc0ffee",
+                         "thread: hello from a second thread (argument 0x", "its own TLS counter 42)",
+                         "ipc: a call with badge 0x61: 6 x 7", "thread: the reply says 42 (label 0)",
+                         "notifications: two signals arrived as one, badge 0x5",
+                         "tutorial: all steps passed"] {
+                #expect(run.stdout.contains(line), "\(line) in \(run.all)")
+            }
+        }
+    }
+
+    @Test("RUN0021 a bad root image: the file and the reason, exit 2; 'root' with 'tasks' in a manifest is refused at its place")
+    func badRoot() throws {
+        let notELF = try umk(["run", "--root", Self.example("hello")])
+        #expect(notELF.status == 2, "\(notELF.all)")
+        #expect(notELF.stderr.contains("umk: \(Self.example("hello")): not an ELF file"), "\(notELF.all)")
+        let missing = try umk(["run", "--root", "/nonexistent/root.elf"])
+        #expect(missing.status == 2 && missing.stderr.contains("/nonexistent/root.elf: cannot read the file"), "\(missing.all)")
+        let both = try manifest("""
+            root: root.elf
+            tasks:
+              - {name: t, program: hello}
+            """)
+        defer { try? FileManager.default.removeItem(atPath: both) }
+        let r = try umk(["check", both])
+        #expect(r.status == 2, "\(r.all)")
+        #expect(r.stderr.contains("\(both):3:3: 'tasks' cannot be combined with 'root' (at 1:7)"), "\(r.all)")
+        #expect(r.stderr.contains("\(both):1:7: image 'root.elf': no such file"), "\(r.all)")
+    }
+
     @Test("RUN0014 a task whose image is not an ELF file: file:line:column, exit 2, nothing started")
     func badImage() throws {
         let path = try manifest("""

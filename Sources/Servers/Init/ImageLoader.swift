@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// init loads a task's ELF image as a root task on seL4 would: for each loadable segment,
-// fresh frames retyped from its untyped memory, filled through a scratch mapping in init's
-// own VSpace (the file's bytes, zeros after them, each R_X86_64_RELATIVE word set to the
-// load bias plus its addend), then mapped into the task with the segment's rights
+// init loads a task's ELF image as a root task on seL4 would: for each page of a loadable
+// segment, a fresh frame retyped from its untyped memory, filled through a scratch mapping
+// in init's own VSpace (ELFImage.loadedPages), then mapped into the task with the
+// segment's rights
 // (writable, or read-only and so executable: text is read-only). Every
 // task gets its own frames, so two tasks of one image have their own data and bss. The
 // image arrives as a boot module; init checks it again before it loads anything.
@@ -56,20 +56,16 @@ extension SystemBuilder {
         let name = plan.tasks[i].name, range = tasks[i].range, elf = image.elf
         // A static PIE goes to TaskLayout.imageBase of the range; an ET_EXEC where it was
         // linked, which must be inside the range (the host checked where it would be).
-        let bias = elf.kind == .staticPIE ? range.lowerBound + TaskLayout.imageBase - elf.span.lowerBound : 0
-        guard range.lowerBound + TaskLayout.reservedEnd <= bias &+ elf.span.lowerBound, bias &+ elf.span.upperBound <= range.upperBound else {
+        let bias = elf.bias(rangeStart: range.lowerBound)
+        guard elf.fits(bias: bias, in: range) else {
             throw BuildError(step: "image of \(name): linked at \(hex(elf.span.lowerBound))-\(hex(elf.span.upperBound)), outside its "
                              + "address range \(hex(range.lowerBound))-\(hex(range.upperBound))", error: .invalidArgument)
         }
-        var relocations: [UInt64: [(offset: UInt64, value: UInt64)]] = [:]
-        for r in elf.relocations { relocations[r.offset & ~0xFFF, default: []].append((r.offset & 0xFFF, bias &+ r.addend)) }
-        for s in elf.segments {
-            for page in stride(from: s.pages.lowerBound, to: s.pages.upperBound, by: 4096) {
-                try placePage(i, at: bias + page, rights: s.writable ? .readWrite : .read, "image of \(name)") { scratch in
-                    // The file's bytes on this page (the rest stays as retyped: zero), then
-                    // the relocated words.
-                    copy(image.bytes, bytes: s.vaddr..<s.vaddr + s.fileSize, at: s.fileOffset, onto: page, scratch)
-                    for r in relocations[page] ?? [] { IPCBuffer.store(scratch + r.offset, r.value) }
+        for page in elf.loadedPages(file: image.bytes, bias: bias) {
+            try placePage(i, at: page.address, rights: page.writable ? .readWrite : .read, "image of \(name)") { scratch in
+                page.bytes.withUnsafeBytes { source in
+                    // SAFETY: the scratch page is mapped read-write, and a page is 4096 bytes.
+                    unsafe UnsafeMutableRawPointer(bitPattern: UInt(scratch))!.copyMemory(from: source.baseAddress!, byteCount: 4096)
                 }
             }
         }

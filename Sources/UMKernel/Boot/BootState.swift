@@ -30,7 +30,23 @@ public struct BootConfig: Sendable {
     /// right after the BootInfo frame as seL4 maps its extra BootInfo pages; umk's boot
     /// modules (the boot plan) travel this way.
     public var extraBootInfo: [(id: UInt64, words: [UInt64])] = []
+    /// The root task's program image, if it is one (seL4's boot loads the root task's
+    /// ELF): its pages are mapped where the image goes in the root's range (a static PIE
+    /// at TaskLayout.imageBase) with its segments' rights, their frames listed in
+    /// BootInfo's userImageFrames, and the root starts at its entry point instead of
+    /// `entry`. The caller checked that it fits the range.
+    public var rootImage: RootImage?
+    /// The root's entry function's arguments after BootInfo's address (rsi, rdx, …): the
+    /// machine's own (on Linux, the syscall entry a program image calls).
+    public var entryArguments: [UInt64] = []
     public init() {}
+
+    /// A root task's ELF image and the bytes it was parsed from.
+    public struct RootImage: Sendable {
+        public var file: [UInt8]
+        public var elf: ELFImage
+        public init(file: [UInt8], elf: ELFImage) { self.file = file; self.elf = elf }
+    }
 
     /// Bytes of extra BootInfo (BootInfo.extraLen): each chunk is a 2-word header and its
     /// words; the kernel adds the address-range chunk (2 words) after the given ones.
@@ -84,6 +100,8 @@ extension Kernel {
         for _ in 0..<config.extraPages { extraFrames.append(carve(12)) }
         var stackFrames: [UInt64] = []
         for _ in 0..<config.stackPages { stackFrames.append(carve(12)) }
+        var imageFrames: [UInt64] = []
+        for _ in 0..<(config.rootImage.map { $0.elf.memoryBytes >> 12 } ?? 0) { imageFrames.append(carve(12)) }
 
         let cnodeCap = Capability.cnode(paddr: rootCNode, radix: cnodeBits, guardSize: 64 - cnodeBits)
         func rootSlot(_ i: UInt64) -> SlotRef { slot(rootCNode + (i << ObjectSize.slotBits)) }
@@ -112,10 +130,28 @@ extension Kernel {
         for (i, pt) in pts.enumerated() {
             physmap.storeWord(entrySlot(pd, firstTable + UInt64(i) << 21, PagingLevel.pd), PTE.table(pt))
         }
-        func mapFrame(_ paddr: UInt64, _ vaddr: UInt64) -> Capability {
-            let pt = pts[Int((vaddr - firstTable) >> 21)]
-            physmap.storeWord(entrySlot(pt, vaddr, PagingLevel.pt), PTE.frame(paddr, .readWrite, large: false))
-            hal.mapFrame(asid: asid, vaddr: vaddr, paddr: paddr, sizeBits: 12, rights: .readWrite)
+        // Tables the root image needs beyond the boot objects', made as its pages are mapped.
+        var imageTables: [Capability] = []
+        func table(for vaddr: UInt64) -> UInt64 {
+            var table = pml4
+            for (level, type) in [(PagingLevel.pml4, CapType.pdpt), (PagingLevel.pdpt, .pageDirectory), (PagingLevel.pd, .pageTable)] {
+                let e = entrySlot(table, vaddr, level), word = physmap.loadWord(e)
+                if word & PTE.present != 0 {
+                    table = word & PTE.addressMask
+                    continue
+                }
+                let t = carve(12)
+                physmap.storeWord(e, PTE.table(t))
+                var cap = Capability.table(type, paddr: t)
+                cap.setMapping(asid: asid, vaddr: vaddr & ~lowMask(level))
+                imageTables.append(cap)
+                table = t
+            }
+            return table
+        }
+        func mapFrame(_ paddr: UInt64, _ vaddr: UInt64, rights: VMRights = .readWrite) -> Capability {
+            physmap.storeWord(entrySlot(table(for: vaddr), vaddr, PagingLevel.pt), PTE.frame(paddr, rights, large: false))
+            hal.mapFrame(asid: asid, vaddr: vaddr, paddr: paddr, sizeBits: 12, rights: rights)
             var cap = Capability.frame(paddr: paddr, size: .small)
             cap.setMapping(asid: asid, vaddr: vaddr)
             return cap
@@ -160,15 +196,28 @@ extension Kernel {
         }
         info.extraBIPages = SlotRegion(start: extraStart, end: slotIndex)
         info.extraLength = config.extraLength
+        // The image's and the stack's frames are mapped first (making the image's tables),
+        // then every paging cap and every frame cap is handed over.
+        var frameCaps: [Capability] = []
+        if let image = config.rootImage {
+            let bias = image.elf.bias(rangeStart: range.lowerBound)
+            precondition(image.elf.fits(bias: bias, in: range), "boot: the root image lies outside the root's address range")
+            for (page, frame) in zip(image.elf.loadedPages(file: image.file, bias: bias), imageFrames) {
+                for w in 0..<512 {
+                    let word = (0..<8).reduce(UInt64(0)) { $0 | UInt64(page.bytes[w * 8 + $1]) << (8 * UInt64($1)) }
+                    if word != 0 { physmap.storeWord(frame + UInt64(w) * 8, word) }
+                }
+                frameCaps.append(mapFrame(frame, page.address, rights: page.writable ? .readWrite : .readOnly))
+            }
+            config.entry = bias + image.elf.entry
+        }
+        let stackBase = config.stackTop - config.stackPages * 4096
+        for (i, frame) in stackFrames.enumerated() { frameCaps.append(mapFrame(frame, stackBase + UInt64(i) * 4096)) }
         let pagingStart = slotIndex
-        for cap in [pdptCap, pdCap] + ptCaps { provide(slotIndex, cap); slotIndex += 1 }
+        for cap in [pdptCap, pdCap] + ptCaps + imageTables { provide(slotIndex, cap); slotIndex += 1 }
         info.userImagePaging = SlotRegion(start: pagingStart, end: slotIndex)
         let framesStart = slotIndex
-        let stackBase = config.stackTop - config.stackPages * 4096
-        for (i, frame) in stackFrames.enumerated() {
-            provide(slotIndex, mapFrame(frame, stackBase + UInt64(i) * 4096))
-            slotIndex += 1
-        }
+        for cap in frameCaps { provide(slotIndex, cap); slotIndex += 1 }
         info.userImageFrames = SlotRegion(start: framesStart, end: slotIndex)
 
         // Everything else is untyped, in naturally aligned power-of-two blocks.
@@ -206,6 +255,7 @@ extension Kernel {
         t.pointee.priority = RootTask.priority
         t.pointee.mcp = RootTask.priority
         t.pointee[.rdi] = config.bootInfoAddress
+        for (register, value) in zip([UserRegister.rsi, .rdx, .rcx, .r8, .r9], config.entryArguments) { t.pointee[register] = value }
         // The root's entry is a function called with BootInfo's address: it starts, exactly
         // as these registers say, with rsp as after a call (8 below a 16-byte boundary).
         t.pointee[.rsp] = config.stackTop - 8

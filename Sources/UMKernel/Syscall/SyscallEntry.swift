@@ -222,6 +222,10 @@ extension Kernel {
             thread.pointee[.rdi] = cap.type.seL4Tag
         case .debugNameThread:
             debugNameThread(thread)
+        case .setTLSBase:
+            // seL4 (CONFIG_SET_TLS_BASE_SELF): the caller's TLS_BASE register, unchecked.
+            thread.pointee[.fsBase] = thread.pointee[.rdi]
+            hal.registersWritten(thread)
         default:
             handleFault(thread, .unknownSyscall(UInt64(bitPattern: number)))
         }

@@ -2,6 +2,7 @@
 
 import Testing
 import UMKABI
+import UMKTestSupport
 @testable import UMKernel
 
 @Suite("Boot state")
@@ -67,5 +68,43 @@ struct BootStateTests {
         #expect(m[0x4F_0000 - 0x1000] == nil, "guard page below the stack")
         #expect(h.root.pointee[.rdi] == 0x40_0000)
         #expect(h.root.pointee.ipcBuffer == 0x40_2000)
+    }
+
+    @Test("BOOT0001 a root image: its pages at TaskLayout.imageBase with their segments' rights, relocated, in userImageFrames; the root starts at its entry with the machine's arguments")
+    func rootImage() throws {
+        let file = TinyELF().bytes
+        let elf = try ELFImage(bytes: file)
+        var config = BootConfig()
+        config.rootImage = BootConfig.RootImage(file: file, elf: elf)
+        config.entryArguments = [0x5151]
+        let k = Kernel(hal: SimulatedHAL(ramSize: 16 << 20))
+        let boot = k.boot(config)
+        let base = TaskLayout.imageBase
+        let m = k.hal.mappings[1] ?? [:]
+        #expect(m[base]?.rights == .readOnly && m[base + 0x1000]?.rights == .readOnly)
+        #expect(m[base + 0x2000]?.rights == .readWrite && m[base + 0x3000]?.rights == .readWrite, "bss page")
+        // The text's ret, and the relocated word (bias + 0x1000).
+        #expect(k.physmap.loadByte(m[base + 0x1000]!.paddr) == 0xC3)
+        #expect(k.physmap.loadWord(m[base + 0x2000]!.paddr + UInt64(TinyELF.fixed - 0x2000)) == base + 0x1000)
+        #expect(boot.rootThread.pointee[.rip] == base + 0x1000 && boot.rootThread.pointee[.rsi] == 0x5151)
+        // Every image frame and the 16 stack pages are in userImageFrames; the image's new
+        // tables (a page directory and a page table) in userImagePaging.
+        let frames = boot.bootInfo.userImageFrames
+        #expect(frames.count == 4 + config.stackPages)
+        let cnode = boot.rootThread.slot(.cTable).pointee.cap.paddr
+        func cap(_ i: UInt64) -> Capability { k.slot(cnode + i * 32).pointee.cap }
+        let images = (frames.start..<frames.end).map(cap)
+        #expect(images.contains { $0.type == .frame && $0.mappedAddress == base + 0x2000 })
+        let paging = (boot.bootInfo.userImagePaging.start..<boot.bootInfo.userImagePaging.end).map(cap)
+        #expect(paging.contains { $0.type == .pageDirectory && $0.mappedAddress == base })
+        #expect(paging.contains { $0.type == .pageTable && $0.mappedAddress == base })
+    }
+
+    @Test("BOOT0002 SetTLSBase (seL4's CONFIG_SET_TLS_BASE_SELF syscall) sets the caller's TLS base")
+    func setTLSBase() {
+        let h = KernelHarness()
+        h.syscall(.setTLSBase, cptr: 0x7000_1000)
+        #expect(h.root.pointee[.fsBase] == 0x7000_1000)
+        #expect(h.k.currentThread == h.root)
     }
 }

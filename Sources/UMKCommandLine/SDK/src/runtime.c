@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The C runtime of a program on umk (crt0 and what libc it has). init starts a task's image
- * as a function of three arguments: the start information's address, the kernel's syscall
- * entry and the IPC buffer; its TLS block is set up and its FS base loaded. _start keeps the
- * entry and the IPC buffer (in TLS, as libsel4 does), makes argv from the start information
- * (the task's name, then the manifest's args) and ends the task with main's status.
+ * The C runtime of a program on umk (crt0 and what libc it has), as seL4's sel4runtime is.
+ * A program starts as a function of up to three arguments:
+ *  - as the root task (umk run --root), from the kernel: rdi = seL4's BootInfo, rsi = the
+ *    kernel's syscall entry. _start sets up the thread's TLS from the image's PT_TLS (on
+ *    its stack, which it never leaves) and sets its TLS base; main gets argv {"rootserver"};
+ *    the system halts with main's status.
+ *  - as a task init started from a manifest: rdi = its start information, rsi = the
+ *    syscall entry, rdx = its IPC buffer; init set up its TLS. argv is the task's name,
+ *    then the manifest's args; the task ends with main's status (init's exit request).
+ * _start keeps the syscall entry, and the IPC buffer in TLS, as libsel4 does.
  */
 #include <sel4runtime.h>
 #include <stdarg.h>
@@ -17,6 +22,7 @@ void (*__umk_syscall)(umk_syscall_block_t *);
 __thread seL4_IPCBuffer *__sel4_ipc_buffer;
 
 static const seL4_Word *start_info;
+static const seL4_BootInfo *boot_info;
 static seL4_Word range_start, range_end;
 
 int main(int argc, char *argv[]);
@@ -24,6 +30,8 @@ int main(int argc, char *argv[]);
 /* The start information's slot of init's endpoint and its exit request (BootPlan.swift). */
 enum { INIT_SLOT = 68, INIT_EXIT = 1 };
 #define START_INFO_MAGIC 0x4F464E4954525301ull
+/* The extra BootInfo chunk with the root's address range (BootInfo.swift). */
+#define ADDRESS_RANGE_CHUNK 0x554D4B41ull
 
 #define MAX_ARGS 64
 static char *argv_list[MAX_ARGS + 1];
@@ -65,25 +73,119 @@ static int make_argv(const seL4_Word *info) {
     return argc;
 }
 
+/* The root's address range, from the extra BootInfo after the BootInfo frame. */
+static void read_address_range(const seL4_BootInfo *bi) {
+    const char *extra = (const char *)bi + 4096;
+    for (seL4_Word at = 0; at + sizeof(seL4_BootInfoHeader) <= bi->extraLen;) {
+        const seL4_BootInfoHeader *h = (const seL4_BootInfoHeader *)(extra + at);
+        if (h->len < sizeof *h) break;
+        if (h->id == ADDRESS_RANGE_CHUNK && h->len >= sizeof *h + 16) {
+            const seL4_Word *words = (const seL4_Word *)(h + 1);
+            range_start = words[0];
+            range_end = words[1];
+        }
+        at += h->len;
+    }
+}
+
+/* The image's PT_TLS (found through its own program headers) and load bias. */
+typedef struct {
+    uint32_t type, flags;
+    uint64_t offset, vaddr, paddr, filesz, memsz, align;
+} program_header;
+extern const char __ehdr_start[] __attribute__((visibility("hidden")));
+static const program_header *tls_header;
+static uintptr_t load_bias;
+
+static void find_tls(void) {
+    const unsigned char *e = (const unsigned char *)__ehdr_start;
+    const program_header *ph = (const program_header *)(e + *(const uint64_t *)(e + 32));
+    uint16_t count = *(const uint16_t *)(e + 56);
+    for (uint16_t i = 0; i < count; i++) {
+        if (ph[i].type == 1 && ph[i].offset == 0) load_bias = (uintptr_t)e - ph[i].vaddr;
+        if (ph[i].type == 7) tls_header = &ph[i];
+    }
+}
+
+static uintptr_t align_up(uintptr_t v, uintptr_t a) { return (v + a - 1) & ~(a - 1); }
+static uintptr_t tls_align(void) {
+    uintptr_t a = tls_header && tls_header->align > 16 ? tls_header->align : 16;
+    return a;
+}
+
+/* Variant II (x86_64): the block ends at the thread pointer, which holds its own address. */
+size_t sel4runtime_get_tls_size(void) {
+    if (!tls_header) return 0;
+    return align_up(tls_header->memsz, tls_align()) + tls_align() + sizeof(uintptr_t);
+}
+int sel4runtime_initial_tls_enabled(void) { return tls_header != 0; }
+
+uintptr_t sel4runtime_write_tls_image(void *tls_memory) {
+    if (!tls_header || !tls_memory) return 0;
+    uintptr_t block = align_up(tls_header->memsz, tls_align());
+    uintptr_t tp = align_up((uintptr_t)tls_memory + block, tls_align());
+    char *start = (char *)(tp - block);
+    memcpy(start, (const char *)(load_bias + tls_header->vaddr), tls_header->filesz);
+    memset(start + tls_header->filesz, 0, block - tls_header->filesz);
+    *(uintptr_t *)tp = tp;
+    return tp;
+}
+
+/* A copy of the calling thread's TLS (its current values) in `tls_memory`; the caller
+ * then makes it the thread's (seL4_SetTLSBase). Used for the root's first block. */
+uintptr_t sel4runtime_move_initial_tls(void *tls_memory) {
+    uintptr_t tp = sel4runtime_write_tls_image(tls_memory);
+    if (tp && sel4runtime_get_tls_base()) {
+        uintptr_t block = align_up(tls_header->memsz, tls_align());
+        memcpy((char *)(tp - block), (const char *)(sel4runtime_get_tls_base() - block), block);
+    }
+    return tp;
+}
+
+const char *sel4runtime_process_name(void) { return argv_list[0]; }
+
 _Noreturn void _start(const seL4_Word *info, void (*entry)(umk_syscall_block_t *), seL4_IPCBuffer *ipc) {
     __umk_syscall = entry;
-    __sel4_ipc_buffer = ipc;
-    start_info = info;
-    int argc = make_argv(info);
+    find_tls();
+    int argc;
+    if (info[1] == START_INFO_MAGIC) {
+        start_info = info;
+        __sel4_ipc_buffer = ipc;
+        argc = make_argv(info);
+    } else {
+        /* The root task: BootInfo (whose second word, nodeID, is 0). Its TLS block lives
+         * in this frame, which main's returns to and exit never leaves. */
+        boot_info = (const seL4_BootInfo *)info;
+        read_address_range(boot_info);
+        if (tls_header) {
+            void *area = __builtin_alloca(sel4runtime_get_tls_size());
+            seL4_SetTLSBase(sel4runtime_write_tls_image(area));
+        }
+        __sel4_ipc_buffer = boot_info->ipcBuffer;
+        static char root_name[] = "rootserver";
+        argv_list[0] = root_name;
+        argc = 1;
+    }
     exit(main(argc, argv_list));
 }
 
-const seL4_BootInfo *sel4runtime_bootinfo(void) { return 0; }
+const seL4_BootInfo *sel4runtime_bootinfo(void) { return boot_info; }
 const seL4_Word *umk_start_info(void) { return start_info; }
 seL4_Word umk_address_range_start(void) { return range_start; }
 seL4_Word umk_address_range_end(void) { return range_end; }
 
+/* A task asks init to end it; the root task halts the system with the status. */
 _Noreturn void exit(int status) {
     for (;;) {
-        seL4_SetMR(0, (seL4_Word)(int64_t)status);
-        seL4_Call(INIT_SLOT, seL4_MessageInfo_new(INIT_EXIT, 0, 0, 1));
+        if (boot_info) {
+            umk_syscall(seL4_SysDebugHalt, (seL4_Word)(int64_t)status, seL4_MessageInfo_new(0, 0, 0, 0), 0, 0);
+        } else {
+            seL4_SetMR(0, (seL4_Word)(int64_t)status);
+            seL4_Call(INIT_SLOT, seL4_MessageInfo_new(INIT_EXIT, 0, 0, 1));
+        }
     }
 }
+_Noreturn void sel4runtime_exit(int status) { exit(status); }
 _Noreturn void abort(void) { exit(134); }
 int abs(int v) { return v < 0 ? -v : v; }
 long labs(long v) { return v < 0 ? -v : v; }

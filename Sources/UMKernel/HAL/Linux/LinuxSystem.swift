@@ -38,12 +38,22 @@ extension Kernel where H == LinuxHAL {
     /// system or none can run. The switch's state in CShims is the process's one CPU: a run
     /// started while another thread's run goes on waits for it to end.
     public func runGuests(root: GuestEntry, config: BootConfig = LinuxSystem.rootConfig) throws(HostError) -> LinuxRunResult {
-        try LinuxSystem.cpu.withLock { _ throws(HostError) in try runGuestsAlone(root: root, config: config) }
-    }
-
-    private func runGuestsAlone(root: GuestEntry, config: BootConfig) throws(HostError) -> LinuxRunResult {
         var config = config
         config.entry = UInt64(UInt(bitPattern: unsafe unsafeBitCast(root, to: UnsafeRawPointer.self)))
+        return try LinuxSystem.cpu.withLock { _ throws(HostError) in try runGuestsAlone(config: config) }
+    }
+
+    /// Boots with a program image as the root task (seL4's root-task environment: BootInfo's
+    /// address in rdi) and runs until the system ends. The image's entry also gets the
+    /// syscall entry in rsi, as init gives it to a task's image.
+    public func runGuests(rootImage: BootConfig.RootImage, config: BootConfig = LinuxSystem.rootConfig) throws(HostError) -> LinuxRunResult {
+        var config = config
+        config.rootImage = rootImage
+        config.entryArguments = [hal.syscallIP]
+        return try LinuxSystem.cpu.withLock { _ throws(HostError) in try runGuestsAlone(config: config) }
+    }
+
+    private func runGuestsAlone(config: BootConfig) throws(HostError) -> LinuxRunResult {
         _ = boot(config)
         let stackSize: UInt64 = 1 << 20
         let stack = try LinuxSyscalls.mapAnonymous(stackSize + 4096)
@@ -150,7 +160,7 @@ public enum LinuxSystem {
 
     /// Where a manifest's task `i` will have its address range: init's VSpace takes the
     /// first window and init gives the tasks theirs in order, each the lowest free one (in a
-    /// process that runs one system at a time, as umk does).
+    /// process that runs one system at a time, as umk does). Task -1 is the root task.
     public static func taskAddressRange(_ i: Int) -> Range<UInt64> {
         let start = LinuxWindows.address(ofSlot: i + 1)
         return start..<start + LinuxWindows.size

@@ -164,6 +164,11 @@ static inline seL4_TCB_SetFlags_t seL4_TCB_SetFlags(seL4_TCB service, seL4_Word 
 }
 
 /* Paging structures and frames. */
+/* After a map invocation failed with seL4_FailedLookup: the bits left to translate where
+ * the lookup stopped (39: no PDPT, 30: no page directory, 21: no page table). */
+#define SEL4_MAPPING_LOOKUP_LEVEL 2
+static inline seL4_Word seL4_MappingFailedLookupLevel(void) { return seL4_GetMR(SEL4_MAPPING_LOOKUP_LEVEL); }
+
 static inline seL4_Error seL4_X86_PDPT_Map(seL4_X86_PDPT service, seL4_X64_PML4 pml4, seL4_Word vaddr,
                                            seL4_X86_VMAttributes attr) {
     return UMK_INVOKE(service, X86PDPTMap, (vaddr, attr), (pml4));

@@ -35,7 +35,8 @@ typedef enum {
     seL4_SysDebugHalt = -11,
     seL4_SysDebugCapIdentify = -12,
     seL4_SysDebugSnapshot = -13,
-    seL4_SysDebugNameThread = -14
+    seL4_SysDebugNameThread = -14,
+    seL4_SysSetTLSBase = -30
 } seL4_Syscall_ID;
 
 static inline seL4_IPCBuffer *seL4_GetIPCBuffer(void) { return __sel4_ipc_buffer; }
@@ -147,6 +148,10 @@ static inline seL4_MessageInfo_t seL4_ReplyRecvWithMRs(seL4_CPtr src, seL4_Messa
 /* Debug calls. */
 static inline void seL4_DebugPutChar(char c) {
     umk_syscall(seL4_SysDebugPutChar, (seL4_Uint8)c, seL4_MessageInfo_new(0, 0, 0, 0), 0, 0);
+}
+/* The caller's TLS base (seL4 with CONFIG_SET_TLS_BASE_SELF). */
+static inline void seL4_SetTLSBase(seL4_Word tls_base) {
+    umk_syscall(seL4_SysSetTLSBase, tls_base, seL4_MessageInfo_new(0, 0, 0, 0), 0, 0);
 }
 static inline void seL4_DebugHalt(void) { umk_syscall(seL4_SysDebugHalt, 0, seL4_MessageInfo_new(0, 0, 0, 0), 0, 0); }
 static inline void seL4_DebugDumpScheduler(void) {
