@@ -15,6 +15,11 @@ umk_syscall:
     movq $0, umk_in_guest(%rip)
     movq umk_current@GOTPCREL(%rip), %rax
     movq (%rax), %rax
+    // The caller's Syscall User Dispatch selector (BLOCK for an image's code) comes back
+    // when it returns; the kernel runs with ALLOW.
+    movzbl umk_dispatch_selector(%rip), %ecx
+    movb %cl, 62(%rax)
+    movb $0, umk_dispatch_selector(%rip)
     movq %rsp, 0(%rax)
     movq %rbx, 8(%rax)
     movq %rbp, 16(%rax)
@@ -72,6 +77,9 @@ umk_resume:
     movq (%rsp), %rax
     movq %rbx, %rsp
 6:
+    // From here on no host syscall until the guest runs: its selector may block them.
+    movzbl 62(%rax), %ecx
+    movb %cl, umk_dispatch_selector(%rip)
     cmpq $1, 104(%rax)
     je umk_resume_full
     movq 0(%rax), %rsp

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Guest faults. A SIGSEGV, SIGBUS, SIGILL, SIGFPE or SIGTRAP in guest code is caught on an
-// alternate stack; the handler saves the interrupted guest's registers and FP state into
+// alternate stack, and so is the SIGSYS of a `syscall` instruction in a program image's
+// code (Syscall User Dispatch, dispatch.c); the handler saves the interrupted guest's registers and FP state into
 // its context's full frame, records the fault, and rewrites the signal context so that
 // sigreturn lands in umk_fault_entry on the kernel stack. It calls nothing that is not
 // async-signal-safe. The same signals while the kernel runs are a kernel bug: reported and
@@ -26,7 +27,10 @@ extern void umk_add_interrupt_signals(sigset_t *set);
 extern void *umk_kernel_stack_top;
 extern void *umk_kernel_cookie;
 
-static const int fault_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP };
+static const int fault_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS };
+#ifndef SYS_USER_DISPATCH
+#define SYS_USER_DISPATCH 2
+#endif
 #define NSIGNALS (sizeof(fault_signals) / sizeof(fault_signals[0]))
 static struct sigaction previous[NSIGNALS];
 static stack_t previous_stack;
@@ -79,10 +83,14 @@ static void kernel_fault_report(int sig, siginfo_t *si, ucontext_t *uc) {
 static void fault_handler(int sig, siginfo_t *si, void *ucv) {
     // Host code needs the host's FS base (errno, glibc). The fault enters the kernel or
     // ends umk, so it stays loaded.
+    // First the selector (host code, umk_fs_enter_host included, makes syscalls), then
+    // the FS base.
+    (void)umk_dispatch_enter_host();
     (void)umk_fs_enter_host();
     ucontext_t *uc = ucv;
     umk_host_context_t *ctx = umk_current;
-    if (!umk_in_guest || !ctx || !ctx->frame || !umk_kernel_fault_entry || (pid_t)syscall(SYS_gettid) != guest_tid) {
+    if (!umk_in_guest || !ctx || !ctx->frame || !umk_kernel_fault_entry || (pid_t)syscall(SYS_gettid) != guest_tid ||
+        (sig == SIGSYS && si->si_code != SYS_USER_DISPATCH)) {
         kernel_fault_report(sig, si, uc);
         signal(SIGABRT, SIG_DFL);
         abort();

@@ -101,10 +101,12 @@ static void interrupt_body(int sig, siginfo_t *si, void *ucv);
 static void interrupt_handler(int sig, siginfo_t *si, void *ucv) {
     // Host code needs the host's FS base; the guest gets its own back if the handler
     // returns to it rather than entering the kernel.
+    uint8_t selector = umk_dispatch_enter_host();
     uint64_t guest_fs = umk_fs_enter_host();
     interrupt_body(sig, si, ucv);
-    if (guest_fs && ((ucontext_t *)ucv)->uc_mcontext.gregs[REG_RIP] != (greg_t)(uintptr_t)&umk_fault_entry) {
-        umk_fs_load(guest_fs);
+    if (((ucontext_t *)ucv)->uc_mcontext.gregs[REG_RIP] != (greg_t)(uintptr_t)&umk_fault_entry) {
+        if (guest_fs) umk_fs_load(guest_fs);
+        umk_dispatch_selector = selector;
     }
 }
 
@@ -172,9 +174,11 @@ static struct sigaction previous_int, previous_term, previous_alrm;
 static void stop_body(int sig);
 
 static void stop_handler(int sig) {
+    uint8_t selector = umk_dispatch_enter_host();
     uint64_t guest_fs = umk_fs_enter_host();
     stop_body(sig);
     if (guest_fs) umk_fs_load(guest_fs);
+    umk_dispatch_selector = selector;
 }
 
 static void stop_body(int sig) {

@@ -25,13 +25,13 @@ struct CCCommand: ParsableCommand {
     @Flag(name: .short, help: "Debug information in the image.")
     var g = false
 
-    @Option(name: .customShort("O"), help: "Optimisation level (0, 1, 2, 3, s, z).")
+    @Option(name: .customShort("O", allowingJoined: true), help: "Optimisation level (0, 1, 2, 3, s, z).")
     var optimisation: String = "2"
 
-    @Option(name: .customShort("I"), help: "A directory of headers to search.")
+    @Option(name: .customShort("I", allowingJoined: true), help: "A directory of headers to search.")
     var includes: [String] = []
 
-    @Option(name: .customShort("D"), help: "A macro: NAME or NAME=VALUE.")
+    @Option(name: .customShort("D", allowingJoined: true), help: "A macro: NAME or NAME=VALUE (-D UMK_SYSCALL_TRAP: seL4 syscalls by the syscall instruction, trapped, instead of the direct call).")
     var defines: [String] = []
 
     @Argument(help: "C and assembly sources (.c, .S).")

@@ -24,7 +24,8 @@ typedef struct umk_host_context {
     uint64_t r15;        // 48
     uint32_t mxcsr;      // 56
     uint16_t fpucw;      // 60
-    uint16_t pad;        // 62
+    uint8_t dispatch;    // 62: the Syscall User Dispatch selector the guest runs with (UMK_DISPATCH_*)
+    uint8_t pad;         // 63
     uint64_t io;         // 64: the guest's umk_syscall_io_t while it is in the kernel
     uint64_t access[4];  // 72: the guest's Swift exclusivity access set while switched out
     uint64_t kind;       // 104: UMK_CONTEXT_CALL (stopped in umk_syscall) or UMK_CONTEXT_FULL
@@ -85,6 +86,28 @@ uint64_t umk_fs_current(void);
 /// with its own FS base on the thread that runs guests, loads the host's and returns the
 /// guest's (to load again if the handler returns to the guest); 0 otherwise. No TLS.
 uint64_t umk_fs_enter_host(void);
+
+/// Syscall User Dispatch (Linux 5.11+) on the thread that runs guests: while a program
+/// image's code runs the selector is BLOCK, so a `syscall` instruction there is not the
+/// host's but a SIGSYS, which becomes a kernel entry (seL4's syscall ABI); while the kernel
+/// or a Swift guest runs it is ALLOW. The only exempt instruction is the host's signal
+/// return (glibc's restorer), so a handler may return into an image's code.
+#define UMK_DISPATCH_ALLOW 0
+#define UMK_DISPATCH_BLOCK 1
+extern volatile uint8_t umk_dispatch_selector;
+/// Turns dispatch on for the calling thread (after the signal handlers are installed);
+/// 0, or -errno (-EINVAL: the host has no Syscall User Dispatch).
+int umk_dispatch_install(void);
+/// Turns it off again.
+void umk_dispatch_uninstall(void);
+/// A signal handler's first step, before umk_fs_enter_host: the selector becomes ALLOW
+/// (host code makes syscalls); returns the previous one, to restore if the handler returns to where
+/// it interrupted.
+static inline uint8_t umk_dispatch_enter_host(void) {
+    uint8_t previous = umk_dispatch_selector;
+    umk_dispatch_selector = UMK_DISPATCH_ALLOW;
+    return previous;
+}
 
 /// Sets the calling thread's errno (a guest resumed after a signal gets its own back).
 void umk_set_errno(int value);

@@ -10,8 +10,13 @@
 /// thread's registers in its TCB before it reports the event (seL4's x86_64 convention for
 /// a syscall: CPtr in RDI, message info in RSI, MR0-3 in R10, R8, R9, R15).
 public enum KernelEvent: Equatable, Sendable {
-    /// A syscall with seL4's number (negative for the API's, as seL4 numbers them).
+    /// A syscall with seL4's number (negative for the API's, as seL4 numbers them), by the
+    /// machine's direct call: the thread resumes at the machine's syscall return.
     case syscall(Int64)
+    /// A syscall by a `syscall` instruction in the thread's own code (seL4's binary ABI):
+    /// the machine put the instruction's address in RIP and the next one in NextIP; the
+    /// thread resumes with every register from its TCB.
+    case syscallTrap(Int64)
     /// A page fault at `address` with the x86 page-fault error code.
     case vmFault(address: UInt64, fsr: UInt64, instructionFault: Bool)
     /// An exception other than a page fault: vector `number`, error `code`.

@@ -41,6 +41,11 @@ extension Kernel {
             t.pointee.nextIP = hal.syscallNextIP
             t.pointee.userEntry = .syscall
             handleSyscall(number)
+        case .syscallTrap(let number):
+            // Resumed as after an exception (every register back); a restart re-executes
+            // the instruction, as on seL4.
+            t.pointee.userEntry = .exception
+            handleSyscall(number)
         case .vmFault(let address, let fsr, let instructionFault):
             t.pointee.userEntry = .exception
             handleVMFaultEvent(address: address, fsr: fsr, instructionFault: instructionFault)

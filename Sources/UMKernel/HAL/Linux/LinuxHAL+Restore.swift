@@ -49,6 +49,10 @@ extension LinuxHAL {
         unsafe area.pointee.frame.rip = n.pointee.nextIP
         unsafe area.pointee.frame.rsp = n.pointee[.rsp]
         unsafe area.pointee.frame.rflags = sanitiseRegister(.rflags, n.pointee[.rflags])
+        // A program image's code runs with its syscalls trapped (Syscall User Dispatch);
+        // a Swift guest's (umk's own text) with the host's.
+        unsafe area.pointee.context.dispatch = LinuxWindows.isGuestAddress(n.pointee.nextIP)
+            ? UInt8(UMK_DISPATCH_BLOCK) : UInt8(UMK_DISPATCH_ALLOW)
         // errno is per host thread: the guest gets back the one it had.
         umk_set_errno(Int32(truncatingIfNeeded: unsafe area.pointee.frame.saved_errno))
     }

@@ -77,6 +77,14 @@ extension Kernel where H == LinuxHAL {
         defer { _ = umk_faults_install(nil) }
         try hal.installInterrupts()
         defer { hal.uninstallInterrupts() }
+        // seL4's syscall instruction in a program image's code (after the handlers: the
+        // exempt signal return is theirs).
+        let dispatch = umk_dispatch_install()
+        defer { umk_dispatch_uninstall() }
+        if dispatch != 0 && (config.rootImage != nil || config.extraBootInfo.contains { $0.id == imageChunkID }) {
+            hal.debugPrint("umk: this host has no Syscall User Dispatch (\(dispatch == -EINVAL ? "Linux 5.11 or later has it" : "error \(-dispatch)")): "
+                           + "a syscall instruction in a program image is the host's, not seL4's; the SDK's calls work\n")
+        }
         // Guests switch access sets on this thread: find its access-set head for the
         // inline switch (the runtime's calls stay the fallback).
         umk_access_probe()
@@ -138,6 +146,11 @@ extension Kernel where H == LinuxHAL {
         switch Int32(f.signo) {
         case let signo where umk_is_interrupt_signal(signo) != 0:
             event = .interrupt
+        case SIGSYS:
+            // A trapped `syscall` instruction: the frame's RIP is after it; seL4's number
+            // is in RDX (RAX is not seL4's).
+            t.pointee[.rip] = f.rip &- 2
+            event = .syscallTrap(Int64(bitPattern: f.rdx))
         case SIGSEGV where f.trapno == 14, SIGBUS:
             event = .vmFault(address: f.addr, fsr: f.err, instructionFault: f.err & 0x10 != 0)
         case SIGFPE:

@@ -39,6 +39,12 @@ public enum LinuxWindows {
     /// The host address of window `slot`.
     public static func address(ofSlot slot: Int) -> UInt64 { base + UInt64(slot) * stride }
 
+    /// True if `address` lies in the part of the host's address space the windows take:
+    /// code there is a program image's (Swift guests run in umk's own text).
+    @inline(__always) static func isGuestAddress(_ address: UInt64) -> Bool {
+        address &- base < UInt64(slotCount) * stride
+    }
+
     /// Reserves the lowest free window and its guard gap; returns the window's address.
     static func reserve() throws(HostError) -> UInt64 {
         try slots.withLock { (slots: inout [Bool]) throws(HostError) -> UInt64 in

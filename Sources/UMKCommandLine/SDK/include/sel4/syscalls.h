@@ -60,6 +60,31 @@ static inline void seL4_SetCapReceivePath(seL4_CPtr root, seL4_CPtr index, seL4_
 }
 
 /* One syscall: MR0-MR3 from `mrs` in, back into it out (null: not sent, not kept). */
+#ifdef UMK_SYSCALL_TRAP
+/* Built with -DUMK_SYSCALL_TRAP: seL4's binary ABI, a `syscall` instruction with seL4's
+ * x86_64 registers (RDX the number, RDI the cap or badge, RSI the message info, R10, R8,
+ * R9 and R15 MR0-MR3; RBX keeps the stack pointer, RCX and R11 are lost), which umk traps
+ * (Syscall User Dispatch). Slower than the direct call; the same results. */
+static inline seL4_MessageInfo_t umk_syscall(seL4_Syscall_ID number, seL4_Word cptr, seL4_MessageInfo_t info,
+                                             seL4_Word *sender, seL4_Word *mrs[4]) {
+    register seL4_Word rdx __asm__("rdx") = (seL4_Word)(seL4_Int64)number;
+    register seL4_Word rdi __asm__("rdi") = cptr;
+    register seL4_Word rsi __asm__("rsi") = info.words[0];
+    register seL4_Word r10 __asm__("r10") = mrs && mrs[0] ? *mrs[0] : 0;
+    register seL4_Word r8 __asm__("r8") = mrs && mrs[1] ? *mrs[1] : 0;
+    register seL4_Word r9 __asm__("r9") = mrs && mrs[2] ? *mrs[2] : 0;
+    register seL4_Word r15 __asm__("r15") = mrs && mrs[3] ? *mrs[3] : 0;
+    __asm__ volatile("movq %%rsp, %%rbx\n\tsyscall\n\tmovq %%rbx, %%rsp"
+                     : "+r"(rdx), "+r"(rdi), "+r"(rsi), "+r"(r10), "+r"(r8), "+r"(r9), "+r"(r15)
+                     :
+                     : "rbx", "rcx", "r11", "memory");
+    seL4_Word out_mrs[4] = {r10, r8, r9, r15};
+    for (int i = 0; i < 4; i++) if (mrs && mrs[i]) *mrs[i] = out_mrs[i];
+    if (sender) *sender = rdi;
+    seL4_MessageInfo_t out = {{rsi}};
+    return out;
+}
+#else
 static inline seL4_MessageInfo_t umk_syscall(seL4_Syscall_ID number, seL4_Word cptr, seL4_MessageInfo_t info,
                                              seL4_Word *sender, seL4_Word *mrs[4]) {
     umk_syscall_block_t b = {number, cptr, info.words[0], {0, 0, 0, 0}};
@@ -70,6 +95,7 @@ static inline seL4_MessageInfo_t umk_syscall(seL4_Syscall_ID number, seL4_Word c
     seL4_MessageInfo_t out = {{b.info}};
     return out;
 }
+#endif
 
 /* MR0-MR3 of the IPC buffer, as libsel4 moves them into the syscall's registers. */
 #define UMK_BUFFER_MRS \
