@@ -280,6 +280,28 @@ struct ManifestRunTests {
         }
     }
 
+    @Test("RUN0022 every SDK wrapper from a C root task gets seL4's answer, by direct call and by the trapped syscall instruction alike; a syscall seL4 does not have, and a host one, are UnknownSyscall faults")
+    func rootCheck() throws {
+        let dir = NSTemporaryDirectory() + "umk-root-check-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let source = Self.root.appendingPathComponent("Tests/umkTests/C/root-check.c").path
+        var outputs: [String] = []
+        for (name, flags) in [("direct", [String]()), ("trap", ["-D", "UMK_SYSCALL_TRAP"])] {
+            let cc = try umk(["cc"] + flags + ["-o", "\(dir)/\(name).elf", source])
+            #expect(cc.status == 0, "\(cc.all)")
+            let r = try umk(["run", "--root", "\(dir)/\(name).elf"])
+            if r.stderr.contains("has no Syscall User Dispatch") { return }
+            #expect(r.status == 0, "\(name): \(r.all)")
+            #expect(r.stdout.contains("root: 112 checks, 0 failed"), "\(name): \(r.all)")
+            #expect(r.stdout.contains("ok a host syscall: seL4's number is RDX (write's count): 5"), "\(name): \(r.all)")
+            // The host's write(2) never ran.
+            #expect(!r.stdout.contains("host\n"), "\(name): \(r.all)")
+            outputs.append(r.stdout)
+        }
+        #expect(outputs.count == 2 && outputs[0] == outputs[1])
+    }
+
     @Test("RUN0021 a bad root image: the file and the reason, exit 2; 'root' with 'tasks' in a manifest is refused at its place")
     func badRoot() throws {
         let notELF = try umk(["run", "--root", Self.example("hello")])

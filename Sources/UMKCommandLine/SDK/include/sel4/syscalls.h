@@ -179,6 +179,7 @@ static inline void seL4_DebugPutChar(char c) {
 static inline void seL4_SetTLSBase(seL4_Word tls_base) {
     umk_syscall(seL4_SysSetTLSBase, tls_base, seL4_MessageInfo_new(0, 0, 0, 0), 0, 0);
 }
+static inline void seL4_DebugSnapshot(void) { umk_syscall(seL4_SysDebugSnapshot, 0, seL4_MessageInfo_new(0, 0, 0, 0), 0, 0); }
 static inline void seL4_DebugHalt(void) { umk_syscall(seL4_SysDebugHalt, 0, seL4_MessageInfo_new(0, 0, 0, 0), 0, 0); }
 static inline void seL4_DebugDumpScheduler(void) {
     umk_syscall(seL4_SysDebugDumpScheduler, 0, seL4_MessageInfo_new(0, 0, 0, 0), 0, 0);
