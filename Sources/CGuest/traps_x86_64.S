@@ -240,5 +240,63 @@ umk_trap_check_registers:
     retq
     .size umk_trap_check_registers, .-umk_trap_check_registers
 
+
+// The trap-call benchmark's two threads, seL4's binary ABI: code that umk copies into a
+// page of a task (a program image's code runs with its syscall instructions trapped), so it
+// refers to nothing outside itself. Each gets a umk_trap_bench_t in rdi.
+#define TSC_INTO_RAX lfence; rdtsc; shlq $32, %rdx; orq %rdx, %rax
+    .text
+    .p2align 4
+    .globl umk_trap_bench_client
+umk_trap_bench_client:
+    movq %rdi, %r12
+    movq 16(%r12), %rbp         // rounds
+    movq 24(%r12), %r13         // the shared stamp
+    movq 32(%r12), %r14         // samples: reply arrivals (ReplyRecv, one way)
+1:  TSC_INTO_RAX
+    movq %rax, (%r13)
+    movq 0(%r12), %rdi          // the endpoint
+    movq $0x1000, %rsi          // label 1, length 0
+    movq $-1, %rdx              // Call
+    syscall
+    TSC_INTO_RAX
+    subq (%r13), %rax
+    movq %rax, (%r14)
+    addq $8, %r14
+    decq %rbp
+    jnz 1b
+    movq 8(%r12), %rdi          // done: Signal (Send on a notification)
+    xorl %esi, %esi
+    movq $-3, %rdx
+    syscall
+2:  movq $-7, %rdx              // then Yield for ever
+    syscall
+    jmp 2b
+
+    .globl umk_trap_bench_server
+umk_trap_bench_server:
+    movq %rdi, %r12
+    movq 16(%r12), %rbp
+    movq 24(%r12), %r13
+    movq 32(%r12), %r14         // samples: call arrivals (Call, one way)
+    movq 0(%r12), %rdi
+    movq $-5, %rdx              // Recv
+    syscall
+3:  TSC_INTO_RAX
+    subq (%r13), %rax
+    testq %rbp, %rbp
+    jz 4f
+    movq %rax, (%r14)
+    addq $8, %r14
+    decq %rbp
+4:  TSC_INTO_RAX
+    movq %rax, (%r13)
+    movq 0(%r12), %rdi
+    xorl %esi, %esi
+    movq $-2, %rdx              // ReplyRecv
+    syscall
+    jmp 3b
+    .globl umk_trap_bench_end
+umk_trap_bench_end:
     .section .note.GNU-stack,"",@progbits
 #endif

@@ -64,19 +64,10 @@ void umk_fs_load(uint64_t base) {
     else raw_arch_prctl(ARCH_SET_FS, base);
 }
 
-/// The host thread that runs guests (its kernel thread id).
-static long guest_thread;
-
-static long raw_gettid(void) {
-    long r;
-    __asm__ volatile("syscall" : "=a"(r) : "0"((long)SYS_gettid) : "rcx", "r11", "memory");
-    return r;
-}
-
 uint64_t umk_fs_enter_host(void) {
     if (!umk_host_fs) return 0;
     uint64_t fs = umk_fs_current();
-    if (fs == umk_host_fs || raw_gettid() != guest_thread) return 0;
+    if (fs == umk_host_fs || !umk_on_guest_thread()) return 0;
     umk_fs_load(umk_host_fs);
     return fs;
 }
@@ -92,7 +83,6 @@ void umk_context_install(void *stack_top, umk_host_context_t *(*entry)(void *coo
     if (entry) {
         fsgsbase = (getauxval(AT_HWCAP2) & 2) != 0;  // HWCAP2_FSGSBASE
         umk_host_fs = umk_fs_current();
-        guest_thread = raw_gettid();
     }
     umk_kernel_stack_top = stack_top;
     umk_kernel_entry = entry;

@@ -38,6 +38,14 @@ static char alt_stack[64 * 1024] __attribute__((aligned(16)));
 static int installed;
 /// The host thread that runs guests; a fault signal on any other thread is not a guest's.
 __attribute__((visibility("hidden"))) pid_t guest_tid;
+/// True on the thread that runs guests, from a signal handler: only that thread has
+/// alt_stack as its signal stack, and umk's handlers run on theirs. A test without a
+/// syscall (gettid costs as much as the rest of a trap's handler).
+__attribute__((visibility("hidden"))) int umk_on_guest_thread(void) {
+    char here;
+    return installed && &here >= alt_stack && &here < alt_stack + sizeof(alt_stack);
+}
+
 /// Bytes the FP area of a frame holds (the XSAVE area must fit, else only fxsave is kept).
 #define FP_CAPACITY 3456
 
@@ -89,7 +97,7 @@ static void fault_handler(int sig, siginfo_t *si, void *ucv) {
     (void)umk_fs_enter_host();
     ucontext_t *uc = ucv;
     umk_host_context_t *ctx = umk_current;
-    if (!umk_in_guest || !ctx || !ctx->frame || !umk_kernel_fault_entry || (pid_t)syscall(SYS_gettid) != guest_tid ||
+    if (!umk_in_guest || !ctx || !ctx->frame || !umk_kernel_fault_entry || !umk_on_guest_thread() ||
         (sig == SIGSYS && si->si_code != SYS_USER_DISPATCH)) {
         kernel_fault_report(sig, si, uc);
         signal(SIGABRT, SIG_DFL);

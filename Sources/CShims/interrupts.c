@@ -112,7 +112,7 @@ static void interrupt_handler(int sig, siginfo_t *si, void *ucv) {
 
 static void interrupt_body(int sig, siginfo_t *si, void *ucv) {
     int saved_errno = errno;
-    if ((pid_t)syscall(SYS_gettid) != guest_tid) {
+    if (!umk_on_guest_thread()) {
         // Another host thread got a process-directed signal: pass it on to the thread that
         // runs guests, which records it (once) and is interrupted if it runs a guest or
         // waits idle.

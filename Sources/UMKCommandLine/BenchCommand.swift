@@ -92,6 +92,7 @@ struct BenchCommand: ParsableCommand {
             case "signal": umk_baseline_signal(&out, Int32(samples))
             case "sigtrap": umk_baseline_trap(0, &out, Int32(samples))
             case "sigill": umk_baseline_trap(1, &out, Int32(samples))
+            case "sigsys": umk_baseline_sigsys(&out, Int32(samples))
             default: umk_baseline_userfaultfd(&out, Int32(min(samples, 10_000)))
             }
             if name == "userfaultfd" { out = Array(out.prefix(min(samples, 10_000))) }
@@ -120,7 +121,7 @@ struct BenchCommand: ParsableCommand {
             add("kernel-replyrecv-slowpath", "ReplyRecv, slowpath, state machine alone", one(r.slowReplyRecv))
         }
         let pathRows = ["ipc-call-same", "ipc-replyrecv-same", "ipc-call-different", "ipc-replyrecv-different",
-                        "ipc-call-10", "ipc-replyrecv-10", "signal", "poll", "yield", "send-higher", "ipc-call-cap",
+                        "ipc-call-10", "ipc-replyrecv-10", "trap-call", "trap-replyrecv", "signal", "poll", "yield", "send-higher", "ipc-call-cap",
                         "user-exception", "user-exception-ud2", "thread-create", "ipc-call-4level", "ipc-call-threads-1000", "ipc-call-threads-10000"]
         if pathRows.contains(where: selected) {
             progress("guest paths")
@@ -143,6 +144,10 @@ struct BenchCommand: ParsableCommand {
                 linux: "pipe", sel4: "576-646")
             add("ipc-call-10", "Call with 10 MRs (slowpath)", stats(r["call-slow"]!), linux: "unix socket")
             add("ipc-replyrecv-10", "ReplyRecv with 10 MRs (slowpath)", stats(r["replyrecv-slow"]!), linux: "unix socket")
+            add("trap-call", "Call, fastpath, by the syscall instruction (trapped: SIGSYS)", stats(r["trap-call"] ?? []),
+                linux: "sigsys", note: r["trap-call"] == nil ? "no Syscall User Dispatch on this host" : nil)
+            add("trap-replyrecv", "ReplyRecv, fastpath, by the syscall instruction (trapped: SIGSYS)",
+                stats(r["trap-replyrecv"] ?? []), linux: "sigsys")
             add("signal", "Signal to a waiting higher-priority thread, other address space", stats(r["signal"]!),
                 linux: "eventfd", sel4: "753-1485")
             add("poll", "Poll of an idle notification", stats(r["poll"]!))

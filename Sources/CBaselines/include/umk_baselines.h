@@ -26,6 +26,9 @@ int umk_baseline_signal(uint64_t *out, int samples);
 /// A processor exception handled by a signal handler that resumes the thread after the
 /// instruction: int3 (SIGTRAP) when `ud2` is 0, ud2 (SIGILL) otherwise, per round trip.
 int umk_baseline_trap(int ud2, uint64_t *out, int samples);
+/// A `syscall` instruction trapped by Syscall User Dispatch: SIGSYS, a handler, sigreturn
+/// (the round trip the trap ABI starts from). -errno if the host has no dispatch.
+int umk_baseline_sigsys(uint64_t *out, int samples);
 /// userfaultfd paging: a fault → the handler thread → UFFDIO_COPY → the faulting thread
 /// resumed, per page. Returns -errno where the host does not allow userfaultfd.
 int umk_baseline_userfaultfd(uint64_t *out, int samples);

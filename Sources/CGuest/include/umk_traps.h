@@ -37,4 +37,24 @@ uint64_t umk_probe_word(int i);
 /// instruction, then executes ud2 (#UD). Never called: its address is a thread's IP.
 void umk_trap_probe_registers(void);
 
+/// The trap-call benchmark (seL4's syscall instruction): the two threads' code, from
+/// umk_trap_bench_client to umk_trap_bench_end, position-independent, to copy into a task's
+/// page; each thread starts with a umk_trap_bench_t's address in rdi. The client Calls
+/// `endpoint` `rounds` times, stamping just before each, keeps the reply's one-way time in
+/// `samples`, then signals `done`; the server keeps each Call's one-way time and replies.
+typedef struct {
+    uint64_t endpoint;
+    uint64_t done;
+    uint64_t rounds;
+    volatile uint64_t *stamp;
+    uint64_t *samples;
+} umk_trap_bench_t;
+void umk_trap_bench_client(umk_trap_bench_t *bench);
+void umk_trap_bench_server(umk_trap_bench_t *bench);
+void umk_trap_bench_end(void);
+static inline uint64_t umk_trap_bench_address(int which) {
+    return which == 0 ? (uint64_t)&umk_trap_bench_client : which == 1 ? (uint64_t)&umk_trap_bench_server
+                                                                      : (uint64_t)&umk_trap_bench_end;
+}
+
 #endif

@@ -109,6 +109,10 @@ static inline uint8_t umk_dispatch_enter_host(void) {
     return previous;
 }
 
+/// From a signal handler: true if it runs on the thread that runs guests (on its signal
+/// stack), without a syscall.
+int umk_on_guest_thread(void);
+
 /// Sets the calling thread's errno (a guest resumed after a signal gets its own back).
 void umk_set_errno(int value);
 

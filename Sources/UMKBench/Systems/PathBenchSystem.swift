@@ -7,7 +7,8 @@
 //   and in the same one; Call and ReplyRecv with 10 message registers (slowpath);
 // - Signal to a waiting higher-priority thread in another address space; Poll;
 // - Yield between two threads of equal priority;
-// - slowpath Send to a higher-priority thread; a Call that transfers a capability;
+// - slowpath Send to a higher-priority thread; Call and ReplyRecv by the trapped syscall
+//   instruction (seL4's binary ABI); a Call that transfers a capability;
 // - UserException → handler thread → resumed (round trip), from int3 and from ud2; thread
 //   creation (Retype,
 //   Configure, SetPriority, WriteRegisters with resume);
@@ -43,6 +44,7 @@ public enum PathBenchSystem {
 
     public static let root: ThreadEntry = { bootInfo, _ in
         var alloc = ObjectAllocator(bootInfo: readBootInfo(at: bootInfo))
+        let ownRange = rootAddressRange(readBootInfo(at: bootInfo), at: bootInfo)
         guard let done = alloc.make(.notification) else { return halt("setup") }
         // Call/ReplyRecv across address spaces, fastpath and slowpath.
         for (name, len) in [("different", UInt64(0)), ("slow", UInt64(10))] {
@@ -106,6 +108,7 @@ public enum PathBenchSystem {
         finish(done, a, b)
         results["yield"] = samplesA
         sendPhase(&alloc, done)
+        if let ownRange { trapPhase(&alloc, done, scratch: ownRange.lowerBound + 0x3000_0000) }
         capPhase(&alloc, done)
         exceptionPhase(&alloc, done)
         creationPhase(&alloc)
@@ -123,6 +126,45 @@ public enum PathBenchSystem {
         run(receiver, receiveLoop, sender, sendLoop, length: 0)
         finish(done, receiver, sender)
         results["send-higher"] = samplesA
+    }
+
+    /// Call and ReplyRecv by seL4's syscall instruction, trapped (Syscall User Dispatch):
+    /// both threads run umk_trap_bench_client/server, copied into a page of their task
+    /// (mapped read-only, so executable) through a scratch mapping in the root's VSpace.
+    static func trapPhase(_ alloc: inout ObjectAllocator, _ done: CPtr, scratch: UInt64) {
+        let offset: UInt64 = 0x0A00_0000
+        guard let ep = alloc.make(.endpoint), let task = alloc.makeTask(priority: 100, offset: offset),
+              let second = alloc.addThread(to: task, priority: 100, offset: offset + 0x20_0000),
+              alloc.give(task, ep, at: Slot.endpoint) == .noError, alloc.give(task, done, at: Slot.done) == .noError,
+              let page = alloc.make(.smallPage),
+              alloc.map(page, vspace: InitialCap.initThreadVSpace.rawValue, vaddr: scratch, rights: .readWrite) else {
+            return halt("trap tasks")
+        }
+        let start = umk_trap_bench_address(0), server = umk_trap_bench_address(1), end = umk_trap_bench_address(2)
+        // SAFETY: the scratch page is mapped read-write; the code is less than a page.
+        unsafe UnsafeMutableRawPointer(bitPattern: UInt(scratch))!
+            .copyMemory(from: UnsafeRawPointer(bitPattern: UInt(start))!, byteCount: Int(end - start))
+        let code = task.address(offset + 0x40_0000)
+        guard Page.unmap(page) == .noError,
+              alloc.map(page, vspace: task.vspace, vaddr: code, rights: .read) else { return halt("trap code") }
+        let n = UInt64(rounds)
+        let stamp = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+        let calls = UnsafeMutablePointer<UInt64>.allocate(capacity: Int(2 * n))
+        let replies = UnsafeMutablePointer<UInt64>.allocate(capacity: Int(2 * n))
+        let params = UnsafeMutablePointer<umk_trap_bench_t>.allocate(capacity: 2)
+        defer { stamp.deallocate(); calls.deallocate(); replies.deallocate(); params.deallocate() }
+        params[0] = umk_trap_bench_t(endpoint: Slot.endpoint, done: Slot.done, rounds: 2 * n, stamp: stamp, samples: replies)
+        params[1] = umk_trap_bench_t(endpoint: Slot.endpoint, done: Slot.done, rounds: 2 * n, stamp: stamp, samples: calls)
+        let paramsAddress = UInt64(UInt(bitPattern: params))
+        guard startThread(second.tcb, ip: code + (server - start), stackTop: second.stackTop,
+                          arguments: [paramsAddress + UInt64(MemoryLayout<umk_trap_bench_t>.stride)]) == .noError,
+              startThread(task.tcb, ip: code, stackTop: task.stackTop, arguments: [paramsAddress]) == .noError else {
+            return halt("trap start")
+        }
+        finish(done, second, task)
+        // The second half of each (the first warms the path up).
+        results["trap-call"] = (Int(n)..<Int(2 * n)).map { calls[$0] }
+        results["trap-replyrecv"] = (Int(n)..<Int(2 * n)).map { replies[$0] }
     }
 
     static let receiveLoop: ThreadEntry = { _, _ in timeArrivals { _ = seL4.recv(Slot.endpoint) } }
