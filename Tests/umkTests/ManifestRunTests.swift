@@ -21,7 +21,7 @@ struct ManifestRunTests {
     }
 
     /// Runs umk; `interruptAfter` sends SIGINT that many seconds after start.
-    func umk(_ args: [String], interruptAfter: Double? = nil) throws -> Run {
+    func umk(_ args: [String], interruptAfter: Double? = nil, input: String = "") throws -> Run {
         let p = Process()
         p.executableURL = CommandLineTests.binary
         p.arguments = args
@@ -30,6 +30,7 @@ struct ManifestRunTests {
         p.standardError = err
         p.standardInput = stdin
         try p.run()
+        try stdin.fileHandleForWriting.write(contentsOf: Data(input.utf8))
         try stdin.fileHandleForWriting.close()
         if let interruptAfter {
             Thread.sleep(forTimeInterval: interruptAfter)
@@ -300,6 +301,25 @@ struct ManifestRunTests {
             outputs.append(r.stdout)
         }
         #expect(outputs.count == 2 && outputs[0] == outputs[1])
+    }
+
+    @Test("RUN0023 c-uart: a C 16550 driver on I/O port and IRQ caps, interrupt-driven both ways; its C client reads a line typed on the console")
+    func cUART() throws {
+        let dir = NSTemporaryDirectory() + "umk-uart-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir + "/c", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for name in ["uart-driver", "uart-client"] {
+            let cc = try umk(["cc", "-o", "\(dir)/c/\(name).elf",
+                              Self.root.appendingPathComponent("examples/c-uart/c/\(name).c").path])
+            #expect(cc.status == 0, "\(cc.all)")
+        }
+        try FileManager.default.copyItem(atPath: Self.example("c-uart"), toPath: dir + "/system.yaml")
+        let r = try umk(["run", dir + "/system.yaml"], input: "hello uart\n")
+        #expect(r.status == 0, "\(r.all)")
+        for line in ["uart: 16550 driver ready (IRQ 4, ports 0x3f8-0x3ff)\n", "hello uart\n", "client: type a line, please\n",
+                     "client: the driver read \"hello uart\" (10 bytes)\n"] {
+            #expect(r.stdout.contains(line), "\(line) in \(r.all)")
+        }
     }
 
     @Test("RUN0021 a bad root image: the file and the reason, exit 2; 'root' with 'tasks' in a manifest is refused at its place")
