@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // `umk sdk DIR`: writes the C SDK `umk cc` uses (headers, the runtime) to a folder, with a
-// make fragment carrying the same flags, for people who build with their own tools.
+// make fragment and a CMake toolchain file carrying the same compiler, flags and linker, for
+// people who build with their own tools.
 
 import ArgumentParser
 import Foundation
@@ -9,11 +10,15 @@ import Foundation
 struct SDKCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sdk",
-        abstract: "Write umk's C SDK to a folder: include/, src/runtime.c and umk.mk for make.",
+        abstract: "Write umk's C SDK to a folder: include/, src/runtime.c, umk.mk for make and umk.cmake for CMake.",
         discussion: """
             In a Makefile: include DIR/umk.mk, then compile each source and $(UMK_RUNTIME) with \
             $(UMK_CC) $(UMK_CFLAGS) and link the objects with $(UMK_LD) $(UMK_LDFLAGS) -- or use \
             $(call umk_image,prog.elf,prog.c other.c) in a rule's recipe.
+
+            With CMake: cmake -DCMAKE_TOOLCHAIN_FILE=DIR/umk.cmake, and in CMakeLists.txt \
+            umk_image(prog prog.c other.c) (an executable prog.elf with the runtime), or \
+            add_executable with ${UMK_RUNTIME} among its sources.
             """)
 
     @Argument(help: "The folder to write (created if missing; the SDK's files in it are replaced).")
@@ -51,6 +56,30 @@ struct SDKCommand: ParsableCommand {
 
             """
         try make.write(to: target.appendingPathComponent("umk.mk"), atomically: true, encoding: .utf8)
-        print("umk sdk: wrote \(target.standardizedFileURL.path) (include/, src/runtime.c, umk.mk)")
+        let cmake = """
+            # umk's C SDK for CMake (written by `umk sdk`): a toolchain file.
+            #   cmake -DCMAKE_TOOLCHAIN_FILE=\(target.standardizedFileURL.path)/umk.cmake ...
+            # In CMakeLists.txt: umk_image(prog prog.c other.c) makes prog.elf (the runtime
+            # included); or list ${UMK_RUNTIME} among an executable's sources.
+            set(CMAKE_SYSTEM_NAME Generic)
+            set(CMAKE_SYSTEM_PROCESSOR x86_64)
+            set(CMAKE_C_COMPILER "\(tools.clang)")
+            set(CMAKE_C_COMPILER_TARGET x86_64-unknown-none-elf)
+            set(CMAKE_C_FLAGS_INIT "\(flags)")
+            set(CMAKE_C_FLAGS_RELEASE_INIT "-O2")
+            set(CMAKE_EXE_LINKER_FLAGS_INIT "\(SDK.linkFlags.joined(separator: " "))")
+            set(CMAKE_C_LINK_EXECUTABLE "\(tools.lld) <CMAKE_C_LINK_FLAGS> <LINK_FLAGS> <OBJECTS> -o <TARGET> <LINK_LIBRARIES>")
+            # The compiler checks link a test program: a static library needs no runtime.
+            set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
+            set(UMK_SDK "\(target.standardizedFileURL.path)")
+            set(UMK_RUNTIME "${UMK_SDK}/src/runtime.c")
+            function(umk_image name)
+              add_executable(${name} ${ARGN} ${UMK_RUNTIME})
+              set_target_properties(${name} PROPERTIES SUFFIX ".elf")
+            endfunction()
+
+            """
+        try cmake.write(to: target.appendingPathComponent("umk.cmake"), atomically: true, encoding: .utf8)
+        print("umk sdk: wrote \(target.standardizedFileURL.path) (include/, src/runtime.c, umk.mk, umk.cmake)")
     }
 }

@@ -341,6 +341,54 @@ struct ManifestRunTests {
         #expect(r.stderr.contains("\(both):1:7: image 'root.elf': no such file"), "\(r.all)")
     }
 
+    static let cmake = ["/usr/bin/cmake", "/usr/local/bin/cmake"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    @Test("RUN0024 umk sdk writes a CMake toolchain file; a CMakeLists.txt of one's own builds the C echo server and client with it, and they run",
+          .enabled(if: cmake != nil))
+    func sdkWithCMake() throws {
+        let dir = NSTemporaryDirectory() + "umk-cmake-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(try umk(["sdk", dir + "/sdk"]).status == 0)
+        let app = dir + "/app"
+        try FileManager.default.createDirectory(atPath: app, withIntermediateDirectories: true)
+        for name in ["echo-server", "echo-client"] {
+            try FileManager.default.copyItem(atPath: Self.root.appendingPathComponent("examples/c-echo/c/\(name).c").path,
+                                             toPath: "\(app)/\(name).c")
+        }
+        try """
+            cmake_minimum_required(VERSION 3.16)
+            project(echo C)
+            umk_image(echo-server echo-server.c)
+            umk_image(echo-client echo-client.c)
+            """.write(toFile: app + "/CMakeLists.txt", atomically: true, encoding: .utf8)
+        for args in [["-S", app, "-B", dir + "/build", "-DCMAKE_TOOLCHAIN_FILE=\(dir)/sdk/umk.cmake", "-DCMAKE_BUILD_TYPE=Release"],
+                     ["--build", dir + "/build"]] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: Self.cmake!)
+            p.arguments = args
+            p.standardOutput = FileHandle.nullDevice
+            // cmake waits for its children by SIGCHLD: the test's thread may have it blocked
+            // (a blocked mask is inherited).
+            var chld = sigset_t()
+            sigemptyset(&chld)
+            sigaddset(&chld, SIGCHLD)
+            pthread_sigmask(SIG_UNBLOCK, &chld, nil)
+            try p.run()
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0, "cmake \(args)")
+        }
+        try """
+            tasks:
+              - {name: server, image: build/echo-server.elf, priority: 150}
+              - {name: short, image: build/echo-client.elf, args: ["built by cmake"]}
+            channels:
+              - {name: echo, client: {task: short, id: 1, badge: 11}, server: {task: server, id: 1}}
+            """.write(toFile: dir + "/system.yaml", atomically: true, encoding: .utf8)
+        let r = try umk(["run", dir + "/system.yaml"])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.contains("short: sent 2 words, got them back unchanged, labelled with my badge 11"), "\(r.all)")
+    }
+
     @Test("RUN0014 a task whose image is not an ELF file: file:line:column, exit 2, nothing started")
     func badImage() throws {
         let path = try manifest("""
