@@ -389,6 +389,29 @@ struct ManifestRunTests {
         #expect(r.stdout.contains("short: sent 2 words, got them back unchanged, labelled with my badge 11"), "\(r.all)")
     }
 
+    @Test("RUN0025 umk check takes a Microkit SDF: images on --search-path, problems at file:line:column with exit 2")
+    func checkSDF() throws {
+        let dir = NSTemporaryDirectory() + "umk-check-sdf-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir + "/build", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        FileManager.default.createFile(atPath: dir + "/build/hello.elf", contents: Data([0x7F]))
+        let sdf = dir + "/hello.system"
+        try """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <system>
+                <protection_domain name="hello" priority="1">
+                    <program_image path="hello.elf" />
+                </protection_domain>
+            </system>
+            """.write(toFile: sdf, atomically: true, encoding: .utf8)
+        let missing = try umk(["check", sdf])
+        #expect(missing.status == 2, "\(missing.all)")
+        #expect(missing.stderr.contains("\(sdf):4:24: program image 'hello.elf' not found (searched \(dir))"), "\(missing.all)")
+        let ok = try umk(["check", "--search-path", dir + "/build", sdf])
+        #expect(ok.status == 0, "\(ok.all)")
+        #expect(ok.stdout.contains("\(sdf): ok: Microkit system, 1 protection domains, 0 channels, 0 memory regions"), "\(ok.all)")
+    }
+
     @Test("RUN0014 a task whose image is not an ELF file: file:line:column, exit 2, nothing started")
     func badImage() throws {
         let path = try manifest("""
