@@ -153,6 +153,33 @@ umk_fault_entry:
     jmp umk_dispatch
     .size umk_fault_entry, .-umk_fault_entry
 
+// void umk_fault_entry_from_handler(void *stack_top, void *cookie): leaves a signal handler
+// for umk_fault_entry on the kernel stack without sigreturn (the handler's frame is
+// abandoned; nothing was blocked for it to restore).
+    .globl umk_fault_entry_from_handler
+    .type umk_fault_entry_from_handler, @function
+    .p2align 4
+umk_fault_entry_from_handler:
+    movq %rdi, %rsp
+    movq %rsi, %rdi
+    jmp umk_fault_entry
+    .size umk_fault_entry_from_handler, .-umk_fault_entry_from_handler
+
+// SIGSYS's handler entry (a signal handler's arguments in rdi, rsi, rdx, untouched): takes
+// umk_in_guest first, in two instructions an interrupt signal recognises by their
+// addresses (SIGSYS blocks nothing, so one may land here), then the C handler.
+    .globl umk_sigsys_entry
+    .globl umk_sigsys_entry_end
+    .type umk_sigsys_entry, @function
+    .p2align 4
+umk_sigsys_entry:
+    movq umk_in_guest(%rip), %rax
+    movq $0, umk_in_guest(%rip)
+umk_sigsys_entry_end:
+    movq %rax, umk_sigsys_in_guest(%rip)
+    jmp umk_sigsys_handler
+    .size umk_sigsys_entry, .-umk_sigsys_entry
+
 // void umk_context_start(umk_host_context_t *first)
     .globl umk_context_start
     .type umk_context_start, @function

@@ -2,7 +2,8 @@
 //
 // Guest faults. A SIGSEGV, SIGBUS, SIGILL, SIGFPE or SIGTRAP in guest code is caught on an
 // alternate stack, and so is the SIGSYS of a `syscall` instruction in a program image's
-// code (Syscall User Dispatch, dispatch.c); the handler saves the interrupted guest's registers and FP state into
+// code (Syscall User Dispatch, dispatch.c; its handler enters the kernel without
+// sigreturn); the handler saves the interrupted guest's registers and FP state into
 // its context's full frame, records the fault, and rewrites the signal context so that
 // sigreturn lands in umk_fault_entry on the kernel stack. It calls nothing that is not
 // async-signal-safe. The same signals while the kernel runs are a kernel bug: reported and
@@ -28,6 +29,7 @@ extern void *umk_kernel_stack_top;
 extern void *umk_kernel_cookie;
 
 static const int fault_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS };
+extern _Noreturn void umk_fault_entry_from_handler(void *stack_top, void *cookie);
 #ifndef SYS_USER_DISPATCH
 #define SYS_USER_DISPATCH 2
 #endif
@@ -97,13 +99,35 @@ static void fault_handler(int sig, siginfo_t *si, void *ucv) {
     (void)umk_fs_enter_host();
     ucontext_t *uc = ucv;
     umk_host_context_t *ctx = umk_current;
-    if (!umk_in_guest || !ctx || !ctx->frame || !umk_kernel_fault_entry || !umk_on_guest_thread() ||
-        (sig == SIGSYS && si->si_code != SYS_USER_DISPATCH)) {
+    if (!umk_in_guest || !ctx || !ctx->frame || !umk_kernel_fault_entry || !umk_on_guest_thread()) {
         kernel_fault_report(sig, si, uc);
         signal(SIGABRT, SIG_DFL);
         abort();
     }
     umk_save_guest_frame(sig, si, ucv, errno);
+}
+
+/// umk_in_guest when SIGSYS arrived (umk_sigsys_entry took and cleared it).
+__attribute__((visibility("hidden"))) uint64_t umk_sigsys_in_guest;
+extern void umk_sigsys_entry(int, siginfo_t *, void *);
+
+/// A `syscall` instruction a program image's code executed (Syscall User Dispatch): saved
+/// like a fault, then straight to the kernel. sigreturn would cost a third of the trap, so
+/// the handler leaves without it: SIGSYS is delivered with nothing blocked (SA_NODEFER, an
+/// empty mask), so there is no mask to restore, and the FP state the handler runs with is
+/// the ABI's default, as the kernel wants (the guest's is in its frame).
+__attribute__((visibility("hidden"))) void umk_sigsys_handler(int sig, siginfo_t *si, void *ucv) {
+    (void)umk_dispatch_enter_host();
+    (void)umk_fs_enter_host();
+    umk_host_context_t *ctx = umk_current;
+    if (!umk_sigsys_in_guest || !ctx || !ctx->frame || !umk_kernel_fault_entry || !umk_on_guest_thread() ||
+        si->si_code != SYS_USER_DISPATCH) {
+        kernel_fault_report(sig, si, ucv);
+        signal(SIGABRT, SIG_DFL);
+        abort();
+    }
+    umk_save_guest_frame(sig, si, ucv, errno);
+    umk_fault_entry_from_handler(umk_kernel_stack_top, umk_kernel_cookie);
 }
 
 /// Copies the interrupted guest's state into its frame and makes sigreturn enter the kernel.
@@ -166,8 +190,15 @@ int umk_faults_install(umk_host_context_t *(*fault_entry)(void *cookie)) {
             sa.sa_sigaction = fault_handler;
             sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
             sigemptyset(&sa.sa_mask);
-            // An interrupt must not land in the middle of saving a fault's frame.
-            umk_add_interrupt_signals(&sa.sa_mask);
+            if (fault_signals[i] == SIGSYS) {
+                // Left without sigreturn: nothing may be blocked for it (an interrupt that
+                // lands in it finds umk_in_guest clear, or its PC in umk_sigsys_entry).
+                sa.sa_sigaction = umk_sigsys_entry;
+                sa.sa_flags |= SA_NODEFER;
+            } else {
+                // An interrupt must not land in the middle of saving a fault's frame.
+                umk_add_interrupt_signals(&sa.sa_mask);
+            }
             if (sigaction(fault_signals[i], &sa, &previous[i]) != 0) {
                 int e = errno;
                 while (i-- > 0) sigaction(fault_signals[i], &previous[i], 0);

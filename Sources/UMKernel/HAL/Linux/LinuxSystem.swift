@@ -144,13 +144,13 @@ extension Kernel where H == LinuxHAL {
         t.pointee[.rflags] = f.rflags
         let event: KernelEvent
         switch Int32(f.signo) {
-        case let signo where umk_is_interrupt_signal(signo) != 0:
-            event = .interrupt
         case SIGSYS:
             // A trapped `syscall` instruction: the frame's RIP is after it; seL4's number
-            // is in RDX (RAX is not seL4's).
+            // is in RDX (RAX is not seL4's). (First: the interrupt test below is a call.)
             t.pointee[.rip] = f.rip &- 2
             event = .syscallTrap(Int64(bitPattern: f.rdx))
+        case let signo where umk_is_interrupt_signal(signo) != 0:
+            event = .interrupt
         case SIGSEGV where f.trapno == 14, SIGBUS:
             event = .vmFault(address: f.addr, fsr: f.err, instructionFault: f.err & 0x10 != 0)
         case SIGFPE:
