@@ -27,15 +27,22 @@ extension ELFImage {
     }
 
     /// Every page of every segment, loaded from `file` (the bytes this image was parsed
-    /// from) with `bias`, in address order.
-    public func loadedPages(file: [UInt8], bias: UInt64) -> [LoadedPage] {
-        // The relocated words' bytes by page (a word may straddle two pages).
+    /// from) with `bias`, in address order; then `patches` written (ELFImage+Symbols).
+    public func loadedPages(file: [UInt8], bias: UInt64, patches: [Patch] = []) -> [LoadedPage] {
+        // The relocated words' bytes by page (a word may straddle two pages), then the
+        // patches' (written after, so they win).
         var relocated: [UInt64: [(offset: Int, byte: UInt8)]] = [:]
         for r in relocations {
             let value = bias &+ r.addend
             for b in 0..<UInt64(8) {
                 let at = r.offset + b
                 relocated[at & ~0xFFF, default: []].append((Int(at & 0xFFF), UInt8(truncatingIfNeeded: value >> (8 * b))))
+            }
+        }
+        for p in patches {
+            for (i, byte) in p.bytes.enumerated() {
+                let at = p.address + UInt64(i)
+                relocated[at & ~0xFFF, default: []].append((Int(at & 0xFFF), byte))
             }
         }
         var pages: [LoadedPage] = []

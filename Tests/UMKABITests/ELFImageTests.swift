@@ -3,6 +3,7 @@
 // ELF images as umk checks them: a small static PIE built byte by byte (TinyELF) parses;
 // each kind of malformed image is refused with its reason.
 
+import Foundation
 import Testing
 import UMKTestSupport
 @testable import UMKABI
@@ -94,5 +95,55 @@ struct ELFImageTests {
             }
         }
         #expect(got?.contains(reason) == true, "\(kind): \(got ?? "accepted")")
+    }
+
+    @Test("ELF0003 symbols of a real image (clang and ld.lld): found by name; patches land in the loaded pages, in .data and .bss, after relocation",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/bin/bash")))
+    func symbols() throws {
+        let dir = NSTemporaryDirectory() + "umk-symbols-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try """
+            unsigned long buffer_vaddr;
+            unsigned long buffer_size = 7;
+            char pd_name[16] = "unnamed";
+            const char *greeting = "hi";
+            void _start(void) { for (;;) {} }
+            """.write(toFile: dir + "/s.c", atomically: true, encoding: .utf8)
+        let build = Process()
+        build.executableURL = URL(fileURLWithPath: "/bin/bash")
+        build.currentDirectoryURL = URL(fileURLWithPath: dir)
+        build.arguments = ["-c", """
+            bin="$(dirname "$(readlink -f "$(command -v swift)")")"
+            "$bin/clang" --target=x86_64-unknown-none-elf -ffreestanding -fPIE -nostdlib -O1 -c s.c -o s.o
+            "$bin/ld.lld" -pie --no-dynamic-linker -z separate-loadable-segments -e _start s.o -o s.elf
+            """]
+        try build.run()
+        build.waitUntilExit()
+        #expect(build.terminationStatus == 0)
+        let file = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/s.elf")))
+        let image = try ELFImage(bytes: file)
+        let symbols = ELFImage.symbols(in: file)
+        let vaddr = try #require(symbols["buffer_vaddr"]), size = try #require(symbols["buffer_size"])
+        #expect(vaddr.size == 8 && size.size == 8 && symbols["pd_name"]?.size == 16 && symbols["_start"] != nil)
+        let patches = [try image.patch(symbols, "buffer_vaddr", word: 0x1234_5678).get(),
+                       try image.patch(symbols, "buffer_size", word: 0x2000).get(),
+                       try image.patch(symbols, "pd_name", bytes: Array("server".utf8) + [0]).get()]
+        #expect(throws: ELFError.self) { try image.patch(symbols, "missing", word: 1).get() }
+        #expect(throws: ELFError.self) { try image.patch(symbols, "pd_name", bytes: [UInt8](repeating: 1, count: 17)).get() }
+        #expect(throws: ELFError.self) { try image.patch(symbols, "_start", word: 1).get() }
+        let bias: UInt64 = 0x4000_0000
+        let pages = image.loadedPages(file: file, bias: bias, patches: patches)
+        func bytes(at address: UInt64, _ n: Int) -> [UInt8] {
+            let a = bias + address
+            let page = pages.first { $0.address == a & ~0xFFF }!
+            return Array(page.bytes[Int(a & 0xFFF)..<Int(a & 0xFFF) + n])
+        }
+        func word(at address: UInt64) -> UInt64 { bytes(at: address, 8).enumerated().reduce(0) { $0 | UInt64($1.1) << (8 * UInt64($1.0)) } }
+        #expect(word(at: vaddr.address) == 0x1234_5678)
+        #expect(word(at: size.address) == 0x2000)
+        #expect(bytes(at: symbols["pd_name"]!.address, 8) == Array("server".utf8) + [0, 0])
+        // The relocated pointer beside them is the bias plus its addend, untouched.
+        #expect(word(at: symbols["greeting"]!.address) > bias)
     }
 }
