@@ -189,7 +189,8 @@ struct RunCommand: ParsableCommand {
             break
         }
         guard r.halted else {
-            say("no thread can run any more and nothing halted the system")
+            say("no thread can run any more and nothing halted the system"
+                + (r.waiting.isEmpty ? "" : "; the threads that wait:\n" + r.waiting.map { "umk:   \($0)" }.joined(separator: "\n")))
             return 1
         }
         let status = Int32(truncatingIfNeeded: r.haltStatus & 0xFF)

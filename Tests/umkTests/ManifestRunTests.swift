@@ -412,6 +412,35 @@ struct ManifestRunTests {
         #expect(ok.stdout.contains("\(sdf): ok: Microkit system, 1 protection domains, 0 channels, 0 memory regions"), "\(ok.all)")
     }
 
+    @Test("RUN0026 a system that blocks for good ends with each waiting thread and what it waits on")
+    func waitingReport() throws {
+        let dir = NSTemporaryDirectory() + "umk-waiting-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // The server takes the call and ends without replying: the caller waits for ever.
+        try "#include <sel4/sel4.h>\nint main(void) { seL4_Word b; seL4_Recv(3, &b); return 0; }\n"
+            .write(toFile: dir + "/server.c", atomically: true, encoding: .utf8)
+        try "#include <sel4/sel4.h>\nint main(void) { seL4_Call(2, seL4_MessageInfo_new(0, 0, 0, 0)); return 0; }\n"
+            .write(toFile: dir + "/caller.c", atomically: true, encoding: .utf8)
+        for name in ["server", "caller"] {
+            #expect(try umk(["cc", "-o", "\(dir)/\(name).elf", "\(dir)/\(name).c"]).status == 0)
+        }
+        try """
+            tasks:
+              - {name: server, image: server.elf, priority: 150}
+              - {name: caller, image: caller.elf}
+            channels:
+              - {name: c, client: {task: caller, id: 2, badge: 5}, server: {task: server, id: 3}}
+            """.write(toFile: dir + "/system.yaml", atomically: true, encoding: .utf8)
+        let r = try umk(["run", dir + "/system.yaml"])
+        #expect(r.status == 1, "\(r.all)")
+        #expect(r.stderr.contains("no thread can run any more and nothing halted the system; the threads that wait:"), "\(r.all)")
+        #expect(r.stderr.contains("umk:   \"caller\" (priority 100, in a syscall): waiting for the reply to its call or fault message"),
+                "\(r.all)")
+        #expect(r.stderr.contains("umk:   \"rootserver\" (priority 255, in a syscall): receiving on endpoint 0x"), "\(r.all)")
+        #expect(!r.stderr.contains("\"server\""), "\(r.all)")
+    }
+
     @Test("RUN0014 a task whose image is not an ELF file: file:line:column, exit 2, nothing started")
     func badImage() throws {
         let path = try manifest("""

@@ -259,19 +259,64 @@ extension Kernel {
         tcb(cap.paddr).setName(String(decoding: bytes, as: UTF8.self))
     }
 
-    /// The scheduler's view of every ready and running thread (DebugDumpScheduler).
+    /// Every TCB, as seL4's DebugDumpScheduler prints them (debug_dumpScheduler on a
+    /// uniprocessor, non-MCS kernel with one domain): name, state, restart IP, priority.
     public func dumpScheduler() -> String {
-        var out = "Dumping all tcbs!\nName                                    \tState          \tIP                  \t Prio \t Core\n"
-        func line(_ t: TCBRef) {
-            let name = padded(t.name, 40)
-            let state = padded("\(t.pointee.state)", 15)
-            out += "\(name)\t\(state)\t\(hex(t.pointee.nextIP))\t\(t.pointee.priority)\t0\n"
-        }
-        if currentThread != idleThread { line(currentThread) }
-        for prio in (0..<256).reversed() {
-            for t in readyQueue(priority: UInt64(prio)) { line(t) }
+        var out = "Dumping all tcbs!\n" + padded("Name", 40) + "   " + padded("State", 16) + "   " + padded("IP", 18) + "   Prio\n"
+            + String(repeating: "-", count: 88) + "\n"
+        forEachTCB { t in
+            let prio = String(t.pointee.priority)
+            out += padded(t.name, 40) + "   " + padded(Self.stateName(t.pointee.state), 16) + "   "
+                + padded(hex(t.pointee.nextIP), 18) + "   " + String(repeating: " ", count: max(0, 4 - prio.count)) + prio + "\n"
         }
         return out
+    }
+
+    /// Every thread that waits, with what it waits on: the report of a run that ended
+    /// because nothing could run any more.
+    public func waitingThreads() -> [String] {
+        var lines: [String] = []
+        forEachTCB { t in
+            let what: String
+            switch t.pointee.state {
+            case .blockedOnReceive: what = "receiving on endpoint \(hex(t.pointee.blockingObject))"
+            case .blockedOnSend:
+                what = "sending on endpoint \(hex(t.pointee.blockingObject)) (badge \(hex(t.pointee.blockingBadge)))"
+                    + (t.pointee.blockingIsCall ? ", a call" : "")
+            case .blockedOnReply: what = "waiting for the reply to its call or fault message"
+            case .blockedOnNotification: what = "waiting on notification \(hex(t.pointee.blockingObject))"
+            default: return
+            }
+            // A thread in the machine's direct call is at the machine's stub, not its own code.
+            let inCall = t.pointee.nextIP == hal.syscallNextIP || t.pointee.nextIP == hal.syscallIP
+            let place = inCall ? "in a syscall" : "ip \(hex(t.pointee.nextIP))"
+            lines.append("\"\(t.name)\" (priority \(t.pointee.priority), \(place)): \(what)")
+        }
+        return lines
+    }
+
+    /// The TCBs in seL4's debug list order (the newest first).
+    func forEachTCB(_ body: (TCBRef) -> Void) {
+        var p = globals.pointee.debugTCBHead
+        while p != 0 {
+            let t = tcb(p)
+            body(t)
+            p = t.pointee.debugNext
+        }
+    }
+
+    /// seL4's names of thread states (debug_printTCB).
+    static func stateName(_ s: ThreadState) -> String {
+        switch s {
+        case .inactive: "inactive"
+        case .running: "running"
+        case .restart: "restart"
+        case .blockedOnReceive: "blocked on recv"
+        case .blockedOnSend: "blocked on send"
+        case .blockedOnReply: "blocked on reply"
+        case .blockedOnNotification: "blocked on ntfn"
+        case .idle: "idle"
+        }
     }
 }
 

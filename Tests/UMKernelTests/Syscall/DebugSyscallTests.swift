@@ -38,15 +38,35 @@ struct DebugSyscallTests {
         #expect(!h.k.isHalted)
     }
 
-    @Test("DumpScheduler lists the running and ready threads with their priorities")
+    @Test("DumpScheduler lists every TCB as seL4 prints them: name, state, IP, priority, in seL4's columns")
     func dumpScheduler() {
         let h = KernelHarness()
         h.makeThread(priority: 77, name: "ready-one")
+        h.makeThread(priority: 9, resume: false, name: "stopped")
         debug(h, .debugDumpScheduler)
-        let out = h.k.hal.outputText
-        #expect(out.contains("rootserver"))
-        #expect(out.contains("ready-one"))
-        #expect(out.contains("\t77\t"))
+        let lines = h.k.hal.outputText.split(separator: "\n").map(String.init)
+        #expect(lines[0] == "Dumping all tcbs!")
+        #expect(lines[1] == padded("Name", 40) + "   " + padded("State", 16) + "   " + padded("IP", 18) + "   Prio")
+        #expect(lines[2] == String(repeating: "-", count: 88))
+        func row(_ name: String) -> String? { lines.first { $0.hasPrefix(padded(name, 40)) } }
+        #expect(row("rootserver")?.contains("   running          ") == true)
+        // Resumed and not yet run: Restart, as seL4 leaves a resumed thread.
+        #expect(row("ready-one")?.hasSuffix("     77") == true && row("ready-one")?.contains("   restart          ") == true)
+        // Not ready, so seL4's list (every TCB) has it and a ready-queue dump would not.
+        #expect(row("stopped")?.contains("   inactive         ") == true && row("stopped")?.hasSuffix("      9") == true)
+    }
+
+    @Test("the waiting threads: each blocked thread with what it waits on")
+    func waitingThreads() {
+        let h = KernelHarness()
+        let ep = h.retype(.endpoint)[0]
+        let t = h.makeThread(priority: 200, name: "receiver")
+        h.run(h.tcbRef(t))
+        _ = h.syscall(.recv, cptr: ep)
+        let waiting = h.k.waitingThreads()
+        #expect(waiting.count == 1)
+        #expect(waiting.first?.hasPrefix("\"receiver\" (priority 200, ") == true)
+        #expect(waiting.first?.hasSuffix("receiving on endpoint \(hex(h.cap(ep).paddr))") == true)
     }
 
     @Test("Halt stops the system")

@@ -31,6 +31,8 @@ public struct LinuxRunResult: Sendable {
     public var haltStatus: UInt64 = 0
     /// The host ended the run (expected output, Ctrl-C, time limit).
     public var stopReason: StopReason?
+    /// When no thread could run any more: each waiting thread and what it waits on.
+    public var waiting: [String] = []
 }
 
 extension Kernel where H == LinuxHAL {
@@ -91,8 +93,9 @@ extension Kernel where H == LinuxHAL {
         if let first = resumeNext() {
             unsafe umk_context_start(enter(first))
         }
-        return LinuxRunResult(halted: isHalted, idle: !isHalted && hal.stopReason == nil && currentThread == idleThread,
-                              hostFailure: hal.hostFailure?.description, haltStatus: haltStatus, stopReason: hal.stopReason)
+        let idle = !isHalted && hal.stopReason == nil && currentThread == idleThread
+        return LinuxRunResult(halted: isHalted, idle: idle, hostFailure: hal.hostFailure?.description, haltStatus: haltStatus,
+                              stopReason: hal.stopReason, waiting: idle ? waitingThreads() : [])
     }
 
     /// The kernel side of umk_syscall, on the kernel stack: the syscall into the thread's
