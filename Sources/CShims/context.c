@@ -2,6 +2,7 @@
 //
 // Context globals and the layout of a fresh guest context.
 #include "CShims.h"
+#include <cpuid.h>
 #include <stddef.h>
 #include <errno.h>
 #include <link.h>
@@ -31,6 +32,16 @@ _Static_assert(sizeof(umk_full_frame_t) == 200, "frame layout");
 _Static_assert(offsetof(umk_full_frame_t, fpstate) == 176, "frame layout");
 _Static_assert(offsetof(umk_full_frame_t, xsave) == 184, "frame layout");
 
+/// True if the OS enabled XSAVE (CPUID.1:ECX.OSXSAVE), so xrstor may restore a frame.
+static int xsave_enabled(void) {
+    static int known = -1;
+    if (known < 0) {
+        unsigned a, b, c, d;
+        known = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 27)) != 0;
+    }
+    return known;
+}
+
 void umk_context_init_full(umk_host_context_t *ctx, umk_full_frame_t *frame) {
     // The FS base is the thread's (seL4's TLS base, kept by the kernel), not the frame's.
     uint64_t fs_base = ctx->fs_base;
@@ -44,7 +55,14 @@ void umk_context_init_full(umk_host_context_t *ctx, umk_full_frame_t *frame) {
     memset(fp, 0, 512);
     *(uint16_t *)(fp + 0) = 0x037F;
     *(uint32_t *)(fp + 24) = 0x1F80;
+    // With XSAVE, an XSAVE image whose header marks every component as in its initial
+    // state (XSTATE_BV 0; MXCSR still comes from the legacy area): xrstor then clears the
+    // AVX (and wider) registers too, which fxrstor leaves as the last thread had them.
     frame->xsave = 0;
+    if (xsave_enabled()) {
+        memset(fp + 512, 0, 64);
+        frame->xsave = 1;
+    }
     frame->saved_errno = 0;
 }
 

@@ -336,6 +336,31 @@ struct GuestThreadTests {
                 "\(out)")
     }
 
+    @Test("THREADS0005 a fresh start's FP image: the ABI's control words, and with XSAVE every component in its initial state (AVX registers cleared, not the last thread's)")
+    func freshFPImage() throws {
+        let ctx = UnsafeMutablePointer<umk_host_context_t>.allocate(capacity: 1)
+        let frame = UnsafeMutablePointer<umk_full_frame_t>.allocate(capacity: 1)
+        let area = UnsafeMutableRawPointer.allocate(byteCount: 3456, alignment: 64)
+        defer { ctx.deallocate(); frame.deallocate(); area.deallocate() }
+        area.initializeMemory(as: UInt8.self, repeating: 0xA5, count: 3456)
+        ctx.initialize(to: umk_host_context_t())
+        ctx.pointee.fs_base = 0x1234
+        frame.initialize(to: umk_full_frame_t())
+        frame.pointee.fpstate = UInt64(UInt(bitPattern: area))
+        umk_context_init_full(ctx, frame)
+        #expect(ctx.pointee.fs_base == 0x1234 && ctx.pointee.kind == UInt64(UMK_CONTEXT_FULL))
+        #expect(area.load(as: UInt16.self) == 0x037F && area.load(fromByteOffset: 24, as: UInt32.self) == 0x1F80)
+        #expect((0..<16).allSatisfy { area.load(fromByteOffset: 160 + $0 * 16, as: UInt64.self) == 0 }, "xmm registers zero")
+        // Linux enables XSAVE wherever the CPU has it.
+        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        if cpuinfo.contains(" xsave ") {
+            #expect(frame.pointee.xsave == 1)
+            #expect((0..<8).allSatisfy { area.load(fromByteOffset: 512 + $0 * 8, as: UInt64.self) == 0 }, "XSAVE header: all initial")
+        } else {
+            #expect(frame.pointee.xsave == 0)
+        }
+    }
+
     @Test("THREADS0002 ten thousand threads are created and run to completion within RAM plus a fixed overhead")
     func tenThousandThreads() async {
         await #expect(processExitsWith: .success) {
