@@ -54,7 +54,7 @@ struct CCCommand: ParsableCommand {
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
         var objects: [String] = []
-        for (i, source) in (sources + [sdk.runtime]).enumerated() {
+        for (i, source) in (sources + [sdk.runtime, sdk.microkit]).enumerated() {
             let object = work.appendingPathComponent("\(i).o").path
             var args = SDK.compileFlags(sdk: sdk) + ["-O\(optimisation)"] + (g ? ["-g"] : [])
             args += includes.flatMap { ["-I", $0] } + defines.map { "-D\($0)" }
@@ -62,7 +62,11 @@ struct CCCommand: ParsableCommand {
             try SDK.execute(tools.clang, args, what: source)
             objects.append(object)
         }
-        try SDK.execute(tools.lld, SDK.linkFlags + objects + ["-o", output], what: output)
+        // libmicrokit goes in from an archive: it is linked (with its main, which runs a
+        // PD's init and event loop) only into a program that has no main of its own.
+        let library = work.appendingPathComponent("libmicrokit.a").path
+        try SDK.execute(tools.ar, ["rcs", library, objects.removeLast()], what: "libmicrokit")
+        try SDK.execute(tools.lld, SDK.linkFlags + objects + [library, "-o", output], what: output)
     }
 }
 
@@ -71,6 +75,8 @@ enum SDK {
     struct Location {
         var include: String
         var runtime: String
+        /// libmicrokit's source (Microkit's API for protection domains).
+        var microkit: String = ""
     }
 
     /// The SDK this umk carries (its resources).
@@ -78,11 +84,11 @@ enum SDK {
         guard let root = Bundle.module.url(forResource: "SDK", withExtension: nil)?.path else {
             throw ValidationError("umk's C SDK is missing from its resources")
         }
-        return Location(include: root + "/include", runtime: root + "/src/runtime.c")
+        return Location(include: root + "/include", runtime: root + "/src/runtime.c", microkit: root + "/src/microkit.c")
     }
 
-    /// clang and ld.lld: $UMK_TOOLCHAIN, else the directory of `swift` on PATH.
-    static func toolchain() throws -> (clang: String, lld: String) {
+    /// clang, ld.lld and llvm-ar: $UMK_TOOLCHAIN, else the directory of `swift` on PATH.
+    static func toolchain() throws -> (clang: String, lld: String, ar: String) {
         var directories: [String] = []
         if let dir = ProcessInfo.processInfo.environment["UMK_TOOLCHAIN"] { directories.append(dir) }
         for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init) {
@@ -93,12 +99,12 @@ enum SDK {
             }
         }
         for dir in directories {
-            let clang = dir + "/clang", lld = dir + "/ld.lld"
-            if FileManager.default.isExecutableFile(atPath: clang) && FileManager.default.isExecutableFile(atPath: lld) {
-                return (clang, lld)
+            let clang = dir + "/clang", lld = dir + "/ld.lld", ar = dir + "/llvm-ar"
+            if [clang, lld, ar].allSatisfy({ FileManager.default.isExecutableFile(atPath: $0) }) {
+                return (clang, lld, ar)
             }
         }
-        throw ValidationError("no clang and ld.lld beside swift on PATH (set UMK_TOOLCHAIN to the toolchain's bin directory)")
+        throw ValidationError("no clang, ld.lld and llvm-ar beside swift on PATH (set UMK_TOOLCHAIN to the toolchain's bin directory)")
     }
 
     /// Freestanding x86_64, position-independent, the SDK's headers before clang's own.

@@ -441,6 +441,34 @@ struct ManifestRunTests {
         #expect(!r.stderr.contains("\"server\""), "\(r.all)")
     }
 
+    @Test("RUN0027 a PD written against <microkit.h> builds with umk cc and gets libmicrokit's main and symbols; a program with its own main does not")
+    func microkitAPI() throws {
+        let dir = NSTemporaryDirectory() + "umk-microkit-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let pd = try umk(["cc", "-o", dir + "/pd.elf", Self.root.appendingPathComponent("Tests/umkTests/C/microkit-api.c").path])
+        #expect(pd.status == 0, "\(pd.all)")
+        let plain = try umk(["cc", "-o", dir + "/plain.elf", Self.root.appendingPathComponent("examples/c-echo/c/echo-server.c").path])
+        #expect(plain.status == 0, "\(plain.all)")
+        func symbols(_ image: String) throws -> Set<String> {
+            let nm = Process()
+            nm.executableURL = URL(fileURLWithPath: "/bin/bash")
+            nm.arguments = ["-c", "\"$(dirname \"$(readlink -f \"$(command -v swift)\")\")/llvm-nm\" \"$0\"", image]
+            let out = Pipe()
+            nm.standardOutput = out
+            try nm.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            nm.waitUntilExit()
+            return Set(String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) })
+        }
+        let pdSymbols = try symbols(dir + "/pd.elf"), plainSymbols = try symbols(dir + "/plain.elf")
+        for name in ["main", "init", "notified", "protected", "fault", "microkit_name", "microkit_notifications", "microkit_pps",
+                     "microkit_irqs", "microkit_ioports", "microkit_passive"] {
+            #expect(pdSymbols.contains(name), "\(name) in the PD")
+        }
+        #expect(plainSymbols.contains("main") && !plainSymbols.contains(where: { $0.hasPrefix("microkit_") }))
+    }
+
     @Test("RUN0014 a task whose image is not an ELF file: file:line:column, exit 2, nothing started")
     func badImage() throws {
         let path = try manifest("""

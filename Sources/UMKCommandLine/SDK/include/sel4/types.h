@@ -18,6 +18,8 @@ typedef int64_t seL4_Int64;
 typedef seL4_Uint64 seL4_Word;
 typedef seL4_Word seL4_CPtr;
 typedef seL4_Int8 seL4_Bool;
+#define seL4_True 1
+#define seL4_False 0
 typedef seL4_Word seL4_NodeId;
 typedef seL4_Word seL4_PAddr;
 typedef seL4_Word seL4_Domain;
