@@ -3,7 +3,9 @@
 // The root task's environment, built as seL4's boot code builds it (src/kernel/boot.c,
 // src/arch/x86/kernel/boot.c): initial caps in slots 1-11, a 4096-slot root CNode, a
 // VSpace with an ASID from the first pool, the BootInfo frame and IPC buffer mapped, a
-// stack below them with an unmapped guard page, and every remaining byte of RAM handed
+// stack below them with an unmapped guard page, the root's program image if it is one
+// (its pages and the paging structures they need, as userImageFrames and
+// userImagePaging), and every remaining byte of RAM handed
 // over as untyped caps in naturally aligned power-of-two blocks, listed in BootInfo. The
 // root's addresses lie in its VSpace's address range (its host window on Linux), which
 // an extra BootInfo chunk of umk's states.
