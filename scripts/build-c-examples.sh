@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds the C examples' images (examples/c-*/NAME.c and examples/c-*/c/NAME.c -> NAME.elf
+# Builds the C examples' images (examples/c-*/NAME.c, examples/c-*/c/NAME.c and the Microkit PDs
+# examples/microkit-*/NAME.c -> NAME.elf
 # beside it, one image per source).
-# A source that includes seL4's API (<sel4/...>) is built with `umk cc` against umk's SDK;
+# A source that includes seL4's or Microkit's API (<sel4/...>, <microkit.h>) is built with `umk cc`
+# against umk's SDK;
 # c-hello's, which uses no SDK, with the Swift toolchain's clang and ld.lld directly:
 # freestanding, static, position-independent, every loadable segment on pages of its own.
 # Usage: scripts/build-c-examples.sh [OUTPUT_DIR] (default: beside each source). UMK names
@@ -15,12 +17,12 @@ for tool in "$clang" "$lld"; do
 done
 umk="${UMK:-.build/debug/umk}"
 out="${1:-}"
-for src in examples/c-*/*.c examples/c-*/c/*.c; do
+for src in examples/c-*/*.c examples/c-*/c/*.c examples/microkit-*/*.c; do
     [[ -e "$src" ]] || continue
     dir="${out:-$(dirname "$src")}"
     mkdir -p "$dir"
     name="$(basename "$src" .c)"
-    if grep -q '#include <sel4/' "$src"; then
+    if grep -qE '#include <(sel4/|microkit.h)' "$src"; then
         [[ -x "$umk" ]] || swift build --product umk >&2
         "$umk" cc -o "$dir/$name.elf" "$src"
     else

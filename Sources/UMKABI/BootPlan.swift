@@ -172,13 +172,41 @@ public struct BootPlan: Hashable, Sendable {
         }
     }
 
+    /// A Microkit protection domain: a task whose CSpace has libmicrokit's layout (its
+    /// input endpoint at slot 1, its own notification bound to its TCB), and the patches
+    /// its image takes (its name and channel masks).
+    public struct ProtectionDomain: Hashable, Sendable {
+        public var task: UInt64
+        public var patches: [ELFImage.Patch]
+        public init(task: UInt64, patches: [ELFImage.Patch]) { self.task = task; self.patches = patches }
+    }
+    /// A cap in a PD's CSpace to another PD's notification (to signal) or input endpoint
+    /// (to call), badged as libmicrokit reads badges.
+    public struct PDCap: Hashable, Sendable {
+        public enum Kind: UInt64, Hashable, Sendable { case notification = 0, endpoint = 1 }
+        public var task: UInt64
+        public var slot: UInt64
+        public var kind: Kind
+        public var target: UInt64
+        public var badge: UInt64
+        public init(task: UInt64, slot: UInt64, kind: Kind, target: UInt64, badge: UInt64) {
+            self.task = task; self.slot = slot; self.kind = kind; self.target = target; self.badge = badge
+        }
+    }
+    /// A PD's input endpoint slot (libmicrokit's INPUT_CAP).
+    public static let pdInputSlot: UInt64 = 1
+
     public var name: String
     public var tasks: [Task]
     public var regions: [Region]
     public var channels: [Channel]
+    public var protectionDomains: [ProtectionDomain]
+    public var pdCaps: [PDCap]
 
-    public init(name: String, tasks: [Task], regions: [Region], channels: [Channel]) {
+    public init(name: String, tasks: [Task], regions: [Region], channels: [Channel],
+                protectionDomains: [ProtectionDomain] = [], pdCaps: [PDCap] = []) {
         self.name = name; self.tasks = tasks; self.regions = regions; self.channels = channels
+        self.protectionDomains = protectionDomains; self.pdCaps = pdCaps
     }
 }
 
@@ -259,7 +287,7 @@ public struct PlanReader {
 }
 
 extension BootPlan {
-    static let magic: UInt64 = 0x4E41_4C50_4B4D_5502 // "\u{2}UMKPLAN", version 2
+    static let magic: UInt64 = 0x4E41_4C50_4B4D_5503 // "\u{3}UMKPLAN", version 3
 
     /// The plan as words.
     public func encoded() -> [UInt64] {
@@ -291,6 +319,21 @@ extension BootPlan {
             w.bool(c.client != nil)
             for e in [c.client ?? End(task: 0, id: 0), c.server] { w.word(e.task); w.word(e.id); w.word(e.badge) }
         }
+        w.word(UInt64(protectionDomains.count))
+        for pd in protectionDomains {
+            w.word(pd.task)
+            w.word(UInt64(pd.patches.count))
+            for p in pd.patches {
+                w.word(p.address)
+                w.word(UInt64(p.bytes.count))
+                for chunk in stride(from: 0, to: p.bytes.count, by: 8) {
+                    w.word(p.bytes[chunk..<min(chunk + 8, p.bytes.count)].enumerated()
+                        .reduce(0) { $0 | UInt64($1.1) << (8 * UInt64($1.0)) })
+                }
+            }
+        }
+        w.word(UInt64(pdCaps.count))
+        for c in pdCaps { w.word(c.task); w.word(c.slot); w.word(c.kind.rawValue); w.word(c.target); w.word(c.badge) }
         return w.words
     }
 
@@ -337,6 +380,32 @@ extension BootPlan {
         }
         for c in channels where (c.client?.task ?? 0) >= UInt64(tasks.count) || c.server.task >= UInt64(tasks.count) {
             throw PlanFormatError(offset: r.position)
+        }
+        protectionDomains = []
+        for _ in 0..<(try r.count(minWords: 2)) {
+            let task = try r.word()
+            var patches: [ELFImage.Patch] = []
+            for _ in 0..<(try r.count(minWords: 2)) {
+                let address = try r.word(), length = try r.word()
+                guard length <= UInt64(r.count - r.position) * 8 else { throw PlanFormatError(offset: r.position - 1) }
+                var bytes: [UInt8] = []
+                var w: UInt64 = 0
+                for i in 0..<Int(length) {
+                    if i % 8 == 0 { w = try r.word() }
+                    bytes.append(UInt8(truncatingIfNeeded: w >> (8 * UInt64(i % 8))))
+                }
+                patches.append(ELFImage.Patch(address: address, bytes: bytes))
+            }
+            guard task < UInt64(tasks.count) else { throw PlanFormatError(offset: r.position) }
+            protectionDomains.append(ProtectionDomain(task: task, patches: patches))
+        }
+        pdCaps = []
+        for _ in 0..<(try r.count(minWords: 5)) {
+            let task = try r.word(), slot = try r.word()
+            guard let kind = PDCap.Kind(rawValue: try r.word()) else { throw PlanFormatError(offset: r.position - 1) }
+            let target = try r.word(), badge = try r.word()
+            guard task < UInt64(tasks.count), target < UInt64(tasks.count) else { throw PlanFormatError(offset: r.position) }
+            pdCaps.append(PDCap(task: task, slot: slot, kind: kind, target: target, badge: badge))
         }
     }
 }

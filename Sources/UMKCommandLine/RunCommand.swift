@@ -35,8 +35,11 @@ struct RunCommand: ParsableCommand {
         case hello, shell
     }
 
-    @Argument(help: "The system's manifest (YAML; see docs/manifest.md).")
+    @Argument(help: "The system's manifest (YAML; see docs/manifest.md), or a Microkit SDF (FILE.system).")
     var file: String?
+
+    @Option(name: .customLong("search-path"), help: "A Microkit SDF: a directory to look for program images in (repeatable; default: the SDF's directory).")
+    var searchPaths: [String] = []
 
     @Option(help: ArgumentHelp("Run a program image (an ELF built with umk cc) as the root task instead of init, with seL4's root-task environment.",
                                valueName: "image"))
@@ -96,21 +99,16 @@ struct RunCommand: ParsableCommand {
         umk_line_buffer_stdout()
         if let root { return try runRoot(root) }
         guard let file else { return try runDemo() }
-        if file.hasSuffix(".system") {
-            // A Microkit SDF: checked as `umk check` does; running one is not there yet.
-            do {
-                let sdf = try SystemDescription.load(path: file)
-                FileHandle.standardError.write(Data(("umk: \(file): a Microkit system with \(sdf.protectionDomains.count) protection "
-                    + "domains; umk checks SDFs (umk check) but does not run them yet\n").utf8))
-            } catch {
-                FileHandle.standardError.write(Data((error.description + "\n").utf8))
-            }
-            throw ExitCode(2)
-        }
         let compiled: CompiledSystem
+        let microkit = file.hasSuffix(".system")
         do {
-            compiled = try Manifest.load(path: file, programs: ProgramRegistry.names, addressSpaces: LinuxSystem.addressSpaces,
-                                           taskAddressRange: LinuxSystem.taskAddressRange)
+            if microkit {
+                // A Microkit SDF: checked as `umk check` does, then built into a plan.
+                compiled = try SystemDescription.load(path: file, searchPaths: searchPaths).compile()
+            } else {
+                compiled = try Manifest.load(path: file, programs: ProgramRegistry.names, addressSpaces: LinuxSystem.addressSpaces,
+                                               taskAddressRange: LinuxSystem.taskAddressRange)
+            }
         } catch {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
             throw ExitCode(2)
@@ -134,6 +132,12 @@ struct RunCommand: ParsableCommand {
         let (result, machine) = try boot(root: rootProgram, config: compiled.rootImage == nil ? config : LinuxSystem.rootConfig,
                                          ram: ram, options: options, timeLimit: timeLimit.map { UInt64($0 * 1e9) } ?? 0)
         if stats { report(machine, tasks: compiled.plan.tasks.map(\.name), checked: checked) }
+        if microkit && result.idle && result.hostFailure == nil {
+            // A Microkit system runs for ever; with every PD waiting and nothing that could
+            // wake one (no IRQs), it has done all it will.
+            FileHandle.standardError.write(Data("umk: every protection domain waits and nothing can wake one; the run ends\n".utf8))
+            throw ExitCode(0)
+        }
         throw ExitCode(verdict(result, expectation: compiled.expectation))
     }
 

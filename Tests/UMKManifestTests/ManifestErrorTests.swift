@@ -292,6 +292,12 @@ struct ManifestErrorTests {
         #expect(plan.channels[1].client == nil)
         var reader = PlanReader(words: plan.encoded())
         #expect(try BootPlan(reading: &reader) == plan)
+        // Microkit PDs' patches and caps travel too.
+        var withPDs = plan
+        withPDs.protectionDomains = [BootPlan.ProtectionDomain(task: 1, patches: [ELFImage.Patch(address: 0x4010, bytes: Array("a name\0".utf8) + [9, 8, 7])])]
+        withPDs.pdCaps = [BootPlan.PDCap(task: 1, slot: 129, kind: .endpoint, target: 0, badge: 1 << 63 | 2)]
+        var pdReader = PlanReader(words: withPDs.encoded())
+        #expect(try BootPlan(reading: &pdReader) == withPDs)
         var truncated = PlanReader(words: Array(plan.encoded().dropLast(3)))
         #expect(throws: PlanFormatError.self) { try BootPlan(reading: &truncated) }
     }

@@ -469,6 +469,56 @@ struct ManifestRunTests {
         #expect(plainSymbols.contains("main") && !plainSymbols.contains(where: { $0.hasPrefix("microkit_") }))
     }
 
+    @Test("RUN0028 a Microkit system runs from its SDF: PDs built against <microkit.h>, a notification and a protected procedure call; it ends when every PD waits")
+    func microkitHello() throws {
+        let dir = NSTemporaryDirectory() + "umk-microkit-run-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir + "/build", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for name in ["server", "client"] {
+            let cc = try umk(["cc", "-o", "\(dir)/build/\(name).elf",
+                              Self.root.appendingPathComponent("examples/microkit-hello/\(name).c").path])
+            #expect(cc.status == 0, "\(cc.all)")
+        }
+        let sdf = dir + "/hello.system"
+        try FileManager.default.copyItem(atPath: Self.root.appendingPathComponent("examples/microkit-hello/hello.system").path,
+                                         toPath: sdf)
+        let r = try umk(["run", "--search-path", dir + "/build", sdf])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.contains("""
+            server: init
+            client: init, notifying the server
+            server: notified on channel 0
+            server: protected call on channel 1 with 41, label 7
+            client: the server answered 42 in 1 word
+            """), "\(r.all)")
+        #expect(r.stderr.contains("umk: every protection domain waits and nothing can wake one; the run ends"), "\(r.all)")
+    }
+
+    @Test("RUN0029 umk run of an SDF refuses, at their places, what it does not build yet and an image without libmicrokit")
+    func microkitRefusals() throws {
+        let dir = NSTemporaryDirectory() + "umk-microkit-bad-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let cc = try umk(["cc", "-o", dir + "/plain.elf", Self.root.appendingPathComponent("examples/c-echo/c/echo-server.c").path])
+        #expect(cc.status == 0, "\(cc.all)")
+        let sdf = dir + "/bad.system"
+        try """
+            <?xml version="1.0"?>
+            <system>
+                <protection_domain name="plain" priority="10">
+                    <program_image path="plain.elf" />
+                    <irq id="1" pin="4" vector="4" />
+                </protection_domain>
+            </system>
+            """.write(toFile: sdf, atomically: true, encoding: .utf8)
+        let r = try umk(["run", sdf])
+        #expect(r.status == 2, "\(r.all)")
+        #expect(r.stderr.contains("\(sdf):5:9: <irq>: umk run does not build this for Microkit systems yet (umk check accepts it)"),
+                "\(r.all)")
+        #expect(r.stderr.contains("\(sdf):3:5: program image 'plain.elf' has no symbol 'microkit_name' (or it is stripped): "
+                                  + "build it against umk's <microkit.h> with umk cc"), "\(r.all)")
+    }
+
     @Test("RUN0014 a task whose image is not an ELF file: file:line:column, exit 2, nothing started")
     func badImage() throws {
         let path = try manifest("""

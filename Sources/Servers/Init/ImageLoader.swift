@@ -50,9 +50,9 @@ struct BootImages {
 }
 
 extension SystemBuilder {
-    /// Loads image `image` into task `i`'s VSpace at TaskLayout.imageBase of its range;
-    /// returns the entry point's address.
-    mutating func loadImage(_ i: Int, _ image: (bytes: [UInt8], elf: ELFImage)) throws(BuildError) -> UInt64 {
+    /// Loads image `image` into task `i`'s VSpace at TaskLayout.imageBase of its range,
+    /// with `patches` (a PD's name and masks) written; returns the entry point's address.
+    mutating func loadImage(_ i: Int, _ image: (bytes: [UInt8], elf: ELFImage), patches: [ELFImage.Patch] = []) throws(BuildError) -> UInt64 {
         let name = plan.tasks[i].name, range = tasks[i].range, elf = image.elf
         // A static PIE goes to TaskLayout.imageBase of the range; an ET_EXEC where it was
         // linked, which must be inside the range (the host checked where it would be).
@@ -61,7 +61,7 @@ extension SystemBuilder {
             throw BuildError(step: "image of \(name): linked at \(hex(elf.span.lowerBound))-\(hex(elf.span.upperBound)), outside its "
                              + "address range \(hex(range.lowerBound))-\(hex(range.upperBound))", error: .invalidArgument)
         }
-        for page in elf.loadedPages(file: image.bytes, bias: bias) {
+        for page in elf.loadedPages(file: image.bytes, bias: bias, patches: patches) {
             try placePage(i, at: page.address, rights: page.writable ? .readWrite : .read, "image of \(name)") { scratch in
                 page.bytes.withUnsafeBytes { source in
                     // SAFETY: the scratch page is mapped read-write, and a page is 4096 bytes.

@@ -96,7 +96,7 @@ struct SystemBuilder {
             let pages = r.size >> r.pageBits
             slots += pages * UInt64(r.mappings.count + 1) + UInt64(r.mappings.count) * (4 + (r.size >> 21))
         }
-        slots += UInt64(plan.channels.count) * 2
+        slots += UInt64(plan.channels.count) * 2 + UInt64(plan.protectionDomains.count) * 2 + UInt64(plan.pdCaps.count)
         var radix: UInt64 = 13
         while (UInt64(1) << radix) < slots + slots / 4 && radix < 22 { radix += 1 }
         return radix
@@ -108,6 +108,7 @@ struct SystemBuilder {
         }
         initEndpoint = try make(.endpoint, "init's endpoint")
         for (i, t) in plan.tasks.enumerated() { try buildTask(i, t) }
+        try buildProtectionDomains()
         try connectFaults()
         try buildChannels()
         try grantDevices()
@@ -143,7 +144,8 @@ struct SystemBuilder {
             guard let image = images.images[index] else {
                 throw BuildError(step: "image \(index) of \(t.name): not among the boot modules", error: .failedLookup)
             }
-            tasks[i].imageEntry = try loadImage(i, image)
+            let patches = plan.protectionDomains.first { $0.task == UInt64(i) }?.patches ?? []
+            tasks[i].imageEntry = try loadImage(i, image, patches: patches)
             tasks[i].tlsBase = try setUpTLS(i, image)
         }
         try give(i, tcb, at: TaskLayout.tcbSlot, "TCB cap of \(t.name)")
@@ -151,6 +153,35 @@ struct SystemBuilder {
         try give(i, vspace, at: TaskLayout.vspaceSlot, "VSpace cap of \(t.name)")
         try give(i, initEndpoint, at: TaskLayout.initSlot, rights: .write, badge: BootPlan.Task.badge(ofIndex: i),
                  "init endpoint of \(t.name)")
+    }
+
+    /// Microkit PDs: each gets an input endpoint at libmicrokit's INPUT_CAP and a
+    /// notification bound to its TCB (notifications arrive on the endpoint's Recv); then
+    /// the plan's PD caps, badged copies of other PDs' notifications and endpoints.
+    mutating func buildProtectionDomains() throws(BuildError) {
+        var inputs: [UInt64: (endpoint: CPtr, notification: CPtr)] = [:]
+        for pd in plan.protectionDomains {
+            let i = Int(pd.task), name = plan.tasks[i].name
+            let endpoint = try make(.endpoint, "input endpoint of \(name)")
+            let notification = try make(.notification, "notification of \(name)")
+            try check(TCB.bindNotification(tasks[i].tcb, notification: notification), "bound notification of \(name)")
+            try give(i, endpoint, at: BootPlan.pdInputSlot, "input endpoint of \(name)")
+            inputs[pd.task] = (endpoint, notification)
+        }
+        for c in plan.pdCaps {
+            let i = Int(c.task), name = plan.tasks[i].name
+            guard let target = inputs[c.target] else {
+                throw BuildError(step: "PD cap of \(name): \(plan.tasks[Int(c.target)].name) is not a protection domain",
+                                 error: .invalidArgument)
+            }
+            switch c.kind {
+            case .notification:
+                try give(i, target.notification, at: c.slot, rights: .write, badge: c.badge, "notification cap of \(name)")
+            case .endpoint:
+                try give(i, target.endpoint, at: c.slot, rights: [.write, .grant, .grantReply], badge: c.badge,
+                         "endpoint cap of \(name)")
+            }
+        }
     }
 
     /// Each task's fault endpoint: its handler's (or pager's) fault-receive endpoint, or

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// A checked SDF as a boot plan init builds: each protection domain a task running its
+// program image (built against umk's <microkit.h>), with libmicrokit's CSpace layout
+// (PD caps and an input endpoint with a bound notification) and its image patched with
+// its name and channel masks, as Microkit's tool patches them. A channel end that may
+// notify gets the other PD's notification badged with the other end's id; a protected-
+// procedure end gets the other PD's endpoint badged with bit 63 and the other end's id.
+// What this first version of running SDFs does not build yet (IRQs, I/O ports, child PDs,
+// memory region maps, setvars) is refused at its place.
+
+import Foundation
+import UMKABI
+
+extension SystemDescription {
+    /// libmicrokit's cap layout on umk (its <microkit.h>).
+    enum Layout {
+        static let outputNotification: UInt64 = 128
+        static let endpoint: UInt64 = 192
+        static let cnodeBits: UInt64 = 9
+        static let ppBit: UInt64 = 1 << 63
+    }
+
+    /// The plan for this system, or every reason it cannot run yet.
+    public func compile(ram: UInt64 = Manifest.defaultRAM) throws(ManifestError) -> CompiledSystem {
+        var problems: [ManifestDiagnostic] = []
+        func report(_ at: SourceLocation, _ message: String) {
+            problems.append(ManifestDiagnostic(file: file, location: at, message: message))
+        }
+        for pd in protectionDomains {
+            let unsupported: [(Bool, String, SourceLocation?)] = [
+                (!pd.irqs.isEmpty, "<irq>", pd.irqs.first?.at), (!pd.ioports.isEmpty, "<ioport>", pd.ioports.first?.at),
+                (!pd.maps.isEmpty, "<map>", pd.maps.first?.at), (!pd.setvars.isEmpty, "<setvar>", pd.setvars.first?.at),
+                (pd.parent != nil, "a child <protection_domain>", pd.at),
+            ]
+            for (present, what, at) in unsupported where present {
+                report(at ?? pd.at, "\(what): umk run does not build this for Microkit systems yet (umk check accepts it)")
+            }
+        }
+        var images: [ImageModule] = []
+        var tasks: [BootPlan.Task] = []
+        var domains: [BootPlan.ProtectionDomain] = []
+        var masks = [(notifications: UInt64, pps: UInt64)](repeating: (0, 0), count: protectionDomains.count)
+        var caps: [BootPlan.PDCap] = []
+        for c in channels {
+            for (from, to) in [(c.ends.0, c.ends.1), (c.ends.1, c.ends.0)] {
+                if from.notify {
+                    caps.append(.init(task: UInt64(from.pd), slot: Layout.outputNotification + from.id, kind: .notification,
+                                      target: UInt64(to.pd), badge: 1 << to.id))
+                    masks[from.pd].notifications |= 1 << from.id
+                }
+                if from.pp {
+                    caps.append(.init(task: UInt64(from.pd), slot: Layout.endpoint + from.id, kind: .endpoint,
+                                      target: UInt64(to.pd), badge: Layout.ppBit | to.id))
+                    masks[from.pd].pps |= 1 << from.id
+                }
+            }
+        }
+        for (i, pd) in protectionDomains.enumerated() {
+            guard let data = FileManager.default.contents(atPath: pd.imagePath) else {
+                report(pd.at, "program image '\(pd.image)': cannot read \(pd.imagePath)")
+                continue
+            }
+            let bytes = [UInt8](data)
+            let elf: ELFImage
+            do throws(ELFError) {
+                elf = try ELFImage(bytes: bytes)
+            } catch {
+                report(pd.at, "program image '\(pd.image)': \(error.reason)")
+                continue
+            }
+            let symbols = ELFImage.symbols(in: bytes)
+            var name = Array(pd.name.utf8.prefix(63))
+            name.append(0)
+            var patches: [ELFImage.Patch] = []
+            for result in [elf.patch(symbols, "microkit_name", bytes: name),
+                           elf.patch(symbols, "microkit_notifications", word: masks[i].notifications),
+                           elf.patch(symbols, "microkit_pps", word: masks[i].pps),
+                           elf.patch(symbols, "microkit_irqs", word: 0),
+                           elf.patch(symbols, "microkit_ioports", word: 0),
+                           elf.patch(symbols, "microkit_passive", bytes: [pd.passive ? 1 : 0])] {
+                switch result {
+                case .success(let p): patches.append(p)
+                case .failure(let e):
+                    report(pd.at, "program image '\(pd.image)' \(e.reason): build it against umk's <microkit.h> with umk cc")
+                }
+            }
+            let index: Int
+            if let existing = images.firstIndex(where: { $0.path == pd.imagePath }) {
+                index = existing
+            } else {
+                images.append(ImageModule(path: pd.imagePath, bytes: bytes, elf: elf))
+                index = images.count - 1
+            }
+            tasks.append(BootPlan.Task(name: pd.name, program: "", priority: pd.priority, mcp: pd.priority,
+                                       stackPages: max(pd.stackSize / 4096, 4), cnodeBits: Layout.cnodeBits, faultHandler: nil,
+                                       heap: nil, args: [], irqs: [], ports: [], image: UInt64(index)))
+            domains.append(.init(task: UInt64(i), patches: patches))
+        }
+        guard problems.isEmpty else { throw ManifestError(problems) }
+        let plan = BootPlan(name: URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent, tasks: tasks, regions: [],
+                            channels: [], protectionDomains: domains, pdCaps: caps)
+        let needed = ManifestCompiler.ramNeeded(plan, images: images)
+        return CompiledSystem(plan: plan, ram: max(ram, needed), clock: .virtual, console: "terminal", expectation: nil,
+                              ramNeeded: needed, images: images)
+    }
+}
