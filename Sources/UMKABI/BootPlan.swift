@@ -178,7 +178,14 @@ public struct BootPlan: Hashable, Sendable {
     public struct ProtectionDomain: Hashable, Sendable {
         public var task: UInt64
         public var patches: [ELFImage.Patch]
-        public init(task: UInt64, patches: [ELFImage.Patch]) { self.task = task; self.patches = patches }
+        /// IRQ lines, each signalling the PD's notification with 1 << its channel id (the
+        /// grant's id); the handler cap at `irqSlot` + id.
+        public var irqs: [IRQGrant]
+        /// I/O port ranges, the cap at `ioPortSlot` + the grant's id.
+        public var ports: [PortGrant]
+        public init(task: UInt64, patches: [ELFImage.Patch], irqs: [IRQGrant] = [], ports: [PortGrant] = []) {
+            self.task = task; self.patches = patches; self.irqs = irqs; self.ports = ports
+        }
     }
     /// A cap in a PD's CSpace to another PD's notification (to signal) or input endpoint
     /// (to call), badged as libmicrokit reads badges.
@@ -193,8 +200,11 @@ public struct BootPlan: Hashable, Sendable {
             self.task = task; self.slot = slot; self.kind = kind; self.target = target; self.badge = badge
         }
     }
-    /// A PD's input endpoint slot (libmicrokit's INPUT_CAP).
+    /// A PD's input endpoint slot (libmicrokit's INPUT_CAP), and where its IRQ handlers
+    /// and I/O port caps go (BASE_IRQ_CAP, BASE_IOPORT_CAP: umk's <microkit.h>).
     public static let pdInputSlot: UInt64 = 1
+    public static let pdIRQSlot: UInt64 = 256
+    public static let pdIOPortSlot: UInt64 = 384
 
     public var name: String
     public var tasks: [Task]
@@ -331,6 +341,10 @@ extension BootPlan {
                         .reduce(0) { $0 | UInt64($1.1) << (8 * UInt64($1.0)) })
                 }
             }
+            w.word(UInt64(pd.irqs.count))
+            for g in pd.irqs { w.word(g.irq); w.word(g.id) }
+            w.word(UInt64(pd.ports.count))
+            for g in pd.ports { w.word(g.first); w.word(g.last); w.word(g.id) }
         }
         w.word(UInt64(pdCaps.count))
         for c in pdCaps { w.word(c.task); w.word(c.slot); w.word(c.kind.rawValue); w.word(c.target); w.word(c.badge) }
@@ -382,7 +396,7 @@ extension BootPlan {
             throw PlanFormatError(offset: r.position)
         }
         protectionDomains = []
-        for _ in 0..<(try r.count(minWords: 2)) {
+        for _ in 0..<(try r.count(minWords: 4)) {
             let task = try r.word()
             var patches: [ELFImage.Patch] = []
             for _ in 0..<(try r.count(minWords: 2)) {
@@ -396,8 +410,14 @@ extension BootPlan {
                 }
                 patches.append(ELFImage.Patch(address: address, bytes: bytes))
             }
+            var irqs: [IRQGrant] = []
+            for _ in 0..<(try r.count(minWords: 2)) { irqs.append(IRQGrant(irq: try r.word(), id: try r.word())) }
+            var ports: [PortGrant] = []
+            for _ in 0..<(try r.count(minWords: 3)) {
+                ports.append(PortGrant(first: try r.word(), last: try r.word(), id: try r.word()))
+            }
             guard task < UInt64(tasks.count) else { throw PlanFormatError(offset: r.position) }
-            protectionDomains.append(ProtectionDomain(task: task, patches: patches))
+            protectionDomains.append(ProtectionDomain(task: task, patches: patches, irqs: irqs, ports: ports))
         }
         pdCaps = []
         for _ in 0..<(try r.count(minWords: 5)) {

@@ -494,6 +494,21 @@ struct ManifestRunTests {
         #expect(r.stderr.contains("umk: every protection domain waits and nothing can wake one; the run ends"), "\(r.all)")
     }
 
+    @Test("RUN0030 a Microkit PD drives the 16550 through its <ioport> and <irq>, with the channel id and port base patched into its variables")
+    func microkitUART() throws {
+        let dir = NSTemporaryDirectory() + "umk-microkit-uart-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let cc = try umk(["cc", "-o", dir + "/uart.elf", Self.root.appendingPathComponent("examples/microkit-uart/uart.c").path])
+        #expect(cc.status == 0, "\(cc.all)")
+        try FileManager.default.copyItem(atPath: Self.root.appendingPathComponent("examples/microkit-uart/uart.system").path,
+                                         toPath: dir + "/uart.system")
+        let r = try umk(["run", dir + "/uart.system"], input: "hello pd\n")
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.contains("uart: 16550 driver ready (a Microkit PD), type a line\nuart: got \"hello pd\" (8 bytes)\n"),
+                "\(r.all)")
+    }
+
     @Test("RUN0029 umk run of an SDF refuses, at their places, what it does not build yet and an image without libmicrokit")
     func microkitRefusals() throws {
         let dir = NSTemporaryDirectory() + "umk-microkit-bad-\(UUID().uuidString)"
@@ -505,17 +520,18 @@ struct ManifestRunTests {
         try """
             <?xml version="1.0"?>
             <system>
+                <memory_region name="shared" size="0x1000" />
                 <protection_domain name="plain" priority="10">
                     <program_image path="plain.elf" />
-                    <irq id="1" pin="4" vector="4" />
+                    <map mr="shared" vaddr="0x4000000" />
                 </protection_domain>
             </system>
             """.write(toFile: sdf, atomically: true, encoding: .utf8)
         let r = try umk(["run", sdf])
         #expect(r.status == 2, "\(r.all)")
-        #expect(r.stderr.contains("\(sdf):5:9: <irq>: umk run does not build this for Microkit systems yet (umk check accepts it)"),
+        #expect(r.stderr.contains("\(sdf):6:9: <map>: umk run does not build this for Microkit systems yet (umk check accepts it)"),
                 "\(r.all)")
-        #expect(r.stderr.contains("\(sdf):3:5: program image 'plain.elf' has no symbol 'microkit_name' (or it is stripped): "
+        #expect(r.stderr.contains("\(sdf):4:5: program image 'plain.elf' has no symbol 'microkit_name' (or it is stripped): "
                                   + "build it against umk's <microkit.h> with umk cc"), "\(r.all)")
     }
 

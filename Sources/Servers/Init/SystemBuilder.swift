@@ -96,7 +96,8 @@ struct SystemBuilder {
             let pages = r.size >> r.pageBits
             slots += pages * UInt64(r.mappings.count + 1) + UInt64(r.mappings.count) * (4 + (r.size >> 21))
         }
-        slots += UInt64(plan.channels.count) * 2 + UInt64(plan.protectionDomains.count) * 2 + UInt64(plan.pdCaps.count)
+        slots += UInt64(plan.channels.count) * 2 + UInt64(plan.pdCaps.count)
+        for pd in plan.protectionDomains { slots += 2 + UInt64(pd.irqs.count * 2 + pd.ports.count) }
         var radix: UInt64 = 13
         while (UInt64(1) << radix) < slots + slots / 4 && radix < 22 { radix += 1 }
         return radix
@@ -167,6 +168,21 @@ struct SystemBuilder {
             try check(TCB.bindNotification(tasks[i].tcb, notification: notification), "bound notification of \(name)")
             try give(i, endpoint, at: BootPlan.pdInputSlot, "input endpoint of \(name)")
             inputs[pd.task] = (endpoint, notification)
+            for g in pd.irqs {
+                let handler = try freeSlot("IRQ \(g.irq)"), badged = try freeSlot("IRQ \(g.irq)")
+                try check(IRQControl.get(InitialCap.irqControl.rawValue, irq: g.irq, root: alloc.root, index: handler, depth: 64),
+                          "IRQ \(g.irq) for \(name)")
+                try check(CNode.mint(alloc.root, destIndex: badged, destDepth: 64, srcRoot: alloc.root, srcIndex: notification,
+                                     srcDepth: 64, rights: .all, badge: 1 << g.id), "IRQ \(g.irq) badge")
+                try check(IRQHandler.setNotification(handler, notification: badged), "IRQ \(g.irq) notification")
+                try give(i, handler, at: BootPlan.pdIRQSlot + g.id, "IRQ \(g.irq) handler of \(name)")
+            }
+            for g in pd.ports {
+                let slot = try freeSlot("ports")
+                try check(IOPortControl.issue(InitialCap.ioPortControl.rawValue, first: UInt16(g.first), last: UInt16(g.last),
+                                              root: alloc.root, index: slot, depth: 64), "ports of \(name)")
+                try give(i, slot, at: BootPlan.pdIOPortSlot + g.id, "ports of \(name)")
+            }
         }
         for c in plan.pdCaps {
             let i = Int(c.task), name = plan.tasks[i].name

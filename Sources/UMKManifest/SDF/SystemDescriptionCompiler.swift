@@ -6,8 +6,9 @@
 // its name and channel masks, as Microkit's tool patches them. A channel end that may
 // notify gets the other PD's notification badged with the other end's id; a protected-
 // procedure end gets the other PD's endpoint badged with bit 63 and the other end's id.
-// What this first version of running SDFs does not build yet (IRQs, I/O ports, child PDs,
-// memory region maps, setvars) is refused at its place.
+// IRQs signal the PD's notification with 1 << their channel id; I/O port ranges become
+// port caps. What running SDFs does not build yet (child PDs, memory region maps,
+// region_paddr setvars) is refused at its place.
 
 import Foundation
 import UMKABI
@@ -29,7 +30,6 @@ extension SystemDescription {
         }
         for pd in protectionDomains {
             let unsupported: [(Bool, String, SourceLocation?)] = [
-                (!pd.irqs.isEmpty, "<irq>", pd.irqs.first?.at), (!pd.ioports.isEmpty, "<ioport>", pd.ioports.first?.at),
                 (!pd.maps.isEmpty, "<map>", pd.maps.first?.at), (!pd.setvars.isEmpty, "<setvar>", pd.setvars.first?.at),
                 (pd.parent != nil, "a child <protection_domain>", pd.at),
             ]
@@ -73,12 +73,20 @@ extension SystemDescription {
             var name = Array(pd.name.utf8.prefix(63))
             name.append(0)
             var patches: [ELFImage.Patch] = []
-            for result in [elf.patch(symbols, "microkit_name", bytes: name),
+            let irqMask = pd.irqs.reduce(UInt64(0)) { $0 | 1 << $1.id }, portMask = pd.ioports.reduce(UInt64(0)) { $0 | 1 << $1.id }
+            var results = [elf.patch(symbols, "microkit_name", bytes: name),
                            elf.patch(symbols, "microkit_notifications", word: masks[i].notifications),
                            elf.patch(symbols, "microkit_pps", word: masks[i].pps),
-                           elf.patch(symbols, "microkit_irqs", word: 0),
-                           elf.patch(symbols, "microkit_ioports", word: 0),
-                           elf.patch(symbols, "microkit_passive", bytes: [pd.passive ? 1 : 0])] {
+                           elf.patch(symbols, "microkit_irqs", word: irqMask),
+                           elf.patch(symbols, "microkit_ioports", word: portMask),
+                           elf.patch(symbols, "microkit_passive", bytes: [pd.passive ? 1 : 0])]
+            // The setvars Microkit's tool patches for IRQs and I/O ports.
+            for irq in pd.irqs { if let s = irq.setvarID { results.append(elf.patch(symbols, s, word: irq.id)) } }
+            for p in pd.ioports {
+                if let s = p.setvarID { results.append(elf.patch(symbols, s, word: p.id)) }
+                if let s = p.setvarAddress { results.append(elf.patch(symbols, s, word: p.address)) }
+            }
+            for result in results {
                 switch result {
                 case .success(let p): patches.append(p)
                 case .failure(let e):
@@ -95,7 +103,9 @@ extension SystemDescription {
             tasks.append(BootPlan.Task(name: pd.name, program: "", priority: pd.priority, mcp: pd.priority,
                                        stackPages: max(pd.stackSize / 4096, 4), cnodeBits: Layout.cnodeBits, faultHandler: nil,
                                        heap: nil, args: [], irqs: [], ports: [], image: UInt64(index)))
-            domains.append(.init(task: UInt64(i), patches: patches))
+            domains.append(.init(task: UInt64(i), patches: patches,
+                                 irqs: pd.irqs.map { BootPlan.IRQGrant(irq: $0.line, id: $0.id) },
+                                 ports: pd.ioports.map { BootPlan.PortGrant(first: $0.address, last: $0.address + $0.size - 1, id: $0.id) }))
         }
         guard problems.isEmpty else { throw ManifestError(problems) }
         let plan = BootPlan(name: URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent, tasks: tasks, regions: [],
