@@ -104,7 +104,8 @@ struct RunCommand: ParsableCommand {
         do {
             if microkit {
                 // A Microkit SDF: checked as `umk check` does, then built into a plan.
-                compiled = try SystemDescription.load(path: file, searchPaths: searchPaths).compile()
+                compiled = try SystemDescription.load(path: file, searchPaths: searchPaths)
+                    .compile(taskAddressRange: LinuxSystem.taskAddressRange)
             } else {
                 compiled = try Manifest.load(path: file, programs: ProgramRegistry.names, addressSpaces: LinuxSystem.addressSpaces,
                                                taskAddressRange: LinuxSystem.taskAddressRange)

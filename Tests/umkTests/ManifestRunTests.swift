@@ -509,6 +509,32 @@ struct ManifestRunTests {
                 "\(r.all)")
     }
 
+    @Test("RUN0031 Microkit PDs share a memory region, each finding it through its patched setvar_vaddr (read-write in one, read-only in the other)")
+    func microkitShared() throws {
+        let dir = NSTemporaryDirectory() + "umk-microkit-shared-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for name in ["reader", "writer"] {
+            let cc = try umk(["cc", "-o", "\(dir)/\(name).elf",
+                              Self.root.appendingPathComponent("examples/microkit-shared/\(name).c").path])
+            #expect(cc.status == 0, "\(cc.all)")
+        }
+        try FileManager.default.copyItem(atPath: Self.root.appendingPathComponent("examples/microkit-shared/shared.system").path,
+                                         toPath: dir + "/shared.system")
+        let r = try umk(["run", dir + "/shared.system"])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.contains("writer: wrote the message, notifying the reader\nreader: the writer says \"hello through shared memory\""),
+                "\(r.all)")
+        // A map below init's layout of the range is refused at its place.
+        let low = dir + "/low.system"
+        try String(contentsOfFile: dir + "/shared.system", encoding: .utf8).replacingOccurrences(of: "0x5000000", with: "0x1000")
+            .write(toFile: low, atomically: true, encoding: .utf8)
+        let bad = try umk(["run", low])
+        #expect(bad.status == 2, "\(bad.all)")
+        #expect(bad.stderr.contains("\(low):8:9: map of 'buffer' at 0x1000: on umk a PD maps regions at offsets 0x2000000-0x100000000 of its address range"),
+                "\(bad.all)")
+    }
+
     @Test("RUN0029 umk run of an SDF refuses, at their places, what it does not build yet and an image without libmicrokit")
     func microkitRefusals() throws {
         let dir = NSTemporaryDirectory() + "umk-microkit-bad-\(UUID().uuidString)"
@@ -523,13 +549,13 @@ struct ManifestRunTests {
                 <memory_region name="shared" size="0x1000" />
                 <protection_domain name="plain" priority="10">
                     <program_image path="plain.elf" />
-                    <map mr="shared" vaddr="0x4000000" />
+                    <protection_domain name="child" id="1"><program_image path="plain.elf" /></protection_domain>
                 </protection_domain>
             </system>
             """.write(toFile: sdf, atomically: true, encoding: .utf8)
         let r = try umk(["run", sdf])
         #expect(r.status == 2, "\(r.all)")
-        #expect(r.stderr.contains("\(sdf):6:9: <map>: umk run does not build this for Microkit systems yet (umk check accepts it)"),
+        #expect(r.stderr.contains("\(sdf):6:9: a child <protection_domain>: umk run does not build this for Microkit systems yet (umk check accepts it)"),
                 "\(r.all)")
         #expect(r.stderr.contains("\(sdf):4:5: program image 'plain.elf' has no symbol 'microkit_name' (or it is stripped): "
                                   + "build it against umk's <microkit.h> with umk cc"), "\(r.all)")

@@ -7,8 +7,9 @@
 // notify gets the other PD's notification badged with the other end's id; a protected-
 // procedure end gets the other PD's endpoint badged with bit 63 and the other end's id.
 // IRQs signal the PD's notification with 1 << their channel id; I/O port ranges become
-// port caps. What running SDFs does not build yet (child PDs, memory region maps,
-// region_paddr setvars) is refused at its place.
+// port caps; memory regions are mapped where the PDs' maps say (an offset into each PD's
+// address range on umk). What running SDFs does not build yet (child PDs, region_paddr
+// setvars) is refused at its place.
 
 import Foundation
 import UMKABI
@@ -22,15 +23,19 @@ extension SystemDescription {
         static let ppBit: UInt64 = 1 << 63
     }
 
-    /// The plan for this system, or every reason it cannot run yet.
-    public func compile(ram: UInt64 = Manifest.defaultRAM) throws(ManifestError) -> CompiledSystem {
+    /// The plan for this system, or every reason it cannot run yet. PD i's address range
+    /// will be `taskAddressRange(i)` (a map's vaddr is an offset into it, and its
+    /// setvar_vaddr the address there); without it, maps are refused.
+    public func compile(ram: UInt64 = Manifest.defaultRAM,
+                        taskAddressRange: ((Int) -> Range<UInt64>)? = nil) throws(ManifestError) -> CompiledSystem {
         var problems: [ManifestDiagnostic] = []
         func report(_ at: SourceLocation, _ message: String) {
             problems.append(ManifestDiagnostic(file: file, location: at, message: message))
         }
         for pd in protectionDomains {
             let unsupported: [(Bool, String, SourceLocation?)] = [
-                (!pd.maps.isEmpty, "<map>", pd.maps.first?.at), (!pd.setvars.isEmpty, "<setvar>", pd.setvars.first?.at),
+                (!pd.maps.isEmpty && taskAddressRange == nil, "<map>", pd.maps.first?.at),
+                (!pd.setvars.isEmpty, "<setvar> with region_paddr", pd.setvars.first?.at),
                 (pd.parent != nil, "a child <protection_domain>", pd.at),
             ]
             for (present, what, at) in unsupported where present {
@@ -42,6 +47,25 @@ extension SystemDescription {
         var domains: [BootPlan.ProtectionDomain] = []
         var masks = [(notifications: UInt64, pps: UInt64)](repeating: (0, 0), count: protectionDomains.count)
         var caps: [BootPlan.PDCap] = []
+        // Memory regions: one plan region each, mapped at the maps' vaddrs (offsets into
+        // each PD's range, clear of init's layout below and the image above).
+        var regions = memoryRegions.map { BootPlan.Region(name: $0.name, size: $0.size, pageBits: $0.pageSize == 0x1000 ? 12 : 21,
+                                                          mappings: []) }
+        for (i, pd) in protectionDomains.enumerated() {
+            for m in pd.maps {
+                guard let r = memoryRegions.firstIndex(where: { $0.name == m.region }) else { continue }
+                let size = memoryRegions[r].size
+                guard m.vaddr >= TaskLayout.reservedEnd, m.vaddr + size <= TaskLayout.imageBase else {
+                    report(m.at, "map of '\(m.region)' at \(hex(m.vaddr)): on umk a PD maps regions at offsets "
+                           + "\(hex(TaskLayout.reservedEnd))-\(hex(TaskLayout.imageBase)) of its address range")
+                    continue
+                }
+                var rights: PlanRights = [.read]
+                if m.write { rights.insert(.write) }
+                if m.execute { rights.insert(.execute) }
+                regions[r].mappings.append(BootPlan.Mapping(task: UInt64(i), address: m.vaddr, rights: rights))
+            }
+        }
         for c in channels {
             for (from, to) in [(c.ends.0, c.ends.1), (c.ends.1, c.ends.0)] {
                 if from.notify {
@@ -80,7 +104,15 @@ extension SystemDescription {
                            elf.patch(symbols, "microkit_irqs", word: irqMask),
                            elf.patch(symbols, "microkit_ioports", word: portMask),
                            elf.patch(symbols, "microkit_passive", bytes: [pd.passive ? 1 : 0])]
-            // The setvars Microkit's tool patches for IRQs and I/O ports.
+            // The setvars Microkit's tool patches: a map's address and its region's size, an
+            // IRQ's channel id, an I/O port range's id and base.
+            for m in pd.maps {
+                let start = taskAddressRange?(i).lowerBound ?? 0
+                if let s = m.setvarVaddr { results.append(elf.patch(symbols, s, word: start + m.vaddr)) }
+                if let s = m.setvarSize, let r = memoryRegions.first(where: { $0.name == m.region }) {
+                    results.append(elf.patch(symbols, s, word: r.size))
+                }
+            }
             for irq in pd.irqs { if let s = irq.setvarID { results.append(elf.patch(symbols, s, word: irq.id)) } }
             for p in pd.ioports {
                 if let s = p.setvarID { results.append(elf.patch(symbols, s, word: p.id)) }
@@ -108,7 +140,8 @@ extension SystemDescription {
                                  ports: pd.ioports.map { BootPlan.PortGrant(first: $0.address, last: $0.address + $0.size - 1, id: $0.id) }))
         }
         guard problems.isEmpty else { throw ManifestError(problems) }
-        let plan = BootPlan(name: URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent, tasks: tasks, regions: [],
+        let plan = BootPlan(name: URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent, tasks: tasks,
+                            regions: regions.filter { !$0.mappings.isEmpty },
                             channels: [], protectionDomains: domains, pdCaps: caps)
         let needed = ManifestCompiler.ramNeeded(plan, images: images)
         return CompiledSystem(plan: plan, ram: max(ram, needed), clock: .virtual, console: "terminal", expectation: nil,
