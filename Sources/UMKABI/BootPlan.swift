@@ -183,8 +183,14 @@ public struct BootPlan: Hashable, Sendable {
         public var irqs: [IRQGrant]
         /// I/O port ranges, the cap at `ioPortSlot` + the grant's id.
         public var ports: [PortGrant]
-        public init(task: UInt64, patches: [ELFImage.Patch], irqs: [IRQGrant] = [], ports: [PortGrant] = []) {
+        /// A child PD: its parent's task index and its id there (the parent holds its TCB
+        /// at `tcbSlot` + id and takes its faults, badged bit 62 | id).
+        public var parent: UInt64?
+        public var childID: UInt64
+        public init(task: UInt64, patches: [ELFImage.Patch], irqs: [IRQGrant] = [], ports: [PortGrant] = [],
+                    parent: UInt64? = nil, childID: UInt64 = 0) {
             self.task = task; self.patches = patches; self.irqs = irqs; self.ports = ports
+            self.parent = parent; self.childID = childID
         }
     }
     /// A cap in a PD's CSpace to another PD's notification (to signal) or input endpoint
@@ -205,6 +211,9 @@ public struct BootPlan: Hashable, Sendable {
     public static let pdInputSlot: UInt64 = 1
     public static let pdIRQSlot: UInt64 = 256
     public static let pdIOPortSlot: UInt64 = 384
+    public static let pdTCBSlot: UInt64 = 320
+    /// The badge bit of a child's faults on its parent's input endpoint.
+    public static let pdFaultBit: UInt64 = 1 << 62
 
     public var name: String
     public var tasks: [Task]
@@ -345,6 +354,7 @@ extension BootPlan {
             for g in pd.irqs { w.word(g.irq); w.word(g.id) }
             w.word(UInt64(pd.ports.count))
             for g in pd.ports { w.word(g.first); w.word(g.last); w.word(g.id) }
+            w.bool(pd.parent != nil); w.word(pd.parent ?? 0); w.word(pd.childID)
         }
         w.word(UInt64(pdCaps.count))
         for c in pdCaps { w.word(c.task); w.word(c.slot); w.word(c.kind.rawValue); w.word(c.target); w.word(c.badge) }
@@ -396,7 +406,7 @@ extension BootPlan {
             throw PlanFormatError(offset: r.position)
         }
         protectionDomains = []
-        for _ in 0..<(try r.count(minWords: 4)) {
+        for _ in 0..<(try r.count(minWords: 7)) {
             let task = try r.word()
             var patches: [ELFImage.Patch] = []
             for _ in 0..<(try r.count(minWords: 2)) {
@@ -416,8 +426,10 @@ extension BootPlan {
             for _ in 0..<(try r.count(minWords: 3)) {
                 ports.append(PortGrant(first: try r.word(), last: try r.word(), id: try r.word()))
             }
-            guard task < UInt64(tasks.count) else { throw PlanFormatError(offset: r.position) }
-            protectionDomains.append(ProtectionDomain(task: task, patches: patches, irqs: irqs, ports: ports))
+            let hasParent = try r.bool(), parent = try r.word(), childID = try r.word()
+            guard task < UInt64(tasks.count), !hasParent || parent < UInt64(tasks.count) else { throw PlanFormatError(offset: r.position) }
+            protectionDomains.append(ProtectionDomain(task: task, patches: patches, irqs: irqs, ports: ports,
+                                                      parent: hasParent ? parent : nil, childID: childID))
         }
         pdCaps = []
         for _ in 0..<(try r.count(minWords: 5)) {

@@ -535,6 +535,29 @@ struct ManifestRunTests {
                 "\(bad.all)")
     }
 
+    @Test("RUN0032 a child PD's fault goes to its parent's fault(), which stops it; the parent learns the child's id through setvar_id")
+    func microkitFault() throws {
+        let dir = NSTemporaryDirectory() + "umk-microkit-fault-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for name in ["monitor", "worker"] {
+            let cc = try umk(["cc", "-o", "\(dir)/\(name).elf",
+                              Self.root.appendingPathComponent("examples/microkit-fault/\(name).c").path])
+            #expect(cc.status == 0, "\(cc.all)")
+        }
+        try FileManager.default.copyItem(atPath: Self.root.appendingPathComponent("examples/microkit-fault/fault.system").path,
+                                         toPath: dir + "/fault.system")
+        let r = try umk(["run", dir + "/fault.system"])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.contains("""
+            monitor: watching child 1
+            worker: writing through a null pointer
+            monitor: child 1 took a VM fault at a write; stopping it
+            """), "\(r.all)")
+        #expect(!r.stdout.contains("still running"), "\(r.all)")
+        #expect(!r.all.contains("crashed"), "the fault went to the parent, not to init: \(r.all)")
+    }
+
     @Test("RUN0029 umk run of an SDF refuses, at their places, what it does not build yet and an image without libmicrokit")
     func microkitRefusals() throws {
         let dir = NSTemporaryDirectory() + "umk-microkit-bad-\(UUID().uuidString)"
@@ -546,16 +569,16 @@ struct ManifestRunTests {
         try """
             <?xml version="1.0"?>
             <system>
-                <memory_region name="shared" size="0x1000" />
+                <memory_region name="device" size="0x1000" phys_addr="0xfee00000" />
                 <protection_domain name="plain" priority="10">
                     <program_image path="plain.elf" />
-                    <protection_domain name="child" id="1"><program_image path="plain.elf" /></protection_domain>
+                    <setvar symbol="device_paddr" region_paddr="device" />
                 </protection_domain>
             </system>
             """.write(toFile: sdf, atomically: true, encoding: .utf8)
         let r = try umk(["run", sdf])
         #expect(r.status == 2, "\(r.all)")
-        #expect(r.stderr.contains("\(sdf):6:9: a child <protection_domain>: umk run does not build this for Microkit systems yet (umk check accepts it)"),
+        #expect(r.stderr.contains("\(sdf):6:9: <setvar> with region_paddr: umk run does not build this for Microkit systems yet (umk check accepts it)"),
                 "\(r.all)")
         #expect(r.stderr.contains("\(sdf):4:5: program image 'plain.elf' has no symbol 'microkit_name' (or it is stripped): "
                                   + "build it against umk's <microkit.h> with umk cc"), "\(r.all)")

@@ -184,6 +184,14 @@ struct SystemBuilder {
                 try give(i, slot, at: BootPlan.pdIOPortSlot + g.id, "ports of \(name)")
             }
         }
+        // A child PD: its parent holds its TCB and takes its faults.
+        for pd in plan.protectionDomains {
+            guard let parent = pd.parent, let input = inputs[parent] else { continue }
+            let i = Int(pd.task), p = Int(parent), name = plan.tasks[i].name
+            try give(p, tasks[i].tcb, at: BootPlan.pdTCBSlot + pd.childID, "TCB of child \(name)")
+            try give(i, input.endpoint, at: TaskLayout.faultSlot, rights: [.write, .grant, .grantReply],
+                     badge: BootPlan.pdFaultBit | pd.childID, "fault endpoint of child \(name)")
+        }
         for c in plan.pdCaps {
             let i = Int(c.task), name = plan.tasks[i].name
             guard let target = inputs[c.target] else {
@@ -201,7 +209,7 @@ struct SystemBuilder {
     }
 
     /// Each task's fault endpoint: its handler's (or pager's) fault-receive endpoint, or
-    /// init's, badged with the task's id.
+    /// init's, badged with the task's id (a child PD's is its parent's, given above).
     mutating func connectFaults() throws(BuildError) {
         var receivers: [Int: CPtr] = [:]
         for h in Set(plan.tasks.compactMap { $0.faultHandler.map(Int.init) }).sorted() {
@@ -209,7 +217,8 @@ struct SystemBuilder {
             try give(h, ep, at: TaskLayout.faultReceiveSlot, "fault endpoint of \(plan.tasks[h].name)")
             receivers[h] = ep
         }
-        for (i, t) in plan.tasks.enumerated() {
+        let children = Set(plan.protectionDomains.filter { $0.parent != nil }.map { Int($0.task) })
+        for (i, t) in plan.tasks.enumerated() where !children.contains(i) {
             let badge = BootPlan.Task.badge(ofIndex: i)
             if let h = t.faultHandler.map(Int.init), let ep = receivers[h] {
                 try give(i, ep, at: TaskLayout.faultSlot, rights: [.write, .grant, .grantReply], badge: badge,

@@ -8,8 +8,8 @@
 // procedure end gets the other PD's endpoint badged with bit 63 and the other end's id.
 // IRQs signal the PD's notification with 1 << their channel id; I/O port ranges become
 // port caps; memory regions are mapped where the PDs' maps say (an offset into each PD's
-// address range on umk). What running SDFs does not build yet (child PDs, region_paddr
-// setvars) is refused at its place.
+// address range on umk); a child PD's TCB goes to its parent, which takes its faults. What
+// running SDFs does not build yet (region_paddr setvars) is refused at its place.
 
 import Foundation
 import UMKABI
@@ -36,7 +36,6 @@ extension SystemDescription {
             let unsupported: [(Bool, String, SourceLocation?)] = [
                 (!pd.maps.isEmpty && taskAddressRange == nil, "<map>", pd.maps.first?.at),
                 (!pd.setvars.isEmpty, "<setvar> with region_paddr", pd.setvars.first?.at),
-                (pd.parent != nil, "a child <protection_domain>", pd.at),
             ]
             for (present, what, at) in unsupported where present {
                 report(at ?? pd.at, "\(what): umk run does not build this for Microkit systems yet (umk check accepts it)")
@@ -45,6 +44,7 @@ extension SystemDescription {
         var images: [ImageModule] = []
         var tasks: [BootPlan.Task] = []
         var domains: [BootPlan.ProtectionDomain] = []
+        var pendingChildIDs: [(parent: Int, symbol: String, id: UInt64, at: SourceLocation)] = []
         var masks = [(notifications: UInt64, pps: UInt64)](repeating: (0, 0), count: protectionDomains.count)
         var caps: [BootPlan.PDCap] = []
         // Memory regions: one plan region each, mapped at the maps' vaddrs (offsets into
@@ -137,7 +137,20 @@ extension SystemDescription {
                                        heap: nil, args: [], irqs: [], ports: [], image: UInt64(index)))
             domains.append(.init(task: UInt64(i), patches: patches,
                                  irqs: pd.irqs.map { BootPlan.IRQGrant(irq: $0.line, id: $0.id) },
-                                 ports: pd.ioports.map { BootPlan.PortGrant(first: $0.address, last: $0.address + $0.size - 1, id: $0.id) }))
+                                 ports: pd.ioports.map { BootPlan.PortGrant(first: $0.address, last: $0.address + $0.size - 1, id: $0.id) },
+                                 parent: pd.parent.map(UInt64.init), childID: pd.childID ?? 0))
+            if let s = pd.setvarChildID, let parent = pd.parent {
+                // Microkit's tool patches the child's id into the parent's image.
+                pendingChildIDs.append((parent, s, pd.childID ?? 0, pd.at))
+            }
+        }
+        // setvar_id of child PDs: into their parent's image (known once every image is read).
+        for (parent, symbol, id, at) in pendingChildIDs where problems.isEmpty {
+            let image = images[Int(tasks[parent].image ?? 0)]
+            switch image.elf.patch(ELFImage.symbols(in: image.bytes), symbol, word: id) {
+            case .success(let p): domains[parent].patches.append(p)
+            case .failure(let e): report(at, "program image of '\(protectionDomains[parent].name)' \(e.reason)")
+            }
         }
         guard problems.isEmpty else { throw ManifestError(problems) }
         let plan = BootPlan(name: URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent, tasks: tasks,
