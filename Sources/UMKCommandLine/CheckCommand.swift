@@ -46,9 +46,10 @@ struct CheckCommand: ParsableCommand {
         do {
             let sdf = try SystemDescription.load(path: file, searchPaths: searchPaths)
             let children = sdf.protectionDomains.filter { $0.parent != nil }.count
-            print("\(file): ok: Microkit system, \(sdf.protectionDomains.count) protection domains"
+            func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+            print("\(file): ok: Microkit system, \(count(sdf.protectionDomains.count, "protection domain"))"
                   + (children > 0 ? " (\(children) of them children)" : "")
-                  + ", \(sdf.channels.count) channels, \(sdf.memoryRegions.count) memory regions")
+                  + ", \(count(sdf.channels.count, "channel")), \(count(sdf.memoryRegions.count, "memory region"))")
         } catch {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
             throw ExitCode(2)

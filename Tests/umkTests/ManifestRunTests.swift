@@ -409,7 +409,7 @@ struct ManifestRunTests {
         #expect(missing.stderr.contains("\(sdf):4:24: program image 'hello.elf' not found (searched \(dir))"), "\(missing.all)")
         let ok = try umk(["check", "--search-path", dir + "/build", sdf])
         #expect(ok.status == 0, "\(ok.all)")
-        #expect(ok.stdout.contains("\(sdf): ok: Microkit system, 1 protection domains, 0 channels, 0 memory regions"), "\(ok.all)")
+        #expect(ok.stdout.contains("\(sdf): ok: Microkit system, 1 protection domain, 0 channels, 0 memory regions"), "\(ok.all)")
     }
 
     @Test("RUN0026 a system that blocks for good ends with each waiting thread and what it waits on")
