@@ -237,8 +237,9 @@ public struct PlanWriter: Sendable {
     public init() {}
     public mutating func word(_ w: UInt64) { words.append(w) }
     public mutating func bool(_ b: Bool) { words.append(b ? 1 : 0) }
-    public mutating func string(_ s: String) {
-        let bytes = Array(s.utf8)
+    public mutating func string(_ s: String) { data(Array(s.utf8)) }
+    /// A byte count, then the bytes packed little-endian into words.
+    public mutating func data(_ bytes: [UInt8]) {
         words.append(UInt64(bytes.count))
         var w: UInt64 = 0
         for (i, b) in bytes.enumerated() {
@@ -285,7 +286,9 @@ public struct PlanReader {
         guard n <= UInt64(count - position) / UInt64(max(1, minWords)) else { throw PlanFormatError(offset: position - 1) }
         return Int(n)
     }
-    public mutating func string() throws(PlanFormatError) -> String {
+    public mutating func string() throws(PlanFormatError) -> String { String(decoding: try data(), as: UTF8.self) }
+    /// What PlanWriter.data wrote.
+    public mutating func data() throws(PlanFormatError) -> [UInt8] {
         let length = try word()
         guard length <= UInt64(count - position) * 8 else { throw PlanFormatError(offset: position - 1) }
         var bytes: [UInt8] = []
@@ -295,7 +298,7 @@ public struct PlanReader {
             if i % 8 == 0 { w = try word() }
             bytes.append(UInt8(truncatingIfNeeded: w >> (8 * UInt64(i % 8))))
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
     public mutating func strings() throws(PlanFormatError) -> [String] {
         let n = try count()
@@ -342,14 +345,7 @@ extension BootPlan {
         for pd in protectionDomains {
             w.word(pd.task)
             w.word(UInt64(pd.patches.count))
-            for p in pd.patches {
-                w.word(p.address)
-                w.word(UInt64(p.bytes.count))
-                for chunk in stride(from: 0, to: p.bytes.count, by: 8) {
-                    w.word(p.bytes[chunk..<min(chunk + 8, p.bytes.count)].enumerated()
-                        .reduce(0) { $0 | UInt64($1.1) << (8 * UInt64($1.0)) })
-                }
-            }
+            for p in pd.patches { w.word(p.address); w.data(p.bytes) }
             w.word(UInt64(pd.irqs.count))
             for g in pd.irqs { w.word(g.irq); w.word(g.id) }
             w.word(UInt64(pd.ports.count))
@@ -410,15 +406,8 @@ extension BootPlan {
             let task = try r.word()
             var patches: [ELFImage.Patch] = []
             for _ in 0..<(try r.count(minWords: 2)) {
-                let address = try r.word(), length = try r.word()
-                guard length <= UInt64(r.count - r.position) * 8 else { throw PlanFormatError(offset: r.position - 1) }
-                var bytes: [UInt8] = []
-                var w: UInt64 = 0
-                for i in 0..<Int(length) {
-                    if i % 8 == 0 { w = try r.word() }
-                    bytes.append(UInt8(truncatingIfNeeded: w >> (8 * UInt64(i % 8))))
-                }
-                patches.append(ELFImage.Patch(address: address, bytes: bytes))
+                let address = try r.word()
+                patches.append(ELFImage.Patch(address: address, bytes: try r.data()))
             }
             var irqs: [IRQGrant] = []
             for _ in 0..<(try r.count(minWords: 2)) { irqs.append(IRQGrant(irq: try r.word(), id: try r.word())) }

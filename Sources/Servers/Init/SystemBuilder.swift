@@ -169,20 +169,9 @@ struct SystemBuilder {
             try give(i, endpoint, at: BootPlan.pdInputSlot, "input endpoint of \(name)")
             inputs[pd.task] = (endpoint, notification)
             for g in pd.irqs {
-                let handler = try freeSlot("IRQ \(g.irq)"), badged = try freeSlot("IRQ \(g.irq)")
-                try check(IRQControl.get(InitialCap.irqControl.rawValue, irq: g.irq, root: alloc.root, index: handler, depth: 64),
-                          "IRQ \(g.irq) for \(name)")
-                try check(CNode.mint(alloc.root, destIndex: badged, destDepth: 64, srcRoot: alloc.root, srcIndex: notification,
-                                     srcDepth: 64, rights: .all, badge: 1 << g.id), "IRQ \(g.irq) badge")
-                try check(IRQHandler.setNotification(handler, notification: badged), "IRQ \(g.irq) notification")
-                try give(i, handler, at: BootPlan.pdIRQSlot + g.id, "IRQ \(g.irq) handler of \(name)")
+                try grantIRQ(i, line: g.irq, notification: notification, badge: 1 << g.id, at: BootPlan.pdIRQSlot + g.id)
             }
-            for g in pd.ports {
-                let slot = try freeSlot("ports")
-                try check(IOPortControl.issue(InitialCap.ioPortControl.rawValue, first: UInt16(g.first), last: UInt16(g.last),
-                                              root: alloc.root, index: slot, depth: 64), "ports of \(name)")
-                try give(i, slot, at: BootPlan.pdIOPortSlot + g.id, "ports of \(name)")
-            }
+            for g in pd.ports { try grantPorts(i, g, at: BootPlan.pdIOPortSlot + g.id) }
         }
         // A child PD: its parent holds its TCB and takes its faults.
         for pd in plan.protectionDomains {
@@ -254,6 +243,27 @@ struct SystemBuilder {
         }
     }
 
+    /// An IRQ handler for `line` that signals `notification` with `badge`, in task `i`'s
+    /// slot `slot`.
+    mutating func grantIRQ(_ i: Int, line: UInt64, notification: CPtr, badge: UInt64, at slot: UInt64) throws(BuildError) {
+        let name = plan.tasks[i].name
+        let handler = try freeSlot("IRQ \(line)"), badged = try freeSlot("IRQ \(line)")
+        try check(IRQControl.get(InitialCap.irqControl.rawValue, irq: line, root: alloc.root, index: handler, depth: 64),
+                  "IRQ \(line) for \(name)")
+        try check(CNode.mint(alloc.root, destIndex: badged, destDepth: 64, srcRoot: alloc.root, srcIndex: notification,
+                             srcDepth: 64, rights: .all, badge: badge), "IRQ \(line) badge")
+        try check(IRQHandler.setNotification(handler, notification: badged), "IRQ \(line) notification")
+        try give(i, handler, at: slot, "IRQ \(line) handler of \(name)")
+    }
+
+    /// An I/O port cap for `g`'s range in task `i`'s slot `slot`.
+    mutating func grantPorts(_ i: Int, _ g: BootPlan.PortGrant, at slot: UInt64) throws(BuildError) {
+        let name = plan.tasks[i].name, ports = try freeSlot("ports")
+        try check(IOPortControl.issue(InitialCap.ioPortControl.rawValue, first: UInt16(g.first), last: UInt16(g.last),
+                                      root: alloc.root, index: ports, depth: 64), "ports of \(name)")
+        try give(i, ports, at: slot, "ports of \(name)")
+    }
+
     /// IRQ handlers (their notification bound to the driver's TCB) and I/O port caps.
     mutating func grantDevices() throws(BuildError) {
         for (i, t) in plan.tasks.enumerated() {
@@ -261,21 +271,12 @@ struct SystemBuilder {
                 let notification = try make(.notification, "IRQ notification of \(t.name)")
                 try check(TCB.bindNotification(tasks[i].tcb, notification: notification), "bound notification of \(t.name)")
                 for g in t.irqs {
-                    let handler = try freeSlot("IRQ \(g.irq)"), badged = try freeSlot("IRQ \(g.irq)")
-                    try check(IRQControl.get(InitialCap.irqControl.rawValue, irq: g.irq, root: alloc.root, index: handler, depth: 64),
-                              "IRQ \(g.irq) for \(t.name)")
-                    try check(CNode.mint(alloc.root, destIndex: badged, destDepth: 64, srcRoot: alloc.root, srcIndex: notification,
-                                         srcDepth: 64, rights: .all, badge: Self.irqBadgeBit | 1 << g.irq), "IRQ \(g.irq) badge")
-                    try check(IRQHandler.setNotification(handler, notification: badged), "IRQ \(g.irq) notification")
-                    try give(i, handler, at: g.id, "IRQ \(g.irq) handler of \(t.name)")
+                    try grantIRQ(i, line: g.irq, notification: notification, badge: Self.irqBadgeBit | 1 << g.irq, at: g.id)
                     tasks[i].caps.append(StartInfo.Cap(id: g.id, kind: .irqHandler, name: "irq \(g.irq)", value: g.irq))
                 }
             }
             for g in t.ports {
-                let slot = try freeSlot("ports")
-                try check(IOPortControl.issue(InitialCap.ioPortControl.rawValue, first: UInt16(g.first), last: UInt16(g.last),
-                                              root: alloc.root, index: slot, depth: 64), "ports of \(t.name)")
-                try give(i, slot, at: g.id, "ports of \(t.name)")
+                try grantPorts(i, g, at: g.id)
                 let name = "ports \(hex(g.first))-\(hex(g.last))"
                 tasks[i].caps.append(StartInfo.Cap(id: g.id, kind: .ioPort, name: name, value: g.first << 16 | g.last))
             }

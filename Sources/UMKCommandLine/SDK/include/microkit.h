@@ -66,36 +66,27 @@ void microkit_dbg_put32(seL4_Uint32 x);
 /* Reports a failed kernel call and stops the PD (its fault goes to its parent or init). */
 void microkit_internal_crash(seL4_Error err);
 
+/* True if `ch` is one of `mask`'s channels; else reports `what` and the channel. */
+static inline seL4_Bool microkit_internal_channel_ok(seL4_Word mask, microkit_channel ch, const char *what) {
+    if (ch <= MICROKIT_MAX_CHANNEL_ID && (mask & (1ull << ch))) return seL4_True;
+    microkit_dbg_puts(microkit_name);
+    microkit_dbg_puts(what);
+    microkit_dbg_puts(": invalid channel given '");
+    microkit_dbg_put32(ch);
+    microkit_dbg_puts("'\n");
+    return seL4_False;
+}
+
 static inline void microkit_notify(microkit_channel ch) {
-    if (ch > MICROKIT_MAX_CHANNEL_ID || !(microkit_notifications & (1ull << ch))) {
-        microkit_dbg_puts(microkit_name);
-        microkit_dbg_puts(" microkit_notify: invalid channel given '");
-        microkit_dbg_put32(ch);
-        microkit_dbg_puts("'\n");
-        return;
-    }
-    seL4_Signal(BASE_OUTPUT_NOTIFICATION_CAP + ch);
+    if (microkit_internal_channel_ok(microkit_notifications, ch, " microkit_notify")) seL4_Signal(BASE_OUTPUT_NOTIFICATION_CAP + ch);
 }
 
 static inline void microkit_irq_ack(microkit_channel ch) {
-    if (ch > MICROKIT_MAX_CHANNEL_ID || !(microkit_irqs & (1ull << ch))) {
-        microkit_dbg_puts(microkit_name);
-        microkit_dbg_puts(" microkit_irq_ack: invalid channel given '");
-        microkit_dbg_put32(ch);
-        microkit_dbg_puts("'\n");
-        return;
-    }
-    seL4_IRQHandler_Ack(BASE_IRQ_CAP + ch);
+    if (microkit_internal_channel_ok(microkit_irqs, ch, " microkit_irq_ack")) seL4_IRQHandler_Ack(BASE_IRQ_CAP + ch);
 }
 
 static inline microkit_msginfo microkit_ppcall(microkit_channel ch, microkit_msginfo msginfo) {
-    if (ch > MICROKIT_MAX_CHANNEL_ID || !(microkit_pps & (1ull << ch))) {
-        microkit_dbg_puts(microkit_name);
-        microkit_dbg_puts(" microkit_ppcall: invalid channel given '");
-        microkit_dbg_put32(ch);
-        microkit_dbg_puts("'\n");
-        return seL4_MessageInfo_new(0, 0, 0, 0);
-    }
+    if (!microkit_internal_channel_ok(microkit_pps, ch, " microkit_ppcall")) return seL4_MessageInfo_new(0, 0, 0, 0);
     return seL4_Call(BASE_ENDPOINT_CAP + ch, msginfo);
 }
 
@@ -171,21 +162,13 @@ static inline seL4_Uint32 microkit_x86_ioport_read_32(microkit_ioport ioport_id,
 
 /* Deferred: sent when the PD next waits (one at a time, as in Microkit). */
 static inline void microkit_deferred_notify(microkit_channel ch) {
-    if (ch > MICROKIT_MAX_CHANNEL_ID || !(microkit_notifications & (1ull << ch))) {
-        microkit_dbg_puts(microkit_name);
-        microkit_dbg_puts(" microkit_deferred_notify: invalid channel given\n");
-        return;
-    }
+    if (!microkit_internal_channel_ok(microkit_notifications, ch, " microkit_deferred_notify")) return;
     microkit_have_signal = seL4_True;
     microkit_signal_msg = seL4_MessageInfo_new(0, 0, 0, 0);
     microkit_signal_cap = BASE_OUTPUT_NOTIFICATION_CAP + ch;
 }
 static inline void microkit_deferred_irq_ack(microkit_channel ch) {
-    if (ch > MICROKIT_MAX_CHANNEL_ID || !(microkit_irqs & (1ull << ch))) {
-        microkit_dbg_puts(microkit_name);
-        microkit_dbg_puts(" microkit_deferred_irq_ack: invalid channel given\n");
-        return;
-    }
+    if (!microkit_internal_channel_ok(microkit_irqs, ch, " microkit_deferred_irq_ack")) return;
     microkit_have_signal = seL4_True;
     microkit_signal_msg = seL4_MessageInfo_new(IRQAckIRQ, 0, 0, 0);
     microkit_signal_cap = BASE_IRQ_CAP + ch;
