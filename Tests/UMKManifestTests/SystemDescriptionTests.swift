@@ -153,7 +153,7 @@ struct SystemDescriptionTests {
         ])
     }
 
-    @Test("SDF0006 channels: two ends of known PDs, ids 0-62 unique per PD (IRQs too), PP only to a higher priority")
+    @Test("SDF0006 channels: two ends of known PDs, ids 0-61 unique per PD (IRQs too), PP only to a higher priority")
     func channels() {
         let pds = """
             <protection_domain name="low" priority="10"><program_image path="a.elf" /><irq id="3" pin="4" vector="4" /></protection_domain>
@@ -166,7 +166,7 @@ struct SystemDescriptionTests {
             <channel><end pd="high" id="2" pp="true" /><end pd="low" id="2" /></channel>
             <channel><end pd="high" id="3" pp="true" /><end pd="same" id="3" /></channel>
             <channel><end pd="low" id="3" /><end pd="ghost" id="4" /></channel>
-            <channel><end pd="low" id="63" /><end pd="high" id="4" /></channel>
+            <channel><end pd="low" id="62" /><end pd="high" id="4" /></channel>
             <channel><end pd="low" id="5" /></channel>
             <channel><end pd="low" id="6" /><end pd="low" id="7" /></channel>
             <channel><end pd="high" id="1" /><end pd="same" id="8" /></channel>
@@ -174,7 +174,7 @@ struct SystemDescriptionTests {
             "7:10: 'high' (priority 20) makes protected procedure calls to 'low' (priority 10): the callee's priority must be higher",
             "8:10: 'high' (priority 20) makes protected procedure calls to 'same' (priority 20): the callee's priority must be higher",
             "9:38: channel end names unknown protection domain 'ghost' (protection domains: low, high, same)",
-            "10:24: id must be between 0 and 62, not 63",
+            "10:24: id must be between 0 and 61, not 62",
             "11:1: a channel has exactly two <end>s, not 1",
             "12:1: a channel connects two different protection domains, not 'low' with itself",
             "13:10: id 1 of protection domain 'high' is already used (at 6:43)",

@@ -535,7 +535,7 @@ struct ManifestRunTests {
                 "\(bad.all)")
     }
 
-    @Test("RUN0032 a child PD's fault goes to its parent's fault(), which stops it; the parent learns the child's id through setvar_id")
+    @Test("RUN0032 a child PD's faults go to its parent's fault(), which restarts it at Microkit's entry address (its memory kept) and then stops it; the parent learns the child's id through setvar_id")
     func microkitFault() throws {
         let dir = NSTemporaryDirectory() + "umk-microkit-fault-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -551,7 +551,11 @@ struct ManifestRunTests {
         #expect(r.status == 0, "\(r.all)")
         #expect(r.stdout.contains("""
             monitor: watching child 1
-            worker: writing through a null pointer
+            worker: run 1, writing through a null pointer
+            monitor: child 1 took a VM fault at a write; restarting it
+            worker: run 2, writing through a null pointer
+            monitor: child 1 took a VM fault at a write; restarting it
+            worker: run 3, writing through a null pointer
             monitor: child 1 took a VM fault at a write; stopping it
             """), "\(r.all)")
         #expect(!r.stdout.contains("still running"), "\(r.all)")

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A parent PD: its child's faults come to fault(); it reports them and stops the child. */
+/* A parent PD: its child's faults come to fault(); it restarts the child twice, then
+ * stops it. */
 #include <microkit.h>
 
 seL4_Word worker_id; /* the child's id (setvar_id) */
+static unsigned int restarts;
 
 void init(void) {
     microkit_dbg_puts(microkit_name);
@@ -21,10 +23,18 @@ seL4_Bool fault(microkit_child child, microkit_msginfo msginfo, microkit_msginfo
     if (microkit_msginfo_get_label(msginfo) == seL4_Fault_VMFault) {
         microkit_dbg_puts(" took a VM fault at a ");
         microkit_dbg_puts(microkit_mr_get(seL4_VMFault_FSR) & 2 ? "write" : "read");
-        microkit_dbg_puts("; stopping it\n");
     } else {
-        microkit_dbg_puts(" faulted; stopping it\n");
+        microkit_dbg_puts(" faulted");
     }
-    microkit_pd_stop(child);
+    if (restarts < 2) {
+        restarts++;
+        microkit_dbg_puts("; restarting it\n");
+        /* The child's entry point, where Microkit links a PD's _start. */
+        microkit_pd_restart(child, 0x200000);
+    } else {
+        microkit_dbg_puts("; stopping it\n");
+        microkit_pd_stop(child);
+    }
+    /* The child was restarted or stopped: no reply to its fault. */
     return seL4_False;
 }

@@ -95,7 +95,10 @@ public struct SystemDescription: Sendable {
     public var memoryRegions: [MemoryRegion] = []
     public var channels: [Channel] = []
 
-    /// Microkit's limits: channel and IRQ ids 0-62 (63 per PD), priorities 0-254.
-    public static let maxChannelID: UInt64 = 62
+    /// Microkit's limits: channel and IRQ ids 0-61 (62 per PD, as its tool and libmicrokit), priorities 0-254.
+    public static let maxChannelID: UInt64 = 61
+    /// Where Microkit links a PD's text, with its _start first: a child's restart entry
+    /// point is an address in that layout.
+    public static let linkAddress: UInt64 = 0x20_0000
     public static let maxPriority: UInt64 = 254
 }

@@ -45,6 +45,8 @@ extension SystemDescription {
         var tasks: [BootPlan.Task] = []
         var domains: [BootPlan.ProtectionDomain] = []
         var pendingChildIDs: [(parent: Int, symbol: String, id: UInt64, at: SourceLocation)] = []
+        // Where each child's entry runs, less Microkit's link address (microkit_pd_restart).
+        var childEntryOffsets: [Int: [UInt64]] = [:]
         var masks = [(notifications: UInt64, pps: UInt64)](repeating: (0, 0), count: protectionDomains.count)
         var caps: [BootPlan.PDCap] = []
         // Memory regions: one plan region each, mapped at the maps' vaddrs (offsets into
@@ -92,6 +94,17 @@ extension SystemDescription {
             } catch {
                 report(pd.at, "program image '\(pd.image)': \(error.reason)")
                 continue
+            }
+            if let range = taskAddressRange?(i), !elf.fits(bias: elf.bias(rangeStart: range.lowerBound), in: range) {
+                report(pd.at, "program image '\(pd.image)' is linked at fixed addresses \(hex(elf.span.lowerBound))-"
+                       + "\(hex(elf.span.upperBound)); on umk every PD has its own part of one address space, so link it "
+                       + "position-independent: ld.lld -pie (with a Microkit Makefile: make LD=\"ld.lld -pie\")")
+                continue
+            }
+            if let parent = pd.parent, let id = pd.childID, let range = taskAddressRange?(i) {
+                let entry = elf.bias(rangeStart: range.lowerBound) &+ elf.entry
+                childEntryOffsets[parent, default: Array(repeating: 0, count: Int(SystemDescription.maxChannelID) + 1)][Int(id)] =
+                    entry &- SystemDescription.linkAddress
             }
             let symbols = ELFImage.symbols(in: bytes)
             var name = Array(pd.name.utf8.prefix(63))
@@ -142,6 +155,17 @@ extension SystemDescription {
             if let s = pd.setvarChildID, let parent = pd.parent {
                 // Microkit's tool patches the child's id into the parent's image.
                 pendingChildIDs.append((parent, s, pd.childID ?? 0, pd.at))
+            }
+        }
+        // Each parent learns where its children start (microkit_child_entry_offset).
+        for (parent, offsets) in childEntryOffsets.sorted(by: { $0.key < $1.key }) where problems.isEmpty {
+            let image = images[Int(tasks[parent].image ?? 0)]
+            let words = offsets.flatMap { w in (0..<8).map { UInt8(truncatingIfNeeded: w >> (8 * UInt64($0))) } }
+            switch image.elf.patch(ELFImage.symbols(in: image.bytes), "microkit_child_entry_offset", bytes: words) {
+            case .success(let p): domains[parent].patches.append(p)
+            case .failure(let e):
+                report(protectionDomains[parent].at, "program image '\(protectionDomains[parent].image)' \(e.reason): "
+                       + "build it against umk's <microkit.h> with umk cc")
             }
         }
         // setvar_id of child PDs: into their parent's image (known once every image is read).

@@ -2,7 +2,7 @@
 /*
  * Microkit's API (libmicrokit) on umk: a protection domain (PD) defines init(), notified()
  * and, if others call it, protected() (and fault() if it has children); the library's
- * event loop calls them. Names, types and semantics are Microkit's: channels 0-62,
+ * event loop calls them. Names, types and semantics are Microkit's: channels 0-61,
  * notifications coalesce, a protected procedure call goes to a PD of higher priority.
  * umk's kernel is not MCS: there are no scheduling contexts, so a passive PD is an
  * ordinary thread that only runs when called or notified.
@@ -90,10 +90,17 @@ static inline microkit_msginfo microkit_ppcall(microkit_channel ch, microkit_msg
     return seL4_Call(BASE_ENDPOINT_CAP + ch, msginfo);
 }
 
-/* A child PD: restarted at `entry_point`, stopped, resumed. */
+/* Where each child's _start runs, less Microkit's link address of a PD's text (where its
+ * _start is): on umk every PD is position-independent and has its own part of the
+ * address space, so umk patches this for each child of the PD. */
+#define MICROKIT_LINK_ADDRESS 0x200000
+extern seL4_Word microkit_child_entry_offset[MICROKIT_MAX_CHANNELS];
+
+/* A child PD: restarted at `entry_point` (an address as Microkit links the child:
+ * MICROKIT_LINK_ADDRESS is its _start, which starts it over), stopped, resumed. */
 static inline void microkit_pd_restart(microkit_child pd, seL4_Word entry_point) {
     seL4_UserContext ctxt = {0};
-    ctxt.rip = entry_point;
+    ctxt.rip = entry_point + (pd <= MICROKIT_MAX_CHANNEL_ID ? microkit_child_entry_offset[pd] : 0);
     seL4_Error err = seL4_TCB_WriteRegisters(BASE_TCB_CAP + pd, seL4_True, 0, 1, &ctxt);
     if (err != seL4_NoError) {
         microkit_dbg_puts("microkit_pd_restart: error writing registers\n");

@@ -24,6 +24,7 @@ seL4_Word microkit_ioports;
 seL4_Bool microkit_have_signal = seL4_False;
 seL4_CPtr microkit_signal_cap;
 seL4_MessageInfo_t microkit_signal_msg;
+seL4_Word microkit_child_entry_offset[MICROKIT_MAX_CHANNELS];
 
 void microkit_dbg_putc(int c) { seL4_DebugPutChar((char)c); }
 void microkit_dbg_puts(const char *s) { while (*s) seL4_DebugPutChar(*s++); }

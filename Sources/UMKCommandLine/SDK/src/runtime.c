@@ -93,12 +93,15 @@ typedef struct {
     uint32_t type, flags;
     uint64_t offset, vaddr, paddr, filesz, memsz, align;
 } program_header;
-extern const char __ehdr_start[] __attribute__((visibility("hidden")));
+/* Weak: an image linked with its headers outside its segments (a Microkit link script)
+ * has none, and then no TLS image of its own to set up (init sets up a task's). */
+extern const char __ehdr_start[] __attribute__((weak, visibility("hidden")));
 static const program_header *tls_header;
 static uintptr_t load_bias;
 
 static void find_tls(void) {
     const unsigned char *e = (const unsigned char *)__ehdr_start;
+    if (!e) return;
     const program_header *ph = (const program_header *)(e + *(const uint64_t *)(e + 32));
     uint16_t count = *(const uint16_t *)(e + 56);
     for (uint16_t i = 0; i < count; i++) {
@@ -144,7 +147,39 @@ uintptr_t sel4runtime_move_initial_tls(void *tls_memory) {
 
 const char *sel4runtime_process_name(void) { return argv_list[0]; }
 
-_Noreturn void _start(const seL4_Word *info, void (*entry)(umk_syscall_block_t *), seL4_IPCBuffer *ipc) {
+/*
+ * The entry point, first in the text (Microkit links a PD's _start at its text's start).
+ * A PD's parent may restart it here with only its rip written (microkit_pd_restart), so
+ * the first entry keeps the stack pointer and the three arguments and a later entry takes
+ * them back: the program starts over on its first stack with what init gave it.
+ */
+__attribute__((visibility("hidden"))) seL4_Word __umk_entry_stack;
+__attribute__((visibility("hidden"))) seL4_Word __umk_entry_arguments[3];
+__attribute__((visibility("hidden"), used)) _Noreturn void __umk_start(const seL4_Word *, void (*)(umk_syscall_block_t *),
+                                                                       seL4_IPCBuffer *);
+__asm__(".pushsection .text.start, \"ax\", @progbits\n"
+        ".globl _start\n"
+        ".type _start, @function\n"
+        "_start:\n"
+        "    cmpq $0, __umk_entry_stack(%rip)\n"
+        "    jne 1f\n"
+        "    movq %rsp, __umk_entry_stack(%rip)\n"
+        "    movq %rdi, __umk_entry_arguments(%rip)\n"
+        "    movq %rsi, __umk_entry_arguments+8(%rip)\n"
+        "    movq %rdx, __umk_entry_arguments+16(%rip)\n"
+        "    jmp 2f\n"
+        "1:  movq __umk_entry_stack(%rip), %rsp\n"
+        "    movq __umk_entry_arguments(%rip), %rdi\n"
+        "    movq __umk_entry_arguments+8(%rip), %rsi\n"
+        "    movq __umk_entry_arguments+16(%rip), %rdx\n"
+        "2:  andq $-16, %rsp\n"
+        "    xorl %ebp, %ebp\n"
+        "    call __umk_start\n"
+        "    ud2\n"
+        ".size _start, . - _start\n"
+        ".popsection\n");
+
+_Noreturn void __umk_start(const seL4_Word *info, void (*entry)(umk_syscall_block_t *), seL4_IPCBuffer *ipc) {
     __umk_syscall = entry;
     find_tls();
     int argc;
@@ -174,6 +209,9 @@ const seL4_Word *umk_start_info(void) { return start_info; }
 seL4_Word umk_address_range_start(void) { return range_start; }
 seL4_Word umk_address_range_end(void) { return range_end; }
 
+/* The C library's functions are weak: a program (a Microkit PD, say) may define its own. */
+#define LIBC __attribute__((weak))
+
 /* A task asks init to end it; the root task halts the system with the status. */
 _Noreturn void exit(int status) {
     for (;;) {
@@ -187,8 +225,8 @@ _Noreturn void exit(int status) {
 }
 _Noreturn void sel4runtime_exit(int status) { exit(status); }
 _Noreturn void abort(void) { exit(134); }
-int abs(int v) { return v < 0 ? -v : v; }
-long labs(long v) { return v < 0 ? -v : v; }
+LIBC int abs(int v) { return v < 0 ? -v : v; }
+LIBC long labs(long v) { return v < 0 ? -v : v; }
 
 _Noreturn void __umk_assert_fail(const char *expression, const char *file, int line, const char *function) {
     printf("%s:%d: %s: assertion '%s' failed\n", file, line, function, expression);
@@ -196,48 +234,48 @@ _Noreturn void __umk_assert_fail(const char *expression, const char *file, int l
 }
 
 /* <string.h> */
-void *memcpy(void *restrict to, const void *restrict from, size_t n) {
+LIBC void *memcpy(void *restrict to, const void *restrict from, size_t n) {
     unsigned char *t = to;
     const unsigned char *f = from;
     while (n--) *t++ = *f++;
     return to;
 }
-void *memmove(void *to, const void *from, size_t n) {
+LIBC void *memmove(void *to, const void *from, size_t n) {
     unsigned char *t = to;
     const unsigned char *f = from;
     if (t < f) { while (n--) *t++ = *f++; }
     else { while (n--) t[n] = f[n]; }
     return to;
 }
-void *memset(void *to, int c, size_t n) {
+LIBC void *memset(void *to, int c, size_t n) {
     unsigned char *t = to;
     while (n--) *t++ = (unsigned char)c;
     return to;
 }
-int memcmp(const void *a, const void *b, size_t n) {
+LIBC int memcmp(const void *a, const void *b, size_t n) {
     const unsigned char *x = a, *y = b;
     for (; n; n--, x++, y++) if (*x != *y) return *x - *y;
     return 0;
 }
-size_t strlen(const char *s) { size_t n = 0; while (s[n]) n++; return n; }
-int strcmp(const char *a, const char *b) {
+LIBC size_t strlen(const char *s) { size_t n = 0; while (s[n]) n++; return n; }
+LIBC int strcmp(const char *a, const char *b) {
     while (*a && *a == *b) { a++; b++; }
     return (unsigned char)*a - (unsigned char)*b;
 }
-int strncmp(const char *a, const char *b, size_t n) {
+LIBC int strncmp(const char *a, const char *b, size_t n) {
     for (; n; n--, a++, b++) {
         if (*a != *b || !*a) return (unsigned char)*a - (unsigned char)*b;
     }
     return 0;
 }
-char *strcpy(char *restrict to, const char *restrict from) { char *t = to; while ((*t++ = *from++)) {} return to; }
-char *strncpy(char *restrict to, const char *restrict from, size_t n) {
+LIBC char *strcpy(char *restrict to, const char *restrict from) { char *t = to; while ((*t++ = *from++)) {} return to; }
+LIBC char *strncpy(char *restrict to, const char *restrict from, size_t n) {
     size_t i = 0;
     for (; i < n && from[i]; i++) to[i] = from[i];
     for (; i < n; i++) to[i] = 0;
     return to;
 }
-char *strchr(const char *s, int c) {
+LIBC char *strchr(const char *s, int c) {
     for (;; s++) {
         if (*s == (char)c) return (char *)s;
         if (!*s) return 0;
@@ -347,26 +385,26 @@ static int format(sink *s, const char *f, va_list args) {
     return (int)s->length;
 }
 
-int vprintf(const char *f, va_list args) { sink s = {0, 0, 0, 1}; return format(&s, f, args); }
-int printf(const char *f, ...) {
+LIBC int vprintf(const char *f, va_list args) { sink s = {0, 0, 0, 1}; return format(&s, f, args); }
+LIBC int printf(const char *f, ...) {
     va_list args;
     va_start(args, f);
     int n = vprintf(f, args);
     va_end(args);
     return n;
 }
-int vsnprintf(char *buffer, size_t size, const char *f, va_list args) {
+LIBC int vsnprintf(char *buffer, size_t size, const char *f, va_list args) {
     sink s = {buffer, size, 0, 0};
     int n = format(&s, f, args);
     if (size) buffer[s.length < size ? s.length : size - 1] = 0;
     return n;
 }
-int snprintf(char *buffer, size_t size, const char *f, ...) {
+LIBC int snprintf(char *buffer, size_t size, const char *f, ...) {
     va_list args;
     va_start(args, f);
     int n = vsnprintf(buffer, size, f, args);
     va_end(args);
     return n;
 }
-int putchar(int c) { seL4_DebugPutChar((char)c); return (unsigned char)c; }
-int puts(const char *str) { while (*str) seL4_DebugPutChar(*str++); seL4_DebugPutChar('\n'); return 1; }
+LIBC int putchar(int c) { seL4_DebugPutChar((char)c); return (unsigned char)c; }
+LIBC int puts(const char *str) { while (*str) seL4_DebugPutChar(*str++); seL4_DebugPutChar('\n'); return 1; }
