@@ -53,19 +53,12 @@ struct CCCommand: ParsableCommand {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("umk-cc-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
-        var objects: [String] = []
-        for (i, source) in (sources + [sdk.runtime, sdk.microkit]).enumerated() {
-            let object = work.appendingPathComponent("\(i).o").path
-            var args = SDK.compileFlags(sdk: sdk) + ["-O\(optimisation)"] + (g ? ["-g"] : [])
-            args += includes.flatMap { ["-I", $0] } + defines.map { "-D\($0)" }
-            args += ["-c", source, "-o", object]
-            try SDK.execute(tools.clang, args, what: source)
-            objects.append(object)
-        }
+        let flags = ["-O\(optimisation)"] + (g ? ["-g"] : []) + includes.flatMap { ["-I", $0] } + defines.map { "-D\($0)" }
+        let objects = try SDK.compile(sdk: sdk, tools: tools, sources: sources + [sdk.runtime], flags: flags, into: work)
         // libmicrokit goes in from an archive: it is linked (with its main, which runs a
         // PD's init and event loop) only into a program that has no main of its own.
         let library = work.appendingPathComponent("libmicrokit.a").path
-        try SDK.execute(tools.ar, ["rcs", library, objects.removeLast()], what: "libmicrokit")
+        try SDK.archive(sdk: sdk, tools: tools, sources: [sdk.microkit], flags: flags, library: library)
         try SDK.execute(tools.lld, SDK.linkFlags + objects + [library, "-o", output], what: output)
     }
 }
@@ -87,8 +80,29 @@ enum SDK {
         return Location(include: root + "/include", runtime: root + "/src/runtime.c", microkit: root + "/src/microkit.c")
     }
 
+    typealias Tools = (clang: String, lld: String, ar: String)
+
+    /// Compiles each source with the SDK's flags and `flags` into an object in `work`.
+    static func compile(sdk: Location, tools: Tools, sources: [String], flags: [String], into work: URL) throws -> [String] {
+        try sources.enumerated().map { i, source in
+            let object = work.appendingPathComponent("\(i)-\(URL(fileURLWithPath: source).deletingPathExtension().lastPathComponent).o").path
+            try execute(tools.clang, compileFlags(sdk: sdk) + flags + ["-c", source, "-o", object], what: source)
+            return object
+        }
+    }
+
+    /// Compiles `sources` into the static library `library`.
+    static func archive(sdk: Location, tools: Tools, sources: [String], flags: [String], library: String) throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("umk-ar-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let objects = try compile(sdk: sdk, tools: tools, sources: sources, flags: flags, into: work)
+        try? FileManager.default.removeItem(atPath: library)
+        try execute(tools.ar, ["rcs", library] + objects, what: URL(fileURLWithPath: library).lastPathComponent)
+    }
+
     /// clang, ld.lld and llvm-ar: $UMK_TOOLCHAIN, else the directory of `swift` on PATH.
-    static func toolchain() throws -> (clang: String, lld: String, ar: String) {
+    static func toolchain() throws -> Tools {
         var directories: [String] = []
         if let dir = ProcessInfo.processInfo.environment["UMK_TOOLCHAIN"] { directories.append(dir) }
         for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init) {

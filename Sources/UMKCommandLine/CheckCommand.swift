@@ -13,18 +13,17 @@ struct CheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Check a manifest or a Microkit System Description File: every problem as file:line:column, exit 2 if there is one.")
 
-    @Argument(help: "The system's manifest (YAML; see docs/manifest.md), or a Microkit SDF (XML).")
+    @Argument(help: "The system's manifest (YAML; see docs/manifest.md), a Microkit SDF (XML), or the loader image the umk board's microkit tool wrote.")
     var file: String
 
     @Option(name: .customLong("search-path"), help: "A Microkit SDF: a directory to look for program images in (repeatable; default: the SDF's directory).")
     var searchPaths: [String] = []
 
     func run() throws {
-        if let data = FileManager.default.contents(atPath: file), file.hasSuffix(".system")
-            || SystemDescription.looksLikeSDF(String(decoding: data.prefix(256), as: UTF8.self)) {
-            return try checkSDF()
-        }
         do {
+            if let (sdf, paths) = try MicrokitSystem.locate(file, searchPaths: searchPaths) {
+                return try checkSDF(sdf, searchPaths: paths)
+            }
             let system = try Manifest.load(path: file, programs: ProgramRegistry.names, addressSpaces: LinuxSystem.addressSpaces,
                                            taskAddressRange: LinuxSystem.taskAddressRange)
             let plan = system.plan
@@ -41,18 +40,15 @@ struct CheckCommand: ParsableCommand {
         }
     }
 
-    /// A Microkit system: the SDF checked as Microkit's tool checks it.
-    func checkSDF() throws {
-        do {
-            let sdf = try SystemDescription.load(path: file, searchPaths: searchPaths)
-            let children = sdf.protectionDomains.filter { $0.parent != nil }.count
-            func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
-            print("\(file): ok: Microkit system, \(count(sdf.protectionDomains.count, "protection domain"))"
-                  + (children > 0 ? " (\(children) of them children)" : "")
-                  + ", \(count(sdf.channels.count, "channel")), \(count(sdf.memoryRegions.count, "memory region"))")
-        } catch {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
-            throw ExitCode(2)
-        }
+    /// A Microkit system: the SDF checked as Microkit's tool checks it, and its images as
+    /// umk run would load them.
+    func checkSDF(_ sdf: String, searchPaths: [String]) throws(ManifestError) {
+        let (description, compiled) = try MicrokitSystem.compile(sdf: sdf, searchPaths: searchPaths)
+        let children = description.protectionDomains.filter { $0.parent != nil }.count
+        func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+        print("\(file): ok: Microkit system, \(count(description.protectionDomains.count, "protection domain"))"
+              + (children > 0 ? " (\(children) of them children)" : "")
+              + ", \(count(description.channels.count, "channel")), \(count(description.memoryRegions.count, "memory region"))"
+              + "; needs \(compiled.ramNeeded >> 20) MiB of RAM")
     }
 }

@@ -35,10 +35,10 @@ struct RunCommand: ParsableCommand {
         case hello, shell
     }
 
-    @Argument(help: "The system's manifest (YAML; see docs/manifest.md), or a Microkit SDF (FILE.system).")
+    @Argument(help: "The system's manifest (YAML; see docs/manifest.md), a Microkit SDF (FILE.system), or the loader image the umk board's microkit tool wrote.")
     var file: String?
 
-    @Option(name: .customLong("search-path"), help: "A Microkit SDF: a directory to look for program images in (repeatable; default: the SDF's directory).")
+    @Option(name: .customLong("search-path"), help: "A Microkit SDF: a directory to look for program images in (repeatable; default: the SDF's directory, or the loader image's search path).")
     var searchPaths: [String] = []
 
     @Option(help: ArgumentHelp("Run a program image (an ELF built with umk cc) as the root task instead of init, with seL4's root-task environment.",
@@ -100,12 +100,13 @@ struct RunCommand: ParsableCommand {
         if let root { return try runRoot(root) }
         guard let file else { return try runDemo() }
         let compiled: CompiledSystem
-        let microkit = file.hasSuffix(".system")
+        var microkit = false
         do {
-            if microkit {
-                // A Microkit SDF: checked as `umk check` does, then built into a plan.
-                compiled = try SystemDescription.load(path: file, searchPaths: searchPaths)
-                    .compile(taskAddressRange: LinuxSystem.taskAddressRange)
+            if let (sdf, paths) = try MicrokitSystem.locate(file, searchPaths: searchPaths) {
+                // A Microkit SDF (or the board's image naming one): checked as `umk check`
+                // does, then built into a plan.
+                microkit = true
+                compiled = try MicrokitSystem.compile(sdf: sdf, searchPaths: paths).1
             } else {
                 compiled = try Manifest.load(path: file, programs: ProgramRegistry.names, addressSpaces: LinuxSystem.addressSpaces,
                                                taskAddressRange: LinuxSystem.taskAddressRange)

@@ -10,7 +10,7 @@ import Foundation
 struct SDKCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sdk",
-        abstract: "Write umk's C SDK to a folder: include/, src/runtime.c, umk.mk for make and umk.cmake for CMake.",
+        abstract: "Write umk's C SDK to a folder: include/, src/runtime.c, umk.mk for make, umk.cmake for CMake, and a Microkit board (board/umk, bin/microkit).",
         discussion: """
             In a Makefile: include DIR/umk.mk, then compile each source and $(UMK_RUNTIME) with \
             $(UMK_CC) $(UMK_CFLAGS) and link the objects with $(UMK_LD) $(UMK_LDFLAGS) -- or use \
@@ -19,6 +19,10 @@ struct SDKCommand: ParsableCommand {
             With CMake: cmake -DCMAKE_TOOLCHAIN_FILE=DIR/umk.cmake, and in CMakeLists.txt \
             umk_image(prog prog.c other.c) (an executable prog.elf with the runtime), or \
             add_executable with ${UMK_RUNTIME} among its sources.
+
+            For Microkit: a Makefile written for Microkit's SDK builds with MICROKIT_SDK=DIR \
+            MICROKIT_BOARD=umk MICROKIT_CONFIG=debug LLVM=True LD="ld.lld -pie" (clang and \
+            ld.lld on PATH); its loader image runs with `umk run`.
             """)
 
     @Argument(help: "The folder to write (created if missing; the SDK's files in it are replaced).")
@@ -80,6 +84,36 @@ struct SDKCommand: ParsableCommand {
 
             """
         try cmake.write(to: target.appendingPathComponent("umk.cmake"), atomically: true, encoding: .utf8)
-        print("umk sdk: wrote \(target.standardizedFileURL.path) (include/, src/runtime.c, umk.mk, umk.cmake)")
+        try writeMicrokitBoard(sdk: sdk, tools: tools, root: root, target: target)
+        print("umk sdk: wrote \(target.standardizedFileURL.path) (include/, src/runtime.c, umk.mk, umk.cmake; "
+              + "board/umk/debug and bin/microkit for Microkit Makefiles)")
+    }
+
+    /// Microkit's SDK layout for a board named umk: board/umk/debug/include (the headers,
+    /// with kernel/gen_config.h, which Microkit's Makefiles read), board/umk/debug/lib
+    /// (libmicrokit.a with the runtime, and microkit.ld), and bin/microkit, Microkit's tool
+    /// for this board (`umk microkit`).
+    func writeMicrokitBoard(sdk: SDK.Location, tools: SDK.Tools, root: URL, target: URL) throws {
+        let fm = FileManager.default
+        let board = target.appendingPathComponent("board/umk/debug")
+        if fm.fileExists(atPath: board.path) { try fm.removeItem(at: board) }
+        let lib = board.appendingPathComponent("lib")
+        try fm.createDirectory(at: lib, withIntermediateDirectories: true)
+        try fm.copyItem(at: root.appendingPathComponent("include"), to: board.appendingPathComponent("include"))
+        try fm.copyItem(at: root.appendingPathComponent("board/microkit.ld"), to: lib.appendingPathComponent("microkit.ld"))
+        try SDK.archive(sdk: sdk, tools: tools, sources: [sdk.runtime, sdk.microkit], flags: ["-O2", "-g"],
+                        library: lib.appendingPathComponent("libmicrokit.a").path)
+        let bin = target.appendingPathComponent("bin")
+        try fm.createDirectory(at: bin, withIntermediateDirectories: true)
+        let umk = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let tool = bin.appendingPathComponent("microkit")
+        try """
+            #!/bin/sh
+            # Microkit's tool for the umk board (written by `umk sdk`): checks a system and
+            # writes a loader image that `umk run` runs.
+            exec '\(umk.replacingOccurrences(of: "'", with: "'\\''"))' microkit "$@"
+
+            """.write(to: tool, atomically: true, encoding: .utf8)
+        try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: tool.path)
     }
 }

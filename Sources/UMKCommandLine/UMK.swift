@@ -24,7 +24,8 @@ public struct UMK: ParsableCommand {
             `umk bench` measures IPC, faults and interrupts.
             """,
         version: version,
-        subcommands: [RunCommand.self, CheckCommand.self, CCCommand.self, SDKCommand.self, FuzzCommand.self, BenchCommand.self]
+        subcommands: [RunCommand.self, CheckCommand.self, CCCommand.self, SDKCommand.self, MicrokitCommand.self, FuzzCommand.self,
+                      BenchCommand.self]
     )
 
     /// The host's monotonic time when main started (`umk run --stats` counts from it).

@@ -9,7 +9,8 @@
 // IRQs signal the PD's notification with 1 << their channel id; I/O port ranges become
 // port caps; memory regions are mapped where the PDs' maps say (an offset into each PD's
 // address range on umk); a child PD's TCB goes to its parent, which takes its faults. What
-// running SDFs does not build yet (region_paddr setvars) is refused at its place.
+// umk's machine does not have yet (device memory: regions at a physical address, and so
+// region_paddr setvars) is refused at its place.
 
 import Foundation
 import UMKABI
@@ -32,13 +33,21 @@ extension SystemDescription {
         func report(_ at: SourceLocation, _ message: String) {
             problems.append(ManifestDiagnostic(file: file, location: at, message: message))
         }
+        // A region at a physical address is device memory (x86-64 Microkit's region_paddr
+        // needs one), which umk's machine does not have yet: refused rather than given RAM.
         for pd in protectionDomains {
-            let unsupported: [(Bool, String, SourceLocation?)] = [
-                (!pd.maps.isEmpty && taskAddressRange == nil, "<map>", pd.maps.first?.at),
-                (!pd.setvars.isEmpty, "<setvar> with region_paddr", pd.setvars.first?.at),
-            ]
-            for (present, what, at) in unsupported where present {
-                report(at ?? pd.at, "\(what): umk run does not build this for Microkit systems yet (umk check accepts it)")
+            if let m = pd.maps.first, taskAddressRange == nil {
+                report(m.at, "<map>: mapping regions needs the machine's address ranges")
+            }
+            for m in pd.maps {
+                if let paddr = memoryRegions.first(where: { $0.name == m.region })?.physicalAddress {
+                    report(m.at, "map of '\(m.region)': a memory region at physical address \(hex(paddr)) is device memory, "
+                           + "which umk's machine does not have yet")
+                }
+            }
+            for v in pd.setvars {
+                report(v.at, "<setvar> with region_paddr: '\(v.region)' is at a physical address (device memory), "
+                       + "which umk's machine does not have yet")
             }
         }
         var images: [ImageModule] = []

@@ -93,15 +93,12 @@ typedef struct {
     uint32_t type, flags;
     uint64_t offset, vaddr, paddr, filesz, memsz, align;
 } program_header;
-/* Weak: an image linked with its headers outside its segments (a Microkit link script)
- * has none, and then no TLS image of its own to set up (init sets up a task's). */
-extern const char __ehdr_start[] __attribute__((weak, visibility("hidden")));
+extern const char __ehdr_start[] __attribute__((visibility("hidden")));
 static const program_header *tls_header;
 static uintptr_t load_bias;
 
 static void find_tls(void) {
     const unsigned char *e = (const unsigned char *)__ehdr_start;
-    if (!e) return;
     const program_header *ph = (const program_header *)(e + *(const uint64_t *)(e + 32));
     uint16_t count = *(const uint16_t *)(e + 56);
     for (uint16_t i = 0; i < count; i++) {

@@ -3,6 +3,7 @@
 #ifndef SEL4_SEL4_H
 #define SEL4_SEL4_H
 
+#include <kernel/gen_config.h>
 #include <sel4/types.h>
 #include <sel4/syscalls.h>
 #include <sel4/invocations.h>
