@@ -231,4 +231,24 @@ struct SystemDescriptionTests {
             "10:5: <protection_domain> needs the attribute 'id'",
         ])
     }
+
+    @Test("SDF0009 what umk's machine cannot give, at its place: domains, other cores and IOAPICs, SMC, extra CSpace caps; a system without PDs")
+    func machineLimits() {
+        #expect(problems("""
+            <domains><domain name="d" /><domain_schedule /></domains>
+            <protection_domain name="a" cpu="1" domain="d" smc="true">
+                <program_image path="a.elf" />
+                <irq id="0" pin="4" vector="4" ioapic="1" />
+                <cspace><cap_tcb slot="1" pd="a" /></cspace>
+            </protection_domain>
+            """) == [
+            "3:1: <domains>: umk's kernel has one scheduling domain (no domain schedule)",
+            "4:29: cpu: umk runs every PD on one core (cpu 0)",
+            "4:37: domain: umk's kernel has one scheduling domain",
+            "4:48: smc: SMC calls are ARM only",
+            "6:36: ioapic: umk's machine has one IOAPIC (0)",
+            "7:5: <cspace>: extra capabilities are not supported by umk yet",
+        ])
+        #expect(problems("<!-- nothing -->") == ["2:1: the system has no protection domains"])
+    }
 }

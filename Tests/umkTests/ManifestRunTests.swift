@@ -584,15 +584,32 @@ struct ManifestRunTests {
                 <protection_domain name="plain" priority="10">
                     <program_image path="plain.elf" />
                     <setvar symbol="device_paddr" region_paddr="device" />
+                    <map mr="device" vaddr="0x4000000" perms="rw" />
                 </protection_domain>
             </system>
             """.write(toFile: sdf, atomically: true, encoding: .utf8)
         let r = try umk(["run", sdf])
         #expect(r.status == 2, "\(r.all)")
+        #expect(r.stderr.contains("\(sdf):7:9: map of 'device': a memory region at physical address 0xfee00000 is device memory, "
+                                  + "which umk's machine does not have yet"), "\(r.all)")
         #expect(r.stderr.contains("\(sdf):6:9: <setvar> with region_paddr: 'device' is at a physical address (device memory), "
                                   + "which umk's machine does not have yet"), "\(r.all)")
         #expect(r.stderr.contains("\(sdf):4:5: program image 'plain.elf' has no symbol 'microkit_name' (or it is stripped): "
                                   + "build it against umk's <microkit.h> with umk cc"), "\(r.all)")
+        // A child's setvar_id names a variable its parent's image does not have.
+        let hello = try umk(["cc", "-o", dir + "/hello.elf", Self.root.appendingPathComponent("examples/microkit-hello/hello.c").path])
+        #expect(hello.status == 0, "\(hello.all)")
+        try """
+            <system>
+                <protection_domain name="parent" priority="10">
+                    <program_image path="hello.elf" />
+                    <protection_domain name="child" id="3" setvar_id="child_id"><program_image path="hello.elf" /></protection_domain>
+                </protection_domain>
+            </system>
+            """.write(toFile: sdf, atomically: true, encoding: .utf8)
+        let child = try umk(["check", sdf])
+        #expect(child.status == 2, "\(child.all)")
+        #expect(child.stderr.contains("\(sdf):4:9: program image of 'parent' has no symbol 'child_id' (or it is stripped)"), "\(child.all)")
     }
 
     @Test("RUN0014 a task whose image is not an ELF file: file:line:column, exit 2, nothing started")
