@@ -16,6 +16,7 @@ public enum ExamplePrograms {
         ProgramRegistry.register("echo-client", NameLookup.client)
         ProgramRegistry.register("sleeper", TimerDemo.sleeper)
         ProgramRegistry.register("c-echo-swift-client", CEcho.swiftClient)
+        ProgramRegistry.register("host-call", HostCalls.attempt)
         City.register()
     }
 }

@@ -53,7 +53,7 @@ int umk_dispatch_install(void) {
 }
 
 void umk_dispatch_uninstall(void) {
-    if (!dispatch_on) return;
+    if (!dispatch_on || umk_sandbox_on) return;
     umk_dispatch_selector = UMK_DISPATCH_ALLOW;
     prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0);
     dispatch_on = 0;

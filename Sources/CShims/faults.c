@@ -10,6 +10,7 @@
 // aborted.
 #include "CShims.h"
 #include <signal.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -32,6 +33,9 @@ static const int fault_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, S
 extern _Noreturn void umk_fault_entry_from_handler(void *stack_top, void *cookie);
 #ifndef SYS_USER_DISPATCH
 #define SYS_USER_DISPATCH 2
+#endif
+#ifndef SYS_SECCOMP
+#define SYS_SECCOMP 1
 #endif
 #define NSIGNALS (sizeof(fault_signals) / sizeof(fault_signals[0]))
 static struct sigaction previous[NSIGNALS];
@@ -107,6 +111,35 @@ static void fault_handler(int sig, siginfo_t *si, void *ucv) {
     umk_save_guest_frame(sig, si, ucv, errno);
 }
 
+static void write_decimal(uint64_t v) {
+    char buf[21];
+    int i = 20;
+    buf[i] = 0;
+    do { buf[--i] = (char)('0' + v % 10); v /= 10; } while (v);
+    write_str(&buf[i]);
+}
+
+/// A host syscall the sandbox refused, made by umk itself (not a guest): glibc's exit
+/// ends here, and exits as the sandbox allows; an abort is umk's crash; anything else is
+/// a gap in the allow-list, reported before umk stops.
+static _Noreturn void refused_in_umk(siginfo_t *si, void *ucv) {
+    greg_t *g = ((ucontext_t *)ucv)->uc_mcontext.gregs;
+    long nr = si->si_syscall;
+    if (nr == SYS_exit_group) umk_sandbox_exit((int)g[REG_RDI]);
+    if ((nr == SYS_tgkill && g[REG_RDX] == SIGABRT) || (nr == SYS_kill && g[REG_RSI] == SIGABRT)) {
+        write_str("umk: umk itself aborted (see above); run with --no-sandbox for the host's own crash handling\n");
+        umk_sandbox_exit(134);
+    }
+    write_str("umk: the sandbox refused host syscall ");
+    write_str(umk_host_syscall_name(nr));
+    write_str(" (");
+    write_decimal((uint64_t)nr);
+    write_str(") made by umk itself at ");
+    write_hex((uint64_t)(uintptr_t)si->si_call_addr);
+    write_str(": a gap in umk's allow-list (run with --no-sandbox, and report it)\n");
+    umk_sandbox_exit(70);
+}
+
 /// umk_in_guest when SIGSYS arrived (umk_sigsys_entry took and cleared it).
 __attribute__((visibility("hidden"))) uint64_t umk_sigsys_in_guest;
 extern void umk_sigsys_entry(int, siginfo_t *, void *);
@@ -116,17 +149,26 @@ extern void umk_sigsys_entry(int, siginfo_t *, void *);
 /// the handler leaves without it: SIGSYS is delivered with nothing blocked (SA_NODEFER, an
 /// empty mask), so there is no mask to restore, and the FP state the handler runs with is
 /// the ABI's default, as the kernel wants (the guest's is in its frame).
+/// The sandbox's SIGSYS also comes here (si_code SYS_SECCOMP): a guest's refused host
+/// syscall goes to the kernel the same way, marked in the frame; umk's own is
+/// refused_in_umk's.
 __attribute__((visibility("hidden"))) void umk_sigsys_handler(int sig, siginfo_t *si, void *ucv) {
     (void)umk_dispatch_enter_host();
     (void)umk_fs_enter_host();
     umk_host_context_t *ctx = umk_current;
-    if (!umk_sigsys_in_guest || !ctx || !ctx->frame || !umk_kernel_fault_entry || !umk_on_guest_thread() ||
-        si->si_code != SYS_USER_DISPATCH) {
+    int guest = umk_sigsys_in_guest && ctx && ctx->frame && umk_kernel_fault_entry && umk_on_guest_thread();
+    if (si->si_code == SYS_SECCOMP && !guest) refused_in_umk(si, ucv);
+    if (!guest || (si->si_code != SYS_USER_DISPATCH && si->si_code != SYS_SECCOMP)) {
         kernel_fault_report(sig, si, ucv);
         signal(SIGABRT, SIG_DFL);
         abort();
     }
     umk_save_guest_frame(sig, si, ucv, errno);
+    if (si->si_code == SYS_SECCOMP) {
+        umk_full_frame_t *f = (umk_full_frame_t *)(uintptr_t)ctx->frame;
+        f->trapno = UMK_TRAPNO_HOST_SYSCALL;
+        f->err = (uint64_t)(unsigned)si->si_syscall;
+    }
     umk_fault_entry_from_handler(umk_kernel_stack_top, umk_kernel_cookie);
 }
 
@@ -206,11 +248,17 @@ int umk_faults_install(umk_host_context_t *(*fault_entry)(void *cookie)) {
                 return -e;
             }
         }
+        // A parent may have started umk with some of them blocked (a mask is inherited):
+        // a blocked SIGSEGV or SIGSYS would be the host's default, death.
+        sigset_t fault_set;
+        sigemptyset(&fault_set);
+        for (unsigned i = 0; i < NSIGNALS; i++) sigaddset(&fault_set, fault_signals[i]);
+        pthread_sigmask(SIG_UNBLOCK, &fault_set, 0);
         installed = 1;
         return 0;
     }
     umk_kernel_fault_entry = 0;
-    if (!installed) return 0;
+    if (!installed || umk_sandbox_on) return 0;
     for (unsigned i = 0; i < NSIGNALS; i++) sigaction(fault_signals[i], &previous[i], 0);
     sigaltstack(&previous_stack, 0);
     installed = 0;

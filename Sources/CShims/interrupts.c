@@ -233,7 +233,7 @@ int umk_stop_install(uint64_t time_limit_ns) {
 }
 
 void umk_stop_uninstall(void) {
-    if (!stop_installed) return;
+    if (!stop_installed || umk_sandbox_on) return;
     struct itimerval off = { { 0, 0 }, { 0, 0 } };
     setitimer(ITIMER_REAL, &off, 0);
     sigaction(SIGINT, &previous_int, 0);
@@ -304,7 +304,7 @@ int umk_interrupts_install(int async) {
 }
 
 void umk_interrupts_uninstall(void) {
-    if (!installed) return;
+    if (!installed || umk_sandbox_on) return;
     umk_input_watch(-1);
     if (timers_made) {
         for (int i = 0; i < 3; i++) timer_delete(timers[i]);

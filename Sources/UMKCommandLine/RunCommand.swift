@@ -28,6 +28,10 @@ struct RunCommand: ParsableCommand {
             exactly; --record keeps the console input it took, --replay feeds it back, --seed
             picks another reproducible interleaving. --realtime runs on host time with timer
             signals and preemption.
+
+            Sandbox: once the system is built, umk confines its own process with a seccomp
+            allow-list (libseccomp.so.2): a guest's host syscall off the list does not run
+            and is an UnknownSyscall fault with the host's number for its fault handler.
             """
     )
 
@@ -72,6 +76,15 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("populate-ram"),
           help: "Allocate all of RAM in the host before the run, as a machine's RAM is there (about 0.3 ms per MiB at start).")
     var populateRAM = false
+
+    @Option(help: ArgumentHelp("Confine umk's process once the system is built: on (a guest's host syscall off umk's list is "
+                               + "refused and becomes a fault), audit (allowed, and logged by the host kernel's audit log), off.",
+                               valueName: "on|audit|off"))
+    var sandbox: SandboxMode = .on
+
+    @Flag(name: .customLong("no-sandbox"),
+          help: "The same as --sandbox off: for tools that live in the process (valgrind, sanitizers, gdb's call of a function).")
+    var noSandbox = false
 
     func validate() throws {
         if let ramMiB, !(4...65536).contains(ramMiB) { throw ValidationError("--ram-mib must be between 4 and 65536") }
@@ -150,6 +163,8 @@ struct RunCommand: ParsableCommand {
         var hostMappingCalls: Int
         var ended: UInt64
         var ramPopulated: Bool
+        /// on, audit, off, or unavailable (asked for, and the host could not).
+        var sandbox: String
     }
 
     /// --stats: boot time (from main to the first run of the last task init started) and
@@ -169,7 +184,7 @@ struct RunCommand: ParsableCommand {
             lines.append("boot: \(tasks.count - never.count) of \(tasks.count) tasks ran; never: \(never.joined(separator: ", "))")
         }
         lines.append("run: ended \(ms(m.ended)) after umk started; \(m.entries) kernel entries, \(m.hostMappingCalls) host mapping calls, "
-                     + "\(m.threadStarts.count) threads" + (m.ramPopulated ? "; RAM allocated up front" : ""))
+                     + "\(m.threadStarts.count) threads" + (m.ramPopulated ? "; RAM allocated up front" : "") + "; sandbox \(m.sandbox)")
         FileHandle.standardError.write(Data(lines.map { "umk: \($0)\n" }.joined().utf8))
     }
 
@@ -221,6 +236,7 @@ struct RunCommand: ParsableCommand {
         }
         options.recordPath = record
         options.populateRAM = populateRAM
+        options.sandbox = noSandbox ? .off : sandbox
         if let seed { options.clockOffset = (seed &* 0x9E37_79B9_7F4A_7C15) >> 8 }
         if let replay {
             guard let text = try? String(contentsOfFile: replay, encoding: .utf8) else {
@@ -257,7 +273,8 @@ struct RunCommand: ParsableCommand {
         }
         let stats = MachineStats(threadStarts: kernel.hal.threadStarts, entries: kernel.hal.entries,
                                  hostMappingCalls: kernel.hal.hostMappingCalls, ended: umk_monotonic_ns(),
-                                 ramPopulated: kernel.hal.ramPopulated)
+                                 ramPopulated: kernel.hal.ramPopulated,
+                                 sandbox: options.sandbox == .off ? "off" : umk_sandbox_installed() != 0 ? options.sandbox.rawValue : "unavailable")
         kernel.hal.release()
         return (result, stats)
     }
@@ -295,3 +312,5 @@ struct RunCommand: ParsableCommand {
         throw ExitCode(verdict(result, expectation: nil))
     }
 }
+
+extension SandboxMode: ExpressibleByArgument {}

@@ -53,7 +53,7 @@ struct ManifestRunTests {
         return path
     }
 
-    @Test("RUN0001 every example passes umk check", arguments: ["hello", "ping-pong", "pager-demo", "name-lookup", "timer", "city"])
+    @Test("RUN0001 every example passes umk check", arguments: ["hello", "ping-pong", "pager-demo", "name-lookup", "timer", "city", "sandbox"])
     func check(_ name: String) throws {
         let r = try umk(["check", Self.example(name)])
         #expect(r.status == 0, "\(r.all)")
@@ -281,7 +281,7 @@ struct ManifestRunTests {
         }
     }
 
-    @Test("RUN0022 every SDK wrapper from a C root task gets seL4's answer, by direct call and by the trapped syscall instruction alike; a syscall seL4 does not have, and a host one, are UnknownSyscall faults")
+    @Test("RUN0022 every SDK wrapper from a C root task gets seL4's answer, by direct call and by the trapped syscall instruction alike (the sandbox on); a syscall seL4 does not have, and a host one, are UnknownSyscall faults")
     func rootCheck() throws {
         let dir = NSTemporaryDirectory() + "umk-root-check-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -291,8 +291,10 @@ struct ManifestRunTests {
         for (name, flags) in [("direct", [String]()), ("trap", ["-D", "UMK_SYSCALL_TRAP"])] {
             let cc = try umk(["cc"] + flags + ["-o", "\(dir)/\(name).elf", source])
             #expect(cc.status == 0, "\(cc.all)")
-            let r = try umk(["run", "--root", "\(dir)/\(name).elf"])
+            // With the sandbox on (the default): the two mechanisms side by side.
+            let r = try umk(["run", "--stats", "--root", "\(dir)/\(name).elf"])
             if r.stderr.contains("has no Syscall User Dispatch") { return }
+            #expect(r.stderr.contains("; sandbox on"), "\(name): \(r.all)")
             #expect(r.status == 0, "\(name): \(r.all)")
             #expect(r.stdout.contains("root: 112 checks, 0 failed"), "\(name): \(r.all)")
             #expect(r.stdout.contains("ok a host syscall: seL4's number is RDX (write's count): 5"), "\(name): \(r.all)")
@@ -612,6 +614,47 @@ struct ManifestRunTests {
         #expect(child.stderr.contains("\(sdf):4:9: program image of 'parent' has no symbol 'child_id' (or it is stripped)"), "\(child.all)")
     }
 
+    static let refusals: [(task: String, syscall: String, number: Int)] = [
+        ("open", "openat", 257), ("socket", "socket", 41), ("fork", "clone", 56), ("execve", "execve", 59), ("kill", "kill", 62),
+        ("ptrace", "ptrace", 101), ("mprotect-exec", "mprotect", 10), ("sigaction", "rt_sigaction", 13),
+        ("exit", "exit_group", 231), ("abort", "tgkill", 234),
+    ]
+
+    @Test("RUN0035 sandbox: each host syscall a guest must not make is refused, reported by name and as an UnknownSyscall fault with the host's number; ping and pong run on")
+    func sandbox() throws {
+        let r = try umk(["run", "--stats", Self.example("sandbox")])
+        #expect(r.status == 0, "the expected status 1 (tasks crashed): \(r.all)")
+        for (task, syscall, number) in Self.refusals {
+            #expect(r.stdout.contains("\(task): trying \(task)"), "\(task): \(r.all)")
+            #expect(r.all.contains("umk: the sandbox refused host syscall \(syscall) (\(number)) made by thread '\(task)'; "
+                                   + "its fault handler gets an UnknownSyscall fault"), "\(task): \(r.all)")
+            #expect(r.stdout.contains("init: task '\(task)' crashed: UnknownSyscall \(number) (ip 0x"), "\(task): \(r.all)")
+        }
+        #expect(!r.all.contains("the sandbox did not refuse"), "\(r.all)")
+        #expect(r.stdout.contains("ping: 1000 calls answered in order by pong (which saw badge 7)"), "\(r.all)")
+        #expect(r.stdout.contains("init: all tasks done; exit status 1"), "\(r.all)")
+        #expect(r.stderr.contains("; sandbox on"), "\(r.all)")
+    }
+
+    @Test("RUN0036 --sandbox audit lets a host syscall run (the host kernel logs it); --no-sandbox and --sandbox off confine nothing")
+    func sandboxModes() throws {
+        let path = try manifest("""
+            tasks:
+              - {name: open, program: host-call, args: [open]}
+            expect: {exit: 1}
+            """)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        for flags in [["--sandbox", "audit"], ["--sandbox=off"], ["--no-sandbox"]] {
+            let r = try umk(["run", "--stats"] + flags + [path])
+            #expect(r.status == 0, "\(flags): \(r.all)")
+            #expect(r.stdout.contains("open: open returned ") && r.stdout.contains("the sandbox did not refuse it"), "\(flags): \(r.all)")
+            #expect(!r.all.contains("umk: the sandbox refused"), "\(flags): \(r.all)")
+            #expect(r.stderr.contains("; sandbox \(flags == ["--sandbox", "audit"] ? "audit" : "off")"), "\(flags): \(r.all)")
+        }
+        let bad = try umk(["run", "--sandbox", "maybe", path])
+        #expect(bad.status == 64 && bad.stderr.contains("maybe"), "\(bad.all)")
+    }
+
     @Test("RUN0014 a task whose image is not an ELF file: file:line:column, exit 2, nothing started")
     func badImage() throws {
         let path = try manifest("""
@@ -721,7 +764,7 @@ struct ManifestRunTests {
         #expect(r.stderr.contains(" kernel entries, ") && r.stderr.contains(", 11 threads"), "\(r.all)")
         #expect(!r.stderr.contains("RAM allocated up front"), "\(r.all)")
         let populated = try umk(["run", Self.example("hello"), "--stats", "--populate-ram"])
-        #expect(populated.status == 0 && populated.stderr.contains(", 3 threads; RAM allocated up front"), "\(populated.all)")
+        #expect(populated.status == 0 && populated.stderr.contains(", 3 threads; RAM allocated up front; sandbox on"), "\(populated.all)")
         // A task that never got to run is named: ping-pong without end, stopped by a time
         // limit, with a task below it that the busy pair keeps from ever running.
         let text = try String(contentsOfFile: Self.example("ping-pong"), encoding: .utf8)

@@ -100,6 +100,22 @@ extern volatile uint8_t umk_dispatch_selector;
 int umk_dispatch_install(void);
 /// Turns it off again.
 void umk_dispatch_uninstall(void);
+/// The sandbox (sandbox.c): a seccomp allow-list from libseccomp.so.2, loaded for the
+/// whole process (audit: what is not allowed is logged by the host kernel, not refused).
+/// 0, or -1 with the reason in `error`. After it, the process ends with its run: the host
+/// state umk set up is not restored (the uninstall calls return at once).
+int umk_sandbox_install(int audit, int ram_fd, char *error, unsigned long error_size);
+extern volatile int umk_sandbox_on;
+/// 1 once the filter is loaded.
+static inline int umk_sandbox_installed(void) { return umk_sandbox_on; }
+/// The host's name of syscall `nr` (known once the sandbox is installed).
+const char *umk_host_syscall_name(long nr);
+/// exit_group with the run's cookie: the exit the sandbox allows.
+_Noreturn void umk_sandbox_exit(int status);
+/// In a guest's frame (trapno) after a SIGSYS from the sandbox: err holds the host
+/// syscall's number (the syscall did not run; the frame's RAX is the host's -ENOSYS).
+#define UMK_TRAPNO_HOST_SYSCALL 0x5ECC0
+
 /// A signal handler's first step, before umk_fs_enter_host: the selector becomes ALLOW
 /// (host code makes syscalls); returns the previous one, to restore if the handler returns to where
 /// it interrupted.

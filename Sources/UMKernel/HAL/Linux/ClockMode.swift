@@ -35,6 +35,8 @@ public struct MachineOptions: Sendable {
     /// like, and the steady state of a long run. Off by default: a short run then pays
     /// only for the memory it touches.
     public var populateRAM = false
+    /// Confine the process once the system is built (off for in-process users).
+    public var sandbox: SandboxMode = .off
 
     public init(clock: ClockMode = .deterministic, console: ConsoleBinding = .none) {
         self.clock = clock

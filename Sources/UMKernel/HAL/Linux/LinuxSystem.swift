@@ -90,6 +90,8 @@ extension Kernel where H == LinuxHAL {
         // Guests switch access sets on this thread: find its access-set head for the
         // inline switch (the runtime's calls stay the fallback).
         umk_access_probe()
+        // Last, with everything the run needs from the host in place.
+        if hal.options.sandbox != .off { hal.installSandbox() }
         if let first = resumeNext() {
             unsafe umk_context_start(enter(first))
         }
@@ -147,6 +149,15 @@ extension Kernel where H == LinuxHAL {
         t.pointee[.rflags] = f.rflags
         let event: KernelEvent
         switch Int32(f.signo) {
+        case SIGSYS where f.trapno == UInt64(UMK_TRAPNO_HOST_SYSCALL):
+            // A host syscall the sandbox refused (it did not run): seL4's UnknownSyscall
+            // fault with the host's number (positive; seL4's are negative), RAX as the
+            // thread had it, the IP at the instruction.
+            t.pointee[.rax] = f.err
+            t.pointee[.rip] = f.rip &- 2
+            hal.debugPrint("umk: the sandbox refused host syscall \(unsafe String(cString: umk_host_syscall_name(Int(f.err)))) (\(f.err)) "
+                           + "made by thread '\(t.name)'; its fault handler gets an UnknownSyscall fault\n")
+            event = .syscallTrap(Int64(bitPattern: f.err))
         case SIGSYS:
             // A trapped `syscall` instruction: the frame's RIP is after it; seL4's number
             // is in RDX (RAX is not seL4's). (First: the interrupt test below is a call.)
