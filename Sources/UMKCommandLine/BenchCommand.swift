@@ -37,6 +37,8 @@ struct BenchCommand: ParsableCommand {
             the driver's IRQHandler_Ack.
             idle: CPU the process uses per second of wall time while a console driver and \
             a timer server wait for interrupts (real time).
+            *-sandbox: the fastpath, Signal and trap rows again, in a child process confined \
+            by umk run's seccomp filter (the sandbox costs nothing on paths without host syscalls).
             Linux rows: the same one-way sampling in C on host threads, both pinned to one CPU \
             as umk's guests share one; the ratio is umk / Linux.
             Where the TSC advances in steps the table says so: one sample is then rounded to \
@@ -66,12 +68,23 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print the rows as JSON instead of a table.")
     var json = false
 
+    /// The child that measures the guest paths with the sandbox on (a filter is for the
+    /// rest of a process's life): prints the samples as JSON, nothing else.
+    @Flag(name: .customLong("sandboxed-samples"), help: .hidden)
+    var sandboxedSamples = false
+
+    /// Rows measured again with the sandbox on: the row and its sample key.
+    static let sandboxRows = [("ipc-call-same", "call-same"), ("ipc-replyrecv-same", "replyrecv-same"),
+                              ("ipc-call-different", "call-different"), ("ipc-replyrecv-different", "replyrecv-different"),
+                              ("signal", "signal"), ("trap-call", "trap-call")]
+
     func progress(_ what: String) {
         FileHandle.standardError.write(Data("bench: \(what)...\n".utf8))
     }
 
     func run() throws {
         umk_line_buffer_stdout()
+        if sandboxedSamples { return try printSandboxedSamples() }
         let hz = Double(tscHz())
         var counter = [UInt64](repeating: 0, count: 10_000)
         _ = umk_baseline_counter(&counter, Int32(counter.count))
@@ -164,6 +177,15 @@ struct BenchCommand: ParsableCommand {
                 add("ipc-call-threads-\(n)", "Call across address spaces with \(n) more threads alive",
                     stats(r["call-threads-\(n)"] ?? []), linux: "pipe")
             }
+            if Self.sandboxRows.contains(where: { selected($0.0) }) {
+                progress("guest paths with the sandbox on (a child process)")
+                let sandboxed = try sandboxedPathSamples()
+                for (row, key) in Self.sandboxRows where selected(row) {
+                    guard let base = rows.first(where: { $0.name == row }) else { continue }
+                    add(row + "-sandbox", base.what + ", sandbox on", stats(sandboxed[key] ?? []), linux: base.linuxName,
+                        note: sandboxed[key] == nil ? "not measured in the sandboxed child" : "a process confined by umk run's seccomp filter")
+                }
+            }
         }
         // A fault on RAM the host has supplied already (as a machine's RAM is, and as a long
         // run's is), then on RAM the host still has to allocate and clear on first touch.
@@ -208,6 +230,35 @@ struct BenchCommand: ParsableCommand {
                 print("kernel memory per thread: \(1 << ObjectSize.tcbBits) bytes (the TCB object; its caps take 32-byte slots)")
             }
         }
+    }
+
+    /// The guest path samples from a child `umk bench --sandboxed-samples`.
+    private func sandboxedPathSamples() throws -> [String: [UInt64]] {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+        p.arguments = ["bench", "--sandboxed-samples", "--samples", "\(samples)"]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw ValidationError("the sandboxed bench child failed (status \(p.terminationStatus))") }
+        return try JSONDecoder().decode([String: [UInt64]].self, from: data)
+    }
+
+    /// The child's part: the guest paths on a machine with the sandbox on, the samples as JSON.
+    private func printSandboxedSamples() throws {
+        PathBenchSystem.rounds = samples
+        PathBenchSystem.results = [:]
+        var options = MachineOptions()
+        options.populateRAM = true
+        options.sandbox = .on
+        let kernel = Kernel(hal: try LinuxHAL(ramSize: 256 << 20, echo: false, options: options))
+        _ = try kernel.runGuests(root: PathBenchSystem.root)
+        guard umk_sandbox_installed() != 0 else { throw ValidationError("the sandbox could not be installed here") }
+        let keys = Set(Self.sandboxRows.map(\.1))
+        let wanted = PathBenchSystem.results.filter { keys.contains($0.key) }
+        print(String(decoding: try JSONEncoder().encode(wanted), as: UTF8.self))
     }
 
     /// Runs the interrupt latency system once; the host side is a thread sending SIGUSR1
