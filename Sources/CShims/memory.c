@@ -77,6 +77,40 @@ int umk_protect(uint64_t addr, uint64_t length, int prot) {
     return mprotect((void *)(uintptr_t)addr, length, prot_bits(prot)) == 0 ? 0 : -errno;
 }
 
+static uint64_t strict_base, strict_size;
+/// 1 while a guest runs with kernel RAM closed.
+static volatile int strict_closed;
+
+void umk_strict_configure(uint64_t base, uint64_t size) {
+    strict_base = base;
+    strict_size = size;
+}
+
+int umk_strict_guest_enter(uint64_t keep, uint64_t keep_size) {
+    if (!strict_size) return 0;
+    if (mprotect((void *)(uintptr_t)strict_base, strict_size, PROT_NONE) != 0) return -errno;
+    strict_closed = 1;
+    if (mprotect((void *)(uintptr_t)keep, keep_size, PROT_READ | PROT_WRITE) != 0) return -errno;
+    return 0;
+}
+
+static uint64_t reopen_ns;
+
+void umk_strict_kernel_enter(void) {
+    if (!strict_closed) return;
+    uint64_t start = umk_monotonic_ns();
+    strict_closed = 0;
+    // Cannot fail on a range that is mapped (the physmap is, for the whole run).
+    mprotect((void *)(uintptr_t)strict_base, strict_size, PROT_READ | PROT_WRITE);
+    reopen_ns += umk_monotonic_ns() - start;
+}
+
+uint64_t umk_strict_reopen_ns(void) {
+    uint64_t n = reopen_ns;
+    reopen_ns = 0;
+    return n;
+}
+
 int umk_unmap(uint64_t addr, uint64_t length) {
     return munmap((void *)(uintptr_t)addr, length) == 0 ? 0 : -errno;
 }

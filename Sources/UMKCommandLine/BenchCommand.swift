@@ -183,7 +183,7 @@ struct BenchCommand: ParsableCommand {
                 for (row, key) in Self.sandboxRows where selected(row) {
                     guard let base = rows.first(where: { $0.name == row }) else { continue }
                     add(row + "-sandbox", base.what + ", sandbox on", stats(sandboxed[key] ?? []), linux: base.linuxName,
-                        note: sandboxed[key] == nil ? "not measured in the sandboxed child" : "a process confined by umk run's seccomp filter")
+                        note: sandboxed[key] == nil ? "not measured in the sandboxed child" : nil)
                 }
             }
         }

@@ -82,6 +82,9 @@ struct RunCommand: ParsableCommand {
                                valueName: "on|audit|off"))
     var sandbox: SandboxMode = .on
 
+    @Flag(help: "While a guest runs, keep kernel RAM and every other task's memory inaccessible: a stray write there is a VMFault for its fault handler instead of silent corruption (host protection calls on every switch; the cost is printed at the end).")
+    var strict = false
+
     @Flag(name: .customLong("no-sandbox"),
           help: "The same as --sandbox off: for tools that live in the process (valgrind, sanitizers, gdb's call of a function).")
     var noSandbox = false
@@ -237,6 +240,7 @@ struct RunCommand: ParsableCommand {
         options.recordPath = record
         options.populateRAM = populateRAM
         options.sandbox = noSandbox ? .off : sandbox
+        options.strict = strict
         if let seed { options.clockOffset = (seed &* 0x9E37_79B9_7F4A_7C15) >> 8 }
         if let replay {
             guard let text = try? String(contentsOfFile: replay, encoding: .utf8) else {
@@ -271,12 +275,22 @@ struct RunCommand: ParsableCommand {
         case .guest(let entry): result = try kernel.runGuests(root: entry, config: config)
         case .image(let image): result = try kernel.runGuests(rootImage: image, config: config)
         }
+        if options.strict { reportStrict(kernel.hal.strictCost) }
         let stats = MachineStats(threadStarts: kernel.hal.threadStarts, entries: kernel.hal.entries,
                                  hostMappingCalls: kernel.hal.hostMappingCalls, ended: umk_monotonic_ns(),
                                  ramPopulated: kernel.hal.ramPopulated,
                                  sandbox: options.sandbox == .off ? "off" : umk_sandbox_installed() != 0 ? options.sandbox.rawValue : "unavailable")
         kernel.hal.release()
         return (result, stats)
+    }
+
+    /// --strict: what keeping memory closed cost, on stderr.
+    func reportStrict(_ c: StrictCost) {
+        let ms = Double(c.nanoseconds) / 1e6
+        let perEntry = c.guestEntries == 0 ? 0 : ms * 1e3 / Double(c.guestEntries)
+        FileHandle.standardError.write(Data(("umk: strict: kernel RAM closed for \(c.guestEntries) guest entries, "
+            + "\(c.windowSwitches) switches between address spaces, \(c.calls) host protection calls, "
+            + String(format: "%.1f ms (%.1f µs per guest entry)\n", ms, perEntry)).utf8))
     }
 
     /// The built-in demo systems (no manifest).

@@ -655,6 +655,21 @@ struct ManifestRunTests {
         #expect(bad.status == 64 && bad.stderr.contains("maybe"), "\(bad.all)")
     }
 
+    @Test("RUN0037 --strict runs the examples as without it (the sandbox on too, C images' code reopened by mapping) and prints what keeping memory closed cost",
+          arguments: ["ping-pong", "c-echo", "pager-demo"])
+    func strict(_ name: String) throws {
+        if name == "c-echo" { try #require(FileManager.default.fileExists(atPath: Self.root.appendingPathComponent("examples/c-echo/c/echo-server.elf").path), "scripts/build-c-examples.sh first") }
+        let plain = try umk(["run", Self.example(name)])
+        let r = try umk(["run", "--strict", Self.example(name)])
+        #expect(r.status == 0 && r.status == plain.status, "\(r.all)")
+        // The same output, crash reports' registers aside (a register the syscall stub
+        // clobbers keeps whatever the kernel's last host call left in it).
+        func text(_ out: String) -> [Substring] { out.split(separator: "\n").filter { !$0.hasPrefix("init:   ") } }
+        #expect(text(r.stdout) == text(plain.stdout), "the same output: \(r.all)")
+        let line = r.stderr.split(separator: "\n").first { $0.hasPrefix("umk: strict: kernel RAM closed for ") }
+        #expect(line?.contains(" switches between address spaces, ") == true && line?.contains(" µs per guest entry)") == true, "\(r.all)")
+    }
+
     @Test("RUN0014 a task whose image is not an ELF file: file:line:column, exit 2, nothing started")
     func badImage() throws {
         let path = try manifest("""

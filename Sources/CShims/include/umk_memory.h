@@ -38,6 +38,18 @@ int64_t umk_map_anonymous(uint64_t length);
 int umk_create_file(const char *path);
 int umk_close(int fd);
 
+/// Strict mode (umk run --strict): while a guest runs, kernel RAM (the physmap, `base`,
+/// `size`) is inaccessible but for the running thread's TCB (the entry glue saves into
+/// it); the kernel's entry opens it again before anything else. Configure with size 0 to
+/// turn it off.
+void umk_strict_configure(uint64_t base, uint64_t size);
+/// Before a guest runs: closes kernel RAM but [keep, keep + keep_size). 0 or -errno.
+int umk_strict_guest_enter(uint64_t keep, uint64_t keep_size);
+/// First thing on a kernel entry: kernel RAM open again (if a guest ran with it closed).
+void umk_strict_kernel_enter(void);
+/// Nanoseconds the reopenings took since the last call.
+uint64_t umk_strict_reopen_ns(void);
+
 /// Writes one byte to `fd` (the debug console); errors are ignored.
 void umk_write_byte(int fd, uint8_t byte);
 

@@ -37,6 +37,9 @@ public struct MachineOptions: Sendable {
     public var populateRAM = false
     /// Confine the process once the system is built (off for in-process users).
     public var sandbox: SandboxMode = .off
+    /// While a guest runs, kernel RAM and every other address space's window are
+    /// inaccessible (host protection changes on every switch): a stray access is a fault.
+    public var strict = false
 
     public init(clock: ClockMode = .deterministic, console: ConsoleBinding = .none) {
         self.clock = clock

@@ -16,6 +16,8 @@ extension LinuxHAL {
     /// fastpath's straight line; the rarer restores are calls of their own.
     @inline(__always)
     public mutating func restore(_ n: TCBRef, _ how: Resumption, asid: UInt64?) {
+        // Strict mode: the thread's window open (its io block is written below), the rest closed.
+        if strict { strictSwitch(to: asid) }
         let area = unsafe LinuxThreadArea.of(n, physmap)
         switch how {
         case .syscallReturn:

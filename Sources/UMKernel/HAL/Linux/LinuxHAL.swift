@@ -35,7 +35,7 @@ public struct LinuxHAL: HAL {
     public var echo: Bool
     public private(set) var isHalted = false
     /// The first host failure, if any (a mapping the host refused); the system stops on it.
-    public private(set) var hostFailure: HostError? {
+    public internal(set) var hostFailure: HostError? {
         didSet { failed = hostFailure != nil }
     }
     /// True once a host call failed (cheap to test on every kernel exit).
@@ -85,6 +85,15 @@ public struct LinuxHAL: HAL {
     var heldEvents: UInt64 = 0
     var tickArmed = false
     var interruptsInstalled = false
+
+    // Strict mode (LinuxHAL+Strict.swift).
+    /// True while strict mode is on (MachineOptions.strict, between beginStrict and endStrict).
+    var strict = false
+    /// The ASID whose window is open (every other one is closed).
+    var strictOpenASID: UInt64? = nil
+    /// What strict mode cost: guest entries it closed kernel RAM for, window switches,
+    /// host protection calls, and the TSC cycles they took.
+    public internal(set) var strictCost = StrictCost()
 
     /// RAM of `ramSize` bytes in a fresh memfd.
     public init(ramSize: UInt64 = 256 << 20, echo: Bool = true, options: MachineOptions = MachineOptions()) throws(HostError) {
@@ -163,6 +172,7 @@ public struct LinuxHAL: HAL {
         windows[Int(asid)] = 0
         LinuxWindows.release(base)
         mirrored[asid] = nil
+        if strictOpenASID == asid { strictOpenASID = nil }
     }
 
     public mutating func mapFrame(asid: UInt64, vaddr: UInt64, paddr: UInt64, sizeBits: UInt64, rights: VMRights) {
@@ -173,11 +183,8 @@ public struct LinuxHAL: HAL {
         // writable one is not: the host's writable and executable pages cost every IPC
         // that touches them (a Call with 10 words measured 357 -> 396 cycles), and code
         // belongs in read-only frames (an image's text is).
-        let prot: Int32 = switch rights {
-        case .kernelOnly: 0
-        case .readOnly: 1 | 4
-        case .readWrite: 3
-        }
+        // Strict mode: a frame mapped into a closed window stays closed until its window opens.
+        let prot: Int32 = strict && asid != strictOpenASID ? 0 : Self.hostProtection(rights)
         let m = FrameMapping(paddr: paddr, sizeBits: sizeBits, rights: rights)
         let length = UInt64(1) << sizeBits
         if let old = mirrored[asid]?[vaddr], old.paddr == paddr, old.sizeBits == sizeBits {
@@ -197,6 +204,15 @@ public struct LinuxHAL: HAL {
             pendingRun = PendingRun(asid: asid, vaddr: vaddr, paddr: paddr, length: length, prot: prot)
         }
         mirrored[asid, default: [:]][vaddr] = m
+    }
+
+    /// The host protection of a frame with `rights`.
+    static func hostProtection(_ rights: VMRights) -> Int32 {
+        switch rights {
+        case .kernelOnly: 0
+        case .readOnly: 1 | 4
+        case .readWrite: 3
+        }
     }
 
     /// A run of fresh mappings contiguous in the window and in RAM, made by one mmap.

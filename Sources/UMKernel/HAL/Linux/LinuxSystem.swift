@@ -64,15 +64,18 @@ extension Kernel where H == LinuxHAL {
         // SAFETY: the stack and this kernel outlive the run; the entry is uninstalled after it.
         // The entries borrow the kernel without retaining it (no ARC on the syscall path).
         unsafe umk_context_install(UnsafeMutableRawPointer(bitPattern: UInt(stack + 4096 + stackSize)), { cookie in
+            // Strict mode: kernel RAM open before anything reads it.
+            umk_strict_kernel_enter()
             // SAFETY: the cookie is the kernel that installed this entry, alive during the run.
-            unsafe Unmanaged<Kernel<LinuxHAL>>.fromOpaque(cookie.unsafelyUnwrapped)._withUnsafeGuaranteedRef { k in
+            return unsafe Unmanaged<Kernel<LinuxHAL>>.fromOpaque(cookie.unsafelyUnwrapped)._withUnsafeGuaranteedRef { k in
                 unsafe k.kernelEntry()
             }
         }, Unmanaged.passUnretained(self).toOpaque())
         defer { umk_context_install(nil, nil, nil) }
         _ = try LinuxSyscalls.check(unsafe umk_faults_install({ cookie in
+            umk_strict_kernel_enter()
             // SAFETY: as for the syscall entry.
-            unsafe Unmanaged<Kernel<LinuxHAL>>.fromOpaque(cookie.unsafelyUnwrapped)._withUnsafeGuaranteedRef { k in
+            return unsafe Unmanaged<Kernel<LinuxHAL>>.fromOpaque(cookie.unsafelyUnwrapped)._withUnsafeGuaranteedRef { k in
                 unsafe k.kernelFaultEntry()
             }
         }), "sigaction")
@@ -92,9 +95,11 @@ extension Kernel where H == LinuxHAL {
         umk_access_probe()
         // Last, with everything the run needs from the host in place.
         if hal.options.sandbox != .off { hal.installSandbox() }
+        if hal.options.strict { hal.beginStrict() }
         if let first = resumeNext() {
             unsafe umk_context_start(enter(first))
         }
+        hal.endStrict()
         let idle = !isHalted && hal.stopReason == nil && currentThread == idleThread
         return LinuxRunResult(halted: isHalted, idle: idle, hostFailure: hal.hostFailure?.description, haltStatus: haltStatus,
                               stopReason: hal.stopReason, waiting: idle ? waitingThreads() : [])
@@ -127,6 +132,8 @@ extension Kernel where H == LinuxHAL {
     /// any access of the kernel's own (a guest's set must not contain one).
     @inline(__always) func enter(_ next: TCBRef) -> UnsafeMutablePointer<umk_host_context_t> {
         let ctx = unsafe LinuxThreadArea.context(next, physmap)
+        // Strict mode: kernel RAM closed now, but the TCB the stub reads and the entry saves into.
+        if hal.strict { hal.strictGuestEnter(next) }
         unsafe LinuxThreadArea.enterAccessSet(ctx)
         return unsafe ctx
     }
