@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// The sandbox: once a system is built, umk confines its own process with a seccomp
-// allow-list made with libseccomp, loaded at run time from libseccomp.so.2 (so building
-// umk needs no -dev package; its ABI is declared here). Only the host syscalls a running
+// The sandbox: once a system is built, umk confines the thread that runs guests with a
+// seccomp allow-list made with libseccomp, loaded at run time from libseccomp.so.2 (so
+// building umk needs no -dev package; its ABI is declared here). Only the host syscalls a running
 // system needs are allowed, some only with the arguments umk uses: no executable mapping
 // but of RAM, the terminal's ioctls, descriptor flags, the FS base. Anything else traps
 // (SIGSYS, si_code SYS_SECCOMP, the syscall not run): made by a guest it becomes a fault
@@ -35,13 +35,11 @@ enum { SCMP_CMP_EQ = 4, SCMP_CMP_MASKED_EQ = 7 };
 #define SCMP_ACT_ALLOW 0x7fff0000U
 #define SCMP_ACT_TRAP 0x00030000U
 #define SCMP_ACT_LOG 0x7ffc0000U
-#define SCMP_FLTATR_CTL_TSYNC 4
 #define SCMP_ARCH_NATIVE 0
 
 static struct {
     void *(*init)(uint32_t def_action);
     int (*rule_add_array)(void *ctx, uint32_t action, int syscall, unsigned int count, const struct scmp_arg_cmp *args);
-    int (*attr_set)(void *ctx, int attr, uint32_t value);
     int (*load)(void *ctx);
     void (*release)(void *ctx);
     int (*resolve_name)(const char *name);
@@ -77,12 +75,11 @@ int umk_sandbox_install(int audit, int ram_fd, char *error, unsigned long error_
     }
     *(void **)&lib.init = dlsym(so, "seccomp_init");
     *(void **)&lib.rule_add_array = dlsym(so, "seccomp_rule_add_array");
-    *(void **)&lib.attr_set = dlsym(so, "seccomp_attr_set");
     *(void **)&lib.load = dlsym(so, "seccomp_load");
     *(void **)&lib.release = dlsym(so, "seccomp_release");
     *(void **)&lib.resolve_name = dlsym(so, "seccomp_syscall_resolve_name");
     *(void **)&lib.resolve_num = dlsym(so, "seccomp_syscall_resolve_num_arch");
-    if (!lib.init || !lib.rule_add_array || !lib.attr_set || !lib.load || !lib.release || !lib.resolve_name ||
+    if (!lib.init || !lib.rule_add_array || !lib.load || !lib.release || !lib.resolve_name ||
         !lib.resolve_num) {
         fail(error, error_size, "libseccomp.so.2 lacks a call umk needs (it needs version 2.2 or later)", 0);
         return -1;
@@ -98,7 +95,11 @@ int umk_sandbox_install(int audit, int ram_fd, char *error, unsigned long error_
         fail(error, error_size, "seccomp_init failed", 0);
         return -1;
     }
-    int rc = lib.attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+    // The filter confines the calling thread, the one that runs guests (and any thread it
+    // would make): guests run nowhere else. Not the process's other threads (TSYNC): a
+    // thread of the host's libraries with SIGSYS blocked would be killed, and the process
+    // with it, by a call the list lacks.
+    int rc = 0;
     // What a running system does: I/O on its own descriptors (console, eventfds, a
     // recording), memory (malloc, windows, RAM), signal returns and masks, timers, waits,
     // time, futexes (the Swift runtime), its console's socket.

@@ -37,6 +37,8 @@ struct BenchCommand: ParsableCommand {
             the driver's IRQHandler_Ack.
             idle: CPU the process uses per second of wall time while a console driver and \
             a timer server wait for interrupts (real time).
+            *-strict: Call in one and two address spaces with umk run --strict's protection \
+            changes (up to 1,000 samples).
             *-sandbox: the fastpath, Signal and trap rows again, in a child process confined \
             by umk run's seccomp filter (the sandbox costs nothing on paths without host syscalls).
             Linux rows: the same one-way sampling in C on host threads, both pinned to one CPU \
@@ -72,6 +74,9 @@ struct BenchCommand: ParsableCommand {
     /// rest of a process's life): prints the samples as JSON, nothing else.
     @Flag(name: .customLong("sandboxed-samples"), help: .hidden)
     var sandboxedSamples = false
+
+    /// Rows measured again with --strict: the row and its sample key.
+    static let strictRows = [("ipc-call-same", "call-same"), ("ipc-call-different", "call-different")]
 
     /// Rows measured again with the sandbox on: the row and its sample key.
     static let sandboxRows = [("ipc-call-same", "call-same"), ("ipc-replyrecv-same", "replyrecv-same"),
@@ -177,6 +182,15 @@ struct BenchCommand: ParsableCommand {
                 add("ipc-call-threads-\(n)", "Call across address spaces with \(n) more threads alive",
                     stats(r["call-threads-\(n)"] ?? []), linux: "pipe")
             }
+            if Self.strictRows.contains(where: { selected($0.0) }) {
+                progress("guest paths with --strict")
+                let r = try strictPathSamples()
+                for (row, key) in Self.strictRows where selected(row) {
+                    guard let base = rows.first(where: { $0.name == row }) else { continue }
+                    add(row + "-strict", base.what + ", --strict (memory closed on every switch)", stats(r[key] ?? []),
+                        linux: base.linuxName)
+                }
+            }
             if Self.sandboxRows.contains(where: { selected($0.0) }) {
                 progress("guest paths with the sandbox on (a child process)")
                 let sandboxed = try sandboxedPathSamples()
@@ -230,6 +244,22 @@ struct BenchCommand: ParsableCommand {
                 print("kernel memory per thread: \(1 << ObjectSize.tcbBits) bytes (the TCB object; its caps take 32-byte slots)")
             }
         }
+    }
+
+    /// The guest paths on a machine in strict mode (fewer rounds: each guest entry costs
+    /// host protection calls; no scaling rows).
+    private func strictPathSamples() throws -> [String: [UInt64]] {
+        let saved = (PathBenchSystem.rounds, PathBenchSystem.scaling)
+        defer { (PathBenchSystem.rounds, PathBenchSystem.scaling) = saved }
+        PathBenchSystem.rounds = min(samples, 1_000)
+        PathBenchSystem.scaling = []
+        PathBenchSystem.results = [:]
+        var options = MachineOptions()
+        options.strict = true
+        let kernel = Kernel(hal: try LinuxHAL(ramSize: 64 << 20, echo: false, options: options))
+        _ = try kernel.runGuests(root: PathBenchSystem.root)
+        kernel.hal.release()
+        return PathBenchSystem.results
     }
 
     /// The guest path samples from a child `umk bench --sandboxed-samples`.
