@@ -82,6 +82,9 @@ struct RunCommand: ParsableCommand {
                                valueName: "on|audit|off"))
     var sandbox: SandboxMode = .on
 
+    @Option(name: .customLong("cap-graph"), help: ArgumentHelp("Write the system's capabilities to FILE as Graphviz DOT at the end of the run, and at every seL4_DebugSnapshot before it (one digraph each; dot -Tsvg -O FILE draws them).", valueName: "FILE"))
+    var capGraph: String?
+
     @Flag(help: "While a guest runs, keep kernel RAM and every other task's memory inaccessible: a stray write there is a VMFault for its fault handler instead of silent corruption (host protection calls on every switch; the cost is printed at the end).")
     var strict = false
 
@@ -241,6 +244,7 @@ struct RunCommand: ParsableCommand {
         options.populateRAM = populateRAM
         options.sandbox = noSandbox ? .off : sandbox
         options.strict = strict
+        options.capabilityGraphPath = capGraph
         if let seed { options.clockOffset = (seed &* 0x9E37_79B9_7F4A_7C15) >> 8 }
         if let replay {
             guard let text = try? String(contentsOfFile: replay, encoding: .utf8) else {
@@ -276,6 +280,7 @@ struct RunCommand: ParsableCommand {
         case .image(let image): result = try kernel.runGuests(rootImage: image, config: config)
         }
         if options.strict { reportStrict(kernel.hal.strictCost) }
+        if options.capabilityGraphPath != nil { kernel.hal.writeCapabilityGraph(kernel.capabilityGraph()) }
         let stats = MachineStats(threadStarts: kernel.hal.threadStarts, entries: kernel.hal.entries,
                                  hostMappingCalls: kernel.hal.hostMappingCalls, ended: umk_monotonic_ns(),
                                  ramPopulated: kernel.hal.ramPopulated,

@@ -670,6 +670,41 @@ struct ManifestRunTests {
         #expect(line?.contains(" switches between address spaces, ") == true && line?.contains(" µs per guest entry)") == true, "\(r.all)")
     }
 
+    static let dot = ["/usr/bin/dot", "/usr/local/bin/dot"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    @Test("RUN0038 --cap-graph: ping-pong's capabilities as DOT, ping's badged endpoint cap pointing at the endpoint pong receives on, both copied from init's CSpace")
+    func capabilityGraph() throws {
+        let path = NSTemporaryDirectory() + "umk-caps-\(UUID().uuidString).dot"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try umk(["run", "--cap-graph", path, Self.example("ping-pong")])
+        #expect(r.status == 0, "\(r.all)")
+        let dot = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(dot.hasPrefix("digraph capabilities {") && dot.hasSuffix("}\n"), "\(dot)")
+        func node(_ label: String) -> String? {
+            dot.split(separator: "\n").first { $0.contains("[label=\"\(label)\\n") }
+                .map { String($0.drop { $0 == " " }.prefix { $0 != " " }) }
+        }
+        let ping = try #require(node("CSpace of ping")), pong = try #require(node("CSpace of pong"))
+        let initCSpace = try #require(node("CSpace of rootserver"))
+        let edges = dot.split(separator: "\n").filter { $0.contains(" -> ") }
+        // ping's slot 1: the endpoint, badge 7, write and grant; pong's slot 1: the same endpoint.
+        let pingCap = try #require(edges.first { $0.hasPrefix("  \(ping) -> ") && $0.contains("[label=\"slot 1 WGg\\nbadge 7\"]") })
+        let endpoint = String(pingCap.split(separator: " ")[2])
+        #expect(endpoint.hasPrefix("\"endpoint_"), "\(pingCap)")
+        #expect(edges.contains { $0.hasPrefix("  \(pong) -> \(endpoint) [label=\"slot 1 R") }, "\(dot)")
+        #expect(edges.contains { $0.hasPrefix("  \(initCSpace) -> \(ping) [style=dashed, label=\"copy slot ") && $0.contains(" → slot 1\"]") },
+                "\(dot)")
+        if let dotTool = Self.dot {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: dotTool)
+            p.arguments = ["-Tsvg", path, "-o", path + ".svg"]
+            try p.run()
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0, "dot renders it")
+            try? FileManager.default.removeItem(atPath: path + ".svg")
+        }
+    }
+
     @Test("RUN0014 a task whose image is not an ELF file: file:line:column, exit 2, nothing started")
     func badImage() throws {
         let path = try manifest("""

@@ -86,6 +86,9 @@ public protocol HAL {
     mutating func debugPutChar(_ byte: UInt8)
     /// DebugHalt was called: the backend stops running guests.
     mutating func halt()
+    /// DebugSnapshot was called: `graph` makes the system's capability graph (DOT), for a
+    /// machine that keeps them (umk run --cap-graph) to call.
+    mutating func capabilitySnapshot(_ graph: () -> String)
 }
 
 extension HAL {

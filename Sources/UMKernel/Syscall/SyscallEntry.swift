@@ -216,7 +216,8 @@ extension Kernel {
             globals.pointee.halted = 1
             hal.halt()
         case .debugSnapshot:
-            break
+            // seL4 dumps the system's capDL; umk's machine may keep the capability graph.
+            hal.capabilitySnapshot { capabilityGraph() }
         case .debugCapIdentify:
             let cap = (try? lookupCap(thread, thread.pointee[.rdi]).get()) ?? .null
             thread.pointee[.rdi] = cap.type.seL4Tag

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // The debug syscalls (seL4's handleUnknownSyscall): PutChar, DumpScheduler, Halt,
-// NameThread, CapIdentify; any other number is an UnknownSyscall fault.
+// NameThread, CapIdentify, Snapshot; any other number is an UnknownSyscall fault.
 
 import Testing
 import UMKABI
@@ -54,6 +54,29 @@ struct DebugSyscallTests {
         #expect(row("ready-one")?.hasSuffix("     77") == true && row("ready-one")?.contains("   restart          ") == true)
         // Not ready, so seL4's list (every TCB) has it and a ready-queue dump would not.
         #expect(row("stopped")?.contains("   inactive         ") == true && row("stopped")?.hasSuffix("      9") == true)
+    }
+
+    @Test("Snapshot gives the machine the capability graph: CSpaces as boxes, a badged cap from a task's CSpace to its endpoint, the copy from the root's CSpace dashed, the retype from the untyped dashed")
+    func snapshot() throws {
+        let h = KernelHarness()
+        let ep = h.retype(.endpoint)[0]
+        let task = h.makeTask(priority: 50, name: "client")
+        h.give(task, ep, at: 3, rights: [.write, .grant], badge: 7)
+        h.run(h.root)
+        debug(h, .debugSnapshot)
+        #expect(h.k.hal.capabilitySnapshots.count == 1)
+        let dot = try #require(h.k.hal.capabilitySnapshots.first)
+        let endpoint = "endpoint_\(hex(h.cap(ep).paddr))"
+        let client = "cnode_\(hex(h.cap(task.cnodeSlot).paddr))"
+        let root = "cnode_\(hex(h.cap(InitialCap.initThreadCNode.rawValue).paddr))"
+        #expect(dot.hasPrefix("digraph capabilities {") && dot.hasSuffix("}\n"))
+        #expect(dot.contains("\"\(client)\" [label=\"CSpace of client\\n2^8 slots at "), "\(dot)")
+        #expect(dot.contains("\"\(root)\" [label=\"CSpace of rootserver\\n"), "\(dot)")
+        #expect(dot.contains("\"\(client)\" -> \"\(endpoint)\" [label=\"slot 3 WG\\nbadge 7\"];"), "\(dot)")
+        #expect(dot.contains("\"\(root)\" -> \"\(endpoint)\" [label=\"slot \(ep) RWGg\"];"), "\(dot)")
+        #expect(dot.contains("\"\(root)\" -> \"\(client)\" [style=dashed, label=\"copy slot \(ep) → slot 3\"];"), "\(dot)")
+        #expect(dot.contains("-> \"\(endpoint)\" [style=dashed, label=\"retype\"];"), "\(dot)")
+        #expect(dot.contains("\"tcb_\(hex(task.tcb.paddr))\" -> \"\(client)\" [label=\"cspace\", style=bold];"), "\(dot)")
     }
 
     @Test("the waiting threads: each blocked thread with what it waits on")

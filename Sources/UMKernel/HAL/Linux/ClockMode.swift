@@ -23,6 +23,9 @@ public struct MachineOptions: Sendable {
     public var console: ConsoleBinding = .none
     /// Virtual time only: write host input events to this file as they are taken.
     public var recordPath: String? = nil
+    /// Write the capability graph (DOT) here: at every DebugSnapshot and at the end of the
+    /// run (`writeCapabilityGraph`), one digraph after the other.
+    public var capabilityGraphPath: String? = nil
     /// Virtual time only: take host input from these events instead of the host.
     public var replay: [RecordedInput]? = nil
     /// Stop the run (StopReason.expectedOutput) once the console or debug output contains this.

@@ -75,6 +75,8 @@ public struct LinuxHAL: HAL {
     var nextVirtualTick: UInt64
     let hostStart: UInt64
     var recordFD: Int32 = -1
+    /// The capability graph's file (MachineOptions.capabilityGraphPath), or -1.
+    var graphFD: Int32 = -1
     var replayIndex = 0
     /// `stamp` value at which the next replayed event is due (.max: none).
     var nextReplayDue: UInt64 = .max
@@ -114,12 +116,27 @@ public struct LinuxHAL: HAL {
         if let path = options.recordPath {
             recordFD = try LinuxSyscalls.createFile(path)
         }
+        // Opened now: the sandbox lets the run write, not open.
+        if let path = options.capabilityGraphPath {
+            graphFD = try LinuxSyscalls.createFile(path)
+        }
+    }
+
+    /// Appends a capability graph to the file --cap-graph names.
+    public mutating func writeCapabilityGraph(_ graph: String) {
+        guard graphFD >= 0 else { return }
+        HostConsole.writeAll(Array(graph.utf8), to: graphFD)
+    }
+
+    public mutating func capabilitySnapshot(_ graph: () -> String) {
+        if graphFD >= 0 { writeCapabilityGraph(graph()) }
     }
 
     /// Unmaps RAM and every window and closes the memfd.
     public mutating func release() {
         console.close()
         if recordFD >= 0 { LinuxSyscalls.close(recordFD); recordFD = -1 }
+        if graphFD >= 0 { LinuxSyscalls.close(graphFD); graphFD = -1 }
         pendingRun = nil
         for base in windows where base != 0 { LinuxWindows.release(base) }
         windows = []

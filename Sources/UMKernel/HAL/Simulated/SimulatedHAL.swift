@@ -132,6 +132,10 @@ public struct SimulatedHAL: HAL {
     }
     public mutating func debugPutChar(_ byte: UInt8) { output.append(byte) }
     public mutating func halt() { isHalted = true }
+
+    /// The capability graphs DebugSnapshot made, in order.
+    public private(set) var capabilitySnapshots: [String] = []
+    public mutating func capabilitySnapshot(_ graph: () -> String) { capabilitySnapshots.append(graph()) }
 }
 
 /// Owns the simulated RAM allocation; freed with the last copy of the HAL.
