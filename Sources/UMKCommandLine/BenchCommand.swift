@@ -37,6 +37,8 @@ struct BenchCommand: ParsableCommand {
             the driver's IRQHandler_Ack.
             idle: CPU the process uses per second of wall time while a console driver and \
             a timer server wait for interrupts (real time).
+            *-trace: Call in one and two address spaces with umk run --trace recording (to \
+            /dev/null; tracing takes the slowpath).
             *-strict: Call in one and two address spaces with umk run --strict's protection \
             changes (up to 1,000 samples).
             *-sandbox: the fastpath, Signal and trap rows again, in a child process confined \
@@ -183,8 +185,15 @@ struct BenchCommand: ParsableCommand {
                     stats(r["call-threads-\(n)"] ?? []), linux: "pipe")
             }
             if Self.strictRows.contains(where: { selected($0.0) }) {
+                progress("guest paths traced (--trace)")
+                let traced = try variantPathSamples(trace: true)
+                for (row, key) in Self.strictRows where selected(row) {
+                    guard let base = rows.first(where: { $0.name == row }) else { continue }
+                    add(row + "-trace", base.what + ", traced (--trace, the slowpath)", stats(traced[key] ?? []),
+                        linux: base.linuxName)
+                }
                 progress("guest paths with --strict")
-                let r = try strictPathSamples()
+                let r = try variantPathSamples(strict: true)
                 for (row, key) in Self.strictRows where selected(row) {
                     guard let base = rows.first(where: { $0.name == row }) else { continue }
                     add(row + "-strict", base.what + ", --strict (memory closed on every switch)", stats(r[key] ?? []),
@@ -246,18 +255,21 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    /// The guest paths on a machine in strict mode (fewer rounds: each guest entry costs
-    /// host protection calls; no scaling rows).
-    private func strictPathSamples() throws -> [String: [UInt64]] {
+    /// The guest paths on a machine in strict mode (up to 1,000 rounds: each guest entry
+    /// costs host protection calls), or traced to /dev/null; no scaling rows.
+    private func variantPathSamples(strict: Bool = false, trace: Bool = false) throws -> [String: [UInt64]] {
         let saved = (PathBenchSystem.rounds, PathBenchSystem.scaling)
         defer { (PathBenchSystem.rounds, PathBenchSystem.scaling) = saved }
-        PathBenchSystem.rounds = min(samples, 1_000)
+        PathBenchSystem.rounds = strict ? min(samples, 1_000) : samples
         PathBenchSystem.scaling = []
         PathBenchSystem.results = [:]
         var options = MachineOptions()
-        options.strict = true
+        options.strict = strict
+        if trace { options.tracePath = "/dev/null" }
         let kernel = Kernel(hal: try LinuxHAL(ramSize: 64 << 20, echo: false, options: options))
+        if trace { kernel.startTrace() }
         _ = try kernel.runGuests(root: PathBenchSystem.root)
+        kernel.finishTrace()
         kernel.hal.release()
         return PathBenchSystem.results
     }

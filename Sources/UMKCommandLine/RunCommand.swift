@@ -82,6 +82,12 @@ struct RunCommand: ParsableCommand {
                                valueName: "on|audit|off"))
     var sandbox: SandboxMode = .on
 
+    @Option(help: ArgumentHelp("Write what the kernel did to FILE in the Chrome trace format (open it in ui.perfetto.dev): a track per thread, when each ran, its syscalls, errors, faults and preemptions, an arrow per message from sender to receiver, interrupts on the kernel's track.", valueName: "FILE"))
+    var trace: String?
+
+    @Option(name: .customLong("trace-limit-mib"), help: "The most a trace may take, in MiB (events past it are dropped, and the trace says so).")
+    var traceLimitMiB: Int = 256
+
     @Option(name: .customLong("cap-graph"), help: ArgumentHelp("Write the system's capabilities to FILE as Graphviz DOT at the end of the run, and at every seL4_DebugSnapshot before it (one digraph each; dot -Tsvg -O FILE draws them).", valueName: "FILE"))
     var capGraph: String?
 
@@ -94,6 +100,7 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         if let ramMiB, !(4...65536).contains(ramMiB) { throw ValidationError("--ram-mib must be between 4 and 65536") }
+        if !(1...65536).contains(traceLimitMiB) { throw ValidationError("--trace-limit-mib must be between 1 and 65536") }
         if realtime && (record != nil || replay != nil || seed != nil) {
             throw ValidationError("--record, --replay and --seed need virtual time (drop --realtime)")
         }
@@ -245,6 +252,8 @@ struct RunCommand: ParsableCommand {
         options.sandbox = noSandbox ? .off : sandbox
         options.strict = strict
         options.capabilityGraphPath = capGraph
+        options.tracePath = trace
+        options.traceLimit = traceLimitMiB << 20
         if let seed { options.clockOffset = (seed &* 0x9E37_79B9_7F4A_7C15) >> 8 }
         if let replay {
             guard let text = try? String(contentsOfFile: replay, encoding: .utf8) else {
@@ -274,12 +283,17 @@ struct RunCommand: ParsableCommand {
         guard umk_stop_install(timeLimit) == 0 else { throw ValidationError("cannot install the stop handler") }
         defer { umk_stop_uninstall() }
         let kernel = Kernel(hal: hal)
+        if options.tracePath != nil { kernel.startTrace(limitBytes: options.traceLimit) }
         let result: LinuxRunResult
         switch root {
         case .guest(let entry): result = try kernel.runGuests(root: entry, config: config)
         case .image(let image): result = try kernel.runGuests(rootImage: image, config: config)
         }
         if options.strict { reportStrict(kernel.hal.strictCost) }
+        kernel.finishTrace()
+        if kernel.trace.truncated {
+            FileHandle.standardError.write(Data("umk: the trace reached --trace-limit-mib \(options.traceLimit >> 20); later events are not in it\n".utf8))
+        }
         if options.capabilityGraphPath != nil { kernel.hal.writeCapabilityGraph(kernel.capabilityGraph()) }
         let stats = MachineStats(threadStarts: kernel.hal.threadStarts, entries: kernel.hal.entries,
                                  hostMappingCalls: kernel.hal.hostMappingCalls, ended: umk_monotonic_ns(),

@@ -107,6 +107,8 @@ public final class Kernel<H: HAL> {
     public var isHalted: Bool { globals.pointee.halted != 0 }
     /// DebugHalt's argument (umk's exit status for the system; seL4 ignores it).
     public internal(set) var haltStatus: UInt64 = 0
+    /// The run's trace, if one is being recorded (Kernel+Trace.swift).
+    public internal(set) var trace = TraceRecorder()
 
     /// The pending scheduling decision.
     public var schedulerAction: SchedulerAction {

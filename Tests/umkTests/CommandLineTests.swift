@@ -63,8 +63,8 @@ struct CommandLineTests {
         #expect(rows.map { String($0.split(separator: " ")[0]) } == [
             "ipc-call-same", "ipc-replyrecv-same", "ipc-call-different", "ipc-replyrecv-different", "ipc-call-10", "ipc-replyrecv-10",
             "ipc-call-cap", "ipc-call-4level", "ipc-call-threads-1000", "ipc-call-threads-10000",
-            // Measured again with --strict, and in a child process with the sandbox on.
-            "ipc-call-same-strict", "ipc-call-different-strict",
+            // Measured again traced, with --strict, and in a child process with the sandbox on.
+            "ipc-call-same-trace", "ipc-call-different-trace", "ipc-call-same-strict", "ipc-call-different-strict",
             "ipc-call-same-sandbox", "ipc-replyrecv-same-sandbox", "ipc-call-different-sandbox", "ipc-replyrecv-different-sandbox",
         ])
         for row in rows {

@@ -705,6 +705,48 @@ struct ManifestRunTests {
         }
     }
 
+    @Test("RUN0039 --trace: city's run as Chrome trace JSON: a named track per thread, running slices, syscalls, and every message an arrow from its sender's track to its receiver's")
+    func trace() throws {
+        let path = NSTemporaryDirectory() + "umk-trace-\(UUID().uuidString).json"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try umk(["run", "--trace", path, Self.example("city")])
+        #expect(r.status == 0, "\(r.all)")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+        let events = try #require(json?["traceEvents"] as? [[String: Any]])
+        func tid(_ e: [String: Any]) -> Int { e["tid"] as? Int ?? -1 }
+        let names = Dictionary(events.filter { $0["name"] as? String == "thread_name" }
+            .map { (tid($0), ($0["args"] as? [String: Any])?["name"] as? String ?? "") }, uniquingKeysWith: { a, _ in a })
+        #expect(Set(names.values) == ["kernel", "rootserver", "console", "timer", "names", "pager", "kv", "reporter",
+                                      "worker-1", "worker-2", "worker-3", "worker-4"], "\(names)")
+        // Each thread that ran has running slices on its own track.
+        let running = Set(events.filter { $0["name"] as? String == "running" && $0["ph"] as? String == "X" }.map(tid))
+        #expect(running.isSuperset(of: names.filter { $0.value.hasPrefix("worker") }.map(\.key)), "\(running)")
+        // Flows: every start has its finish (same id) on another track, both named tracks.
+        let starts = events.filter { $0["ph"] as? String == "s" }, finishes = events.filter { $0["ph"] as? String == "f" }
+        #expect(starts.count == finishes.count && starts.count > 100)
+        let finishTrack = Dictionary(finishes.map { ($0["id"] as? Int ?? 0, tid($0)) }, uniquingKeysWith: { a, _ in a })
+        for s in starts {
+            let to = finishTrack[s["id"] as? Int ?? -1]
+            #expect(to != nil && to != tid(s) && names[tid(s)] != nil && names[to ?? -1] != nil, "\(s)")
+        }
+        let kinds = Set(starts.compactMap { $0["name"] as? String })
+        #expect(kinds.isSuperset(of: ["message", "reply", "fault", "signal"]), "\(kinds)")
+        // The workers' heaps are paged: their faults go to the pager's track.
+        let pager = try #require(names.first { $0.value == "pager" }?.key)
+        #expect(starts.contains { $0["name"] as? String == "fault" && finishTrack[$0["id"] as? Int ?? -1] == pager })
+        #expect(events.contains { $0["name"] as? String == "Call" && $0["ph"] as? String == "i" })
+
+        // A size limit: the trace stops there, says so, and stays valid JSON.
+        let limited = try umk(["run", "--trace", path, "--trace-limit-mib", "1", Self.example("city")])
+        #expect(limited.status == 0, "\(limited.all)")
+        #expect(limited.stderr.contains("umk: the trace reached --trace-limit-mib 1; later events are not in it"), "\(limited.all)")
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(data.count < (1 << 20) + (64 << 10), "\(data.count) bytes")
+        let small = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        let smallEvents = try #require(small?["traceEvents"] as? [[String: Any]])
+        #expect(smallEvents.contains { ($0["name"] as? String)?.hasPrefix("trace truncated") == true })
+    }
+
     @Test("RUN0014 a task whose image is not an ELF file: file:line:column, exit 2, nothing started")
     func badImage() throws {
         let path = try manifest("""

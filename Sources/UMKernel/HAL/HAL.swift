@@ -89,6 +89,11 @@ public protocol HAL {
     /// DebugSnapshot was called: `graph` makes the system's capability graph (DOT), for a
     /// machine that keeps them (umk run --cap-graph) to call.
     mutating func capabilitySnapshot(_ graph: () -> String)
+    /// The time a trace's events are stamped with, in ns: the machine's clock (virtual in a
+    /// virtual-time run).
+    mutating func traceClock() -> UInt64
+    /// The next piece of the trace's text, to write where the trace goes.
+    mutating func writeTrace(_ bytes: [UInt8])
 }
 
 extension HAL {

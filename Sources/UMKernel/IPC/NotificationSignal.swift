@@ -17,6 +17,7 @@ extension Kernel {
                 cancelIPC(t)
                 setThreadState(t, .running)
                 t.pointee[.rdi] = badge
+                if trace.enabled { traceMessage("signal", from: trace.signalSource(currentThread.paddr), to: t, badge: badge) }
                 possibleSwitchTo(t)
             } else {
                 // Also the path of a bound thread waiting for a reply: the signal stays
@@ -32,6 +33,7 @@ extension Kernel {
             if q.head == 0 { n.pointee.state = .idle }
             setThreadState(dest, .running)
             dest.pointee[.rdi] = badge
+            if trace.enabled { traceMessage("signal", from: trace.signalSource(currentThread.paddr), to: dest, badge: badge) }
             possibleSwitchTo(dest)
         case .active:
             n.pointee.word |= badge

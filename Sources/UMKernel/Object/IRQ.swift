@@ -140,7 +140,9 @@ extension Kernel {
         while lines != 0 {
             let irq = UInt64(lines.trailingZeroBitCount)
             lines &= lines - 1
+            if trace.enabled { traceInterrupt(irq) }
             handleInterrupt(irq)
+            trace.inInterrupt = false
         }
     }
 
@@ -150,7 +152,9 @@ extension Kernel {
         if isIRQMasked(irq) {
             globals.pointee.irqPending |= 1 << irq
         } else {
+            if trace.enabled { traceInterrupt(irq) }
             handleInterrupt(irq)
+            trace.inInterrupt = false
         }
         schedule()
         activateThread()

@@ -196,6 +196,7 @@ extension Kernel {
             t.pointee.timeSlice -= 1
         } else {
             t.pointee.timeSlice = KernelLayout.timeSlice
+            if trace.enabled { tracePreempted(t) }
             tcbSchedAppend(t)
             rescheduleRequired()
         }

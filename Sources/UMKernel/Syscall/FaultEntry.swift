@@ -12,6 +12,7 @@ import UMKABI
 extension Kernel {
     /// seL4: handleFault — deliver `fault` for `t`, or stop `t` on a double fault.
     func handleFault(_ t: TCBRef, _ fault: FaultRecord) {
+        if trace.enabled { traceFault(t, fault) }
         if let second = sendFaultIPC(t, fault) {
             handleDoubleFault(t, first: fault, second: second)
         }

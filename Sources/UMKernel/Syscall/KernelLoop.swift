@@ -34,6 +34,7 @@ extension Kernel {
         hal.noteKernelEntry()
         switch event {
         case .syscall(let number):
+            if trace.enabled { traceSyscall(t, number) }
             // seL4's x86_64 convention: the number in RDX; the IP is the syscall's own (a
             // restart re-executes it), the next IP the instruction after it.
             t.pointee[.rdx] = UInt64(bitPattern: number)
@@ -42,6 +43,7 @@ extension Kernel {
             t.pointee.userEntry = .syscall
             handleSyscall(number)
         case .syscallTrap(let number):
+            if trace.enabled { traceSyscall(t, number) }
             // Resumed as after an exception (every register back); a restart re-executes
             // the instruction, as on seL4.
             t.pointee.userEntry = .exception
@@ -70,6 +72,7 @@ extension Kernel {
             if hal.hasPendingEvents() { serviceInterrupts() }
             let n = currentThread
             if n == idleThread {
+                if trace.enabled { traceRun(n) }
                 // Nothing can run: wait in the host for an interrupt a handler waits on, or
                 // stop if none can come.
                 guard hal.idle(handledLines: linesWithHandlers) else { return nil }
@@ -77,6 +80,7 @@ extension Kernel {
                 continue
             }
             guard let how = resumption(of: n) else { continue }
+            if trace.enabled { traceRun(n) }
             hal.restore(n, how, asid: vspaceASID(of: n))
             return n
         }

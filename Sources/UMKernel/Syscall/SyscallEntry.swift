@@ -13,11 +13,11 @@ extension Kernel {
     /// with `rip` at the syscall (where a restart re-executes it) and `nextIP` after it.
     public func handleSyscall(_ number: Int64) {
         // The fastpath's two syscalls are tested by number before anything is decoded.
-        if number == Syscall.call.rawValue || number == Syscall.replyRecv.rawValue,
+        if number == Syscall.call.rawValue || number == Syscall.replyRecv.rawValue, !trace.enabled,
            fastpath(isCall: number == Syscall.call.rawValue) {
             return
         }
-        if number == Syscall.send.rawValue || number == Syscall.nbSend.rawValue, fastpathSignal() {
+        if number == Syscall.send.rawValue || number == Syscall.nbSend.rawValue, !trace.enabled, fastpathSignal() {
             return
         }
         if let sys = Syscall(rawValue: number), !sys.isDebug {
@@ -96,6 +96,7 @@ extension Kernel {
             case .preempted:
                 return .preempted
             case .syscallError(let e):
+                if trace.enabled { traceError(thread, e.code) }
                 if isCall { replyFromKernelError(thread, e) }
                 return nil
             }

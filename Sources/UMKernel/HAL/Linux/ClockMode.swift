@@ -26,6 +26,9 @@ public struct MachineOptions: Sendable {
     /// Write the capability graph (DOT) here: at every DebugSnapshot and at the end of the
     /// run (`writeCapabilityGraph`), one digraph after the other.
     public var capabilityGraphPath: String? = nil
+    /// Write the kernel's trace (Chrome trace JSON) here, at most `traceLimit` bytes.
+    public var tracePath: String? = nil
+    public var traceLimit: Int = 256 << 20
     /// Virtual time only: take host input from these events instead of the host.
     public var replay: [RecordedInput]? = nil
     /// Stop the run (StopReason.expectedOutput) once the console or debug output contains this.

@@ -77,6 +77,8 @@ public struct LinuxHAL: HAL {
     var recordFD: Int32 = -1
     /// The capability graph's file (MachineOptions.capabilityGraphPath), or -1.
     var graphFD: Int32 = -1
+    /// The trace's file (MachineOptions.tracePath), or -1.
+    var traceFD: Int32 = -1
     var replayIndex = 0
     /// `stamp` value at which the next replayed event is due (.max: none).
     var nextReplayDue: UInt64 = .max
@@ -120,6 +122,18 @@ public struct LinuxHAL: HAL {
         if let path = options.capabilityGraphPath {
             graphFD = try LinuxSyscalls.createFile(path)
         }
+        if let path = options.tracePath {
+            traceFD = try LinuxSyscalls.createFile(path)
+        }
+    }
+
+    /// Virtual time in a virtual-time run, host time since the machine was made in real time.
+    public mutating func traceClock() -> UInt64 {
+        options.clock == .realtime ? umk_monotonic_ns() &- hostStart : virtualNow
+    }
+
+    public mutating func writeTrace(_ bytes: [UInt8]) {
+        if traceFD >= 0 { HostConsole.writeAll(bytes, to: traceFD) }
     }
 
     /// Appends a capability graph to the file --cap-graph names.
@@ -137,6 +151,7 @@ public struct LinuxHAL: HAL {
         console.close()
         if recordFD >= 0 { LinuxSyscalls.close(recordFD); recordFD = -1 }
         if graphFD >= 0 { LinuxSyscalls.close(graphFD); graphFD = -1 }
+        if traceFD >= 0 { LinuxSyscalls.close(traceFD); traceFD = -1 }
         pendingRun = nil
         for base in windows where base != 0 { LinuxWindows.release(base) }
         windows = []

@@ -133,6 +133,11 @@ public struct SimulatedHAL: HAL {
     public mutating func debugPutChar(_ byte: UInt8) { output.append(byte) }
     public mutating func halt() { isHalted = true }
 
+    /// The trace's text so far.
+    public private(set) var traceText: [UInt8] = []
+    public mutating func traceClock() -> UInt64 { now }
+    public mutating func writeTrace(_ bytes: [UInt8]) { traceText += bytes }
+
     /// The capability graphs DebugSnapshot made, in order.
     public private(set) var capabilitySnapshots: [String] = []
     public mutating func capabilitySnapshot(_ graph: () -> String) { capabilitySnapshots.append(graph()) }
