@@ -27,10 +27,10 @@ let kernelSettings: [SwiftSetting] = [
 ]
 
 /// The example systems (examples/NAME/system.yaml with its programs beside it).
-let examples = ["hello", "ping-pong", "pager-demo", "name-lookup", "timer", "city"]
+let examples = ["hello", "ping-pong", "pager-demo", "name-lookup", "timer", "city", "sandbox"]
 /// Examples whose tasks are C images (built by scripts/build-c-examples.sh, not by SwiftPM):
 /// their C sources and images (in c/) are not the target's; a Swift program beside them is.
-let cExamples = ["c-hello", "c-echo/c", "c-echo/system.yaml", "c-root", "c-uart", "microkit-hello", "microkit-call", "microkit-uart", "microkit-shared", "microkit-fault"]
+let cExamples = ["c-hello", "c-crash/c", "c-crash/system.yaml", "c-echo/c", "c-echo/system.yaml", "c-root", "c-uart", "microkit-hello", "microkit-call", "microkit-uart", "microkit-shared", "microkit-fault"]
 
 let package = Package(
     name: "umk",

@@ -17,6 +17,8 @@ public enum ExamplePrograms {
         ProgramRegistry.register("sleeper", TimerDemo.sleeper)
         ProgramRegistry.register("c-echo-swift-client", CEcho.swiftClient)
         ProgramRegistry.register("host-call", HostCalls.attempt)
+        ProgramRegistry.register("stack-overflow", Crashes.deep)
+        ProgramRegistry.register("swift-trap", Crashes.trap)
         City.register()
     }
 }

@@ -747,6 +747,25 @@ struct ManifestRunTests {
         #expect(smallEvents.contains { ($0["name"] as? String)?.hasPrefix("trace truncated") == true })
     }
 
+    @Test("RUN0040 crash reports say what happened: the function of a C image's faulting IP, a stack overflow, a Swift runtime trap")
+    func crashReports() throws {
+        let dir = NSTemporaryDirectory() + "umk-crash-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir + "/c", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let cc = try umk(["cc", "-o", dir + "/c/crash.elf", Self.root.appendingPathComponent("examples/c-crash/c/crash.c").path])
+        #expect(cc.status == 0, "\(cc.all)")
+        try FileManager.default.copyItem(atPath: Self.example("c-crash"), toPath: dir + "/system.yaml")
+        let r = try umk(["run", dir + "/system.yaml"])
+        #expect(r.status == 0, "the expected status 1: \(r.all)")
+        #expect(r.stdout.contains("init: task 'null' crashed: VMFault: write at 0x0 (ip 0x") && r.stdout.contains(", write_through_null+0x"),
+                "\(r.all)")
+        #expect(r.stdout.contains("init: task 'deep' crashed: VMFault: write at 0x") && r.stdout.contains(", just below the stack: a stack overflow (ip 0x"),
+                "\(r.all)")
+        #expect(r.stdout.contains("init: task 'trap' crashed: UserException: vector 6 (invalid opcode: a Swift runtime trap, such as a failed precondition, "
+                                  + "an arithmetic overflow or a nil unwrapped)"), "\(r.all)")
+        #expect(!r.stdout.contains("still running"), "\(r.all)")
+    }
+
     @Test("RUN0014 a task whose image is not an ELF file: file:line:column, exit 2, nothing started")
     func badImage() throws {
         let path = try manifest("""

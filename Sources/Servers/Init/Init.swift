@@ -109,7 +109,8 @@ struct Parent {
                     continue
                 }
                 seL4.reply(MessageInfo(label: 0, length: 0))
-                report(client, "invalid \(access) at \(hex(address)) (ip \(hex(ip))), reported by pager '\(plan.tasks[task].name)'")
+                report(client, "invalid \(access) at \(hex(address))\(stackOverflow(client, address)) (ip \(place(client, ip))), "
+                       + "reported by pager '\(plan.tasks[task].name)'")
                 end(client)
             case nil:
                 break
@@ -133,17 +134,47 @@ struct Parent {
         switch FaultType(rawValue: msg.label) {
         case .vmFault?:
             let fetch = mr(FaultLayout.VMFault.prefetchFault) != 0, write = mr(FaultLayout.VMFault.fsr) & 2 != 0
-            what = "VMFault: \(fetch ? "execute" : write ? "write" : "read") at \(hex(mr(FaultLayout.VMFault.address))) (ip \(hex(mr(FaultLayout.VMFault.ip))))"
+            let address = mr(FaultLayout.VMFault.address)
+            what = "VMFault: \(fetch ? "execute" : write ? "write" : "read") at \(hex(address))\(stackOverflow(task, address)) "
+                + "(ip \(place(task, mr(FaultLayout.VMFault.ip))))"
         case .capFault?:
-            what = "CapFault: cap \(hex(mr(FaultLayout.CapFault.address))) (ip \(hex(mr(FaultLayout.CapFault.ip))))"
+            what = "CapFault: cap \(hex(mr(FaultLayout.CapFault.address))) (ip \(place(task, mr(FaultLayout.CapFault.ip))))"
         case .userException?:
-            what = "UserException: vector \(mr(FaultLayout.UserException.number)), code \(mr(FaultLayout.UserException.code)) (ip \(hex(mr(FaultLayout.UserException.faultIP))))"
+            let vector = mr(FaultLayout.UserException.number), ip = mr(FaultLayout.UserException.faultIP)
+            what = "UserException: vector \(vector)\(exceptionName(task, vector, ip)), code \(mr(FaultLayout.UserException.code)) "
+                + "(ip \(place(task, ip)))"
         case .unknownSyscall?:
-            what = "UnknownSyscall \(Int64(bitPattern: mr(FaultLayout.UnknownSyscall.syscall))) (ip \(hex(mr(FaultLayout.UnknownSyscall.faultIP))))"
+            what = "UnknownSyscall \(Int64(bitPattern: mr(FaultLayout.UnknownSyscall.syscall))) (ip \(place(task, mr(FaultLayout.UnknownSyscall.faultIP))))"
         default:
             what = "fault \(msg.label)"
         }
         report(task, what)
+    }
+
+    /// An IP, with the function of the task's image it lies in.
+    func place(_ task: Int, _ ip: UInt64) -> String {
+        ImageSymbol.describe(ip, in: tasks[task].symbols).map { "\(hex(ip)), \($0)" } ?? hex(ip)
+    }
+
+    /// ": a stack overflow" for an address in the 64 KiB below the task's stack.
+    func stackOverflow(_ task: Int, _ address: UInt64) -> String {
+        let bottom = tasks[task].range.lowerBound + TaskLayout.stackTop - plan.tasks[task].stackPages * 4096
+        return address < bottom && address >= bottom - 0x1_0000 ? ", just below the stack: a stack overflow" : ""
+    }
+
+    /// What an x86 exception vector means, and for #UD in a Swift program (umk's own code,
+    /// outside the task's window) what raised it: Swift's runtime traps.
+    func exceptionName(_ task: Int, _ vector: UInt64, _ ip: UInt64) -> String {
+        switch vector {
+        case 0: return " (divide error)"
+        case 3: return " (breakpoint, int3)"
+        case 6 where !tasks[task].range.contains(ip):
+            return " (invalid opcode: a Swift runtime trap, such as a failed precondition, an arithmetic overflow or a nil unwrapped)"
+        case 6: return " (invalid opcode, ud2)"
+        case 13: return " (general protection)"
+        case 17: return " (alignment check)"
+        default: return ""
+        }
     }
 
     /// Prints the crash report and stops the task; the rest of the system keeps running.

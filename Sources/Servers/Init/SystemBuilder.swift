@@ -28,6 +28,9 @@ struct BuiltTask {
     var regions: [StartInfo.Region] = []
     /// The next free slot of the task's CNode.
     var nextFree: CPtr = TaskLayout.firstFreeSlot
+    /// The task's image's symbols where they were loaded, by address (crash reports name
+    /// the function of a faulting IP).
+    var symbols: [ImageSymbol] = []
     var clients: [StartInfo.PagerClient] = []
     var untypeds: [StartInfo.Untyped] = []
 }
@@ -148,6 +151,7 @@ struct SystemBuilder {
             let patches = plan.protectionDomains.first { $0.task == UInt64(i) }?.patches ?? []
             tasks[i].imageEntry = try loadImage(i, image, patches: patches)
             tasks[i].tlsBase = try setUpTLS(i, image)
+            tasks[i].symbols = ImageSymbol.table(image.bytes, bias: image.elf.bias(rangeStart: range.lowerBound))
         }
         try give(i, tcb, at: TaskLayout.tcbSlot, "TCB cap of \(t.name)")
         try give(i, cnode, at: TaskLayout.cnodeSlot, "CNode cap of \(t.name)")
