@@ -154,6 +154,18 @@ struct RunCommand: ParsableCommand {
             FileHandle.standardError.write(Data("umk: --ram-mib \(ram >> 20) is too small for \(file) (it needs \(compiled.ramNeeded >> 20) MiB or more)\n".utf8))
             throw ExitCode(2)
         }
+        // For a debugger: each task's image and where it will be loaded.
+        for (i, task) in compiled.plan.tasks.enumerated() {
+            guard let index = task.image else { continue }
+            let image = compiled.images[Int(index)]
+            Self.publishImage(resolved(image.path), task: task.name,
+                              bias: image.elf.bias(rangeStart: LinuxSystem.taskAddressRange(i).lowerBound))
+        }
+        if let root = compiled.rootImage {
+            Self.publishImage(resolved(root.path), task: "rootserver",
+                              bias: root.elf.bias(rangeStart: LinuxSystem.taskAddressRange(-1).lowerBound))
+        }
+        umk_debug_images_ready()
         let timeLimit = compiled.expectation?.timeout?.value
         let checked = umk_monotonic_ns()
         let rootProgram: RootProgram = compiled.rootImage.map { .image(.init(file: $0.bytes, elf: $0.elf)) } ?? .guest(Init.root)
@@ -320,6 +332,19 @@ struct RunCommand: ParsableCommand {
         throw ExitCode(verdict(result, expectation: nil))
     }
 
+    /// An image path as a manifest wrote it (relative to the manifest's folder) or as an
+    /// SDF's search found it, made absolute.
+    func resolved(_ path: String) -> String {
+        guard !path.hasPrefix("/"), let file else { return path }
+        let besideManifest = URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent(path).path
+        return FileManager.default.fileExists(atPath: besideManifest) ? besideManifest : path
+    }
+
+    /// Tells a debugger (scripts/umk-gdb.py) that `task` runs the image at `path`, moved by `bias`.
+    static func publishImage(_ path: String, task: String, bias: UInt64) {
+        umk_debug_add_image(URL(fileURLWithPath: path).standardizedFileURL.path, task, bias)
+    }
+
     /// --root IMAGE: the image, checked as a manifest's `root` is, runs as the root task.
     func runRoot(_ path: String) throws {
         func refuse(_ reason: String) -> ExitCode {
@@ -339,6 +364,8 @@ struct RunCommand: ParsableCommand {
         let needed = ManifestCompiler.ramNeeded(root: elf)
         if ram < needed { throw refuse("--ram-mib \(ram >> 20) is too small (it needs \(needed >> 20) MiB or more)") }
         let options = try machineOptions(clock: .deterministic, console: "terminal")
+        Self.publishImage(path, task: "rootserver", bias: elf.bias(rangeStart: range.lowerBound))
+        umk_debug_images_ready()
         let (result, machine) = try boot(root: .image(.init(file: bytes, elf: elf)), config: LinuxSystem.rootConfig,
                                          ram: ram, options: options, timeLimit: 0)
         if stats { report(machine, tasks: [], checked: umk_monotonic_ns()) }

@@ -766,6 +766,47 @@ struct ManifestRunTests {
         #expect(!r.stdout.contains("still running"), "\(r.all)")
     }
 
+    static let gdb = ["/usr/bin/gdb", "/usr/local/bin/gdb"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    @Test("RUN0041 gdb with scripts/umk-gdb.py stops at a breakpoint in a C guest (its image's symbols added at its load address), lists the guest threads and shows a blocked one's backtrace",
+          .enabled(if: gdb != nil))
+    func gdbGuests() throws {
+        let dir = NSTemporaryDirectory() + "umk-gdb-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir + "/c", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for name in ["echo-server", "echo-client"] {
+            let cc = try umk(["cc", "-g", "-O0", "-o", "\(dir)/c/\(name).elf",
+                              Self.root.appendingPathComponent("examples/c-echo/c/\(name).c").path])
+            #expect(cc.status == 0, "\(cc.all)")
+        }
+        try FileManager.default.copyItem(atPath: Self.example("c-echo"), toPath: dir + "/system.yaml")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.gdb!)
+        p.arguments = ["-batch", "-nx", "-x", Self.root.appendingPathComponent("scripts/umk-gdb.py").path,
+                       "-ex", "hbreak echo-server.c:19", "-ex", "run", "-ex", "info umk-threads", "-ex", "umk-thread swift", "-ex", "kill",
+                       "--args", CommandLineTests.binary.path, "run", "--no-sandbox", dir + "/system.yaml"]
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        var chld = sigset_t()
+        sigemptyset(&chld)
+        sigaddset(&chld, SIGCHLD)
+        pthread_sigmask(SIG_UNBLOCK, &chld, nil)
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(text.contains("umk: symbols of \(dir)/c/echo-server.elf for task server, at offset 0x"), "\(text)")
+        #expect(text.contains("Breakpoint 1, main (") && text.contains("echo-server.c:19"), "\(text)")
+        let rows = text.split(separator: "\n").map(String.init)
+        #expect(rows.contains { $0.hasPrefix("* ") && $0.contains(" server ") && $0.contains(" running ") }, "\(text)")
+        #expect(rows.contains { $0.contains(" swift ") && $0.contains(" blocked on reply ") }, "\(text)")
+        #expect(rows.contains { $0.contains(" rootserver ") && $0.contains(" blocked on receive ") }, "\(text)")
+        #expect(text.contains("guest thread 1, swift (blocked on reply): pc 0x"), "\(text)")
+        #expect(text.contains(" in static seL4.call(_:_:) ") && text.contains("SwiftEchoClient.swift:"), "\(text)")
+        #expect(!text.contains("server: serving\nswift: sent"), "stopped before the reply: \(text)")
+    }
+
     @Test("RUN0014 a task whose image is not an ELF file: file:line:column, exit 2, nothing started")
     func badImage() throws {
         let path = try manifest("""

@@ -100,6 +100,43 @@ extern volatile uint8_t umk_dispatch_selector;
 int umk_dispatch_install(void);
 /// Turns it off again.
 void umk_dispatch_uninstall(void);
+/// For debuggers (debug.c, scripts/umk-gdb.py): where RAM and the kernel's thread list
+/// are, and offsets into a TCB (filled in when a Linux machine is made), and the images.
+#define UMK_DEBUG_MAGIC 0x554D4B4442473031ull
+#define UMK_DEBUG_MAX_IMAGES 256
+typedef struct umk_debug_info {
+    uint64_t magic, version;
+    uint64_t physmap;            // host address of physical address 0 (0: no machine)
+    uint64_t tcb_list;           // physical address of the word holding the first TCB's
+    uint64_t current_thread;     // physical address of the word holding the current TCB's
+    uint64_t tcb_next;           // offsets into a TCB: the next TCB in the list,
+    uint64_t tcb_name;           //   its name (32 bytes, NUL-padded),
+    uint64_t tcb_state;          //   its state word (ThreadState),
+    uint64_t tcb_priority;
+    uint64_t tcb_registers;      //   seL4_UserContext's 20 words (rip, rsp, rflags, rax, ...),
+    uint64_t tcb_next_ip;
+    uint64_t tcb_user_entry;     //   how it last left user mode (2: a syscall, 3: an exception),
+    uint64_t tcb_blocking_object;
+    uint64_t tcb_context;        //   its umk_host_context_t.
+    uint64_t image_count;
+} umk_debug_info_t;
+typedef struct umk_debug_image {
+    char path[200];
+    char task[48];
+    uint64_t bias;
+} umk_debug_image_t;
+extern umk_debug_info_t umk_debug_info;
+extern umk_debug_image_t umk_debug_images[UMK_DEBUG_MAX_IMAGES];
+/// Publishes `info`'s layout (the magic, version and image count stay).
+void umk_debug_publish(const umk_debug_info_t *info);
+/// Records a program image a task runs and its load bias.
+void umk_debug_add_image(const char *path, const char *task, uint64_t bias);
+/// Called once the images are recorded (a debugger's breakpoint adds their symbols).
+void umk_debug_images_ready(void);
+/// Called before a thread first runs (its image is in memory by then: a debugger's
+/// breakpoint there puts its breakpoints into the image's code).
+void umk_debug_thread_starts(void);
+
 /// The sandbox (sandbox.c): a seccomp allow-list from libseccomp.so.2, loaded for the
 /// whole process (audit: what is not allowed is logged by the host kernel, not refused).
 /// 0, or -1 with the reason in `error`. After it, the process ends with its run: the host

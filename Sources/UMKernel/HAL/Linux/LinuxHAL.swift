@@ -125,6 +125,7 @@ public struct LinuxHAL: HAL {
         if let path = options.tracePath {
             traceFD = try LinuxSyscalls.createFile(path)
         }
+        publishDebugInfo()
     }
 
     /// Virtual time in a virtual-time run, host time since the machine was made in real time.
