@@ -242,7 +242,7 @@ class Images(gdb.Command):
 
 def quiet_breakpoint(location, commands):
     """An internal breakpoint that runs gdb commands and goes on (commands, not a Python
-    stop method: a symbol file added there re-resolves pending breakpoints)."""
+    stop method, which may not add symbol files or breakpoints)."""
     b = gdb.Breakpoint(location, internal=True)
     b.silent = True
     b.commands = commands + "\ncontinue"
@@ -254,8 +254,4 @@ InfoThreads()
 Thread()
 # The images are known: their symbols, at their load addresses.
 quiet_breakpoint("umk_debug_images_ready", "umk-images")
-# A thread is about to run for the first time, its image in memory: gdb puts its
-# breakpoints into the image's code as it goes on (the code was not there when the
-# symbols came).
-quiet_breakpoint("umk_debug_thread_starts", "")
 gdb.execute("set breakpoint pending on", to_string=True)

@@ -32,7 +32,3 @@ void umk_debug_add_image(const char *path, const char *task, uint64_t bias) {
 __attribute__((noinline, used)) void umk_debug_images_ready(void) {
     __asm__ volatile("" ::: "memory");
 }
-
-__attribute__((noinline, used)) void umk_debug_thread_starts(void) {
-    __asm__ volatile("" ::: "memory");
-}

@@ -133,9 +133,6 @@ void umk_debug_publish(const umk_debug_info_t *info);
 void umk_debug_add_image(const char *path, const char *task, uint64_t bias);
 /// Called once the images are recorded (a debugger's breakpoint adds their symbols).
 void umk_debug_images_ready(void);
-/// Called before a thread first runs (its image is in memory by then: a debugger's
-/// breakpoint there puts its breakpoints into the image's code).
-void umk_debug_thread_starts(void);
 
 /// The sandbox (sandbox.c): a seccomp allow-list from libseccomp.so.2, loaded for the
 /// whole process (audit: what is not allowed is logged by the host kernel, not refused).

@@ -95,7 +95,6 @@ extension LinuxHAL {
         if first && threadStarts.count < Self.threadStartsKept {
             threadStarts.append(.init(name: n.name, nanoseconds: umk_monotonic_ns()))
         }
-        if first { umk_debug_thread_starts() }
     }
 
     /// A thread in umk_syscall left its callee-saved registers in its context, not its TCB
