@@ -7,10 +7,9 @@
 # - The signals umk takes as part of its work (demand paging, trapped syscalls, IRQs,
 #   timers, console input) pass to umk without stopping gdb.
 # - Each program image a task runs gets its symbols at its load address as soon as umk
-#   knows it (a breakpoint on umk_debug_images_ready), so `hbreak server.c:42` stops in a
-#   C or Microkit guest (a hardware breakpoint: an image's code is in read-only shared
-#   memory gdb cannot write its int3 into); a breakpoint in one task's image stops only
-#   that task. Build images with `umk cc -g -O0` for lines and variables.
+#   knows it (a breakpoint on umk_debug_images_ready), so `break server.c:42` stops in a
+#   C or Microkit guest (as a hardware breakpoint, see below); a breakpoint in one task's
+#   image stops only that task. Build images with `umk cc -g -O0` for lines and variables.
 # - `info umk-threads` lists every TCB: name, state, priority, where it is (IP, stack
 #   pointer) and the object it waits on.
 # - `umk-thread N` shows guest thread N's backtrace from its saved registers (the host
@@ -36,6 +35,13 @@ FIELDS = ["magic", "version", "physmap", "tcb_list", "current_thread", "tcb_next
 
 for signal in ["SIGSEGV", "SIGSYS", "SIGBUS", "SIGUSR1", "SIGUSR2", "SIG38", "SIG39", "SIGALRM"]:
     gdb.execute("handle %s nostop noprint pass" % signal, to_string=True)
+
+# The guests' windows (LinuxWindows: 0x1000_0000_0000 up to 0x5000_0000_0000) are
+# read-only memory to gdb: an image's code is read-only shared memory, where gdb cannot
+# write an int3, so a `break` there becomes a hardware breakpoint (gdb's auto-hw; x86 has
+# four). Reading guest memory works; to write it, `delete mem` first.
+gdb.execute("set mem inaccessible-by-default off", to_string=True)
+gdb.execute("mem 0x100000000000 0x500000000000 ro", to_string=True)
 
 
 def inferior():

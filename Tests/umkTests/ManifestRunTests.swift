@@ -783,7 +783,7 @@ struct ManifestRunTests {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.gdb!)
         p.arguments = ["-batch", "-nx", "-x", Self.root.appendingPathComponent("scripts/umk-gdb.py").path,
-                       "-ex", "hbreak echo-server.c:19", "-ex", "run", "-ex", "info umk-threads", "-ex", "umk-thread swift", "-ex", "kill",
+                       "-ex", "break echo-server.c:19", "-ex", "run", "-ex", "info umk-threads", "-ex", "umk-thread swift", "-ex", "kill",
                        "--args", CommandLineTests.binary.path, "run", "--no-sandbox", dir + "/system.yaml"]
         p.currentDirectoryURL = URL(fileURLWithPath: dir)
         let out = Pipe()
