@@ -24,7 +24,7 @@ public struct UMK: ParsableCommand {
             `umk bench` measures IPC, faults and interrupts.
             """,
         version: version,
-        subcommands: [RunCommand.self, CheckCommand.self, CCCommand.self, SDKCommand.self, MicrokitCommand.self, FuzzCommand.self,
+        subcommands: [RunCommand.self, CheckCommand.self, CCCommand.self, SDKCommand.self, MicrokitCommand.self, GDBCommand.self, FuzzCommand.self,
                       BenchCommand.self]
     )
 

@@ -768,7 +768,7 @@ struct ManifestRunTests {
 
     static let gdb = ["/usr/bin/gdb", "/usr/local/bin/gdb"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
-    @Test("RUN0041 gdb with scripts/umk-gdb.py stops at a breakpoint in a C guest (its image's symbols added at its load address), lists the guest threads and shows a blocked one's backtrace",
+    @Test("RUN0041 umk gdb (gdb with scripts/umk-gdb.py) stops at a breakpoint in a C guest (its image's symbols added at its load address), lists the guest threads and shows a blocked one's backtrace",
           .enabled(if: gdb != nil))
     func gdbGuests() throws {
         let dir = NSTemporaryDirectory() + "umk-gdb-\(UUID().uuidString)"
@@ -780,11 +780,11 @@ struct ManifestRunTests {
             #expect(cc.status == 0, "\(cc.all)")
         }
         try FileManager.default.copyItem(atPath: Self.example("c-echo"), toPath: dir + "/system.yaml")
+        // umk gdb: gdb with the extension (scripts/umk-gdb.py) loaded.
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.gdb!)
-        p.arguments = ["-batch", "-nx", "-x", Self.root.appendingPathComponent("scripts/umk-gdb.py").path,
-                       "-ex", "break echo-server.c:19", "-ex", "run", "-ex", "info umk-threads", "-ex", "umk-thread swift", "-ex", "kill",
-                       "--args", CommandLineTests.binary.path, "run", "--no-sandbox", dir + "/system.yaml"]
+        p.executableURL = CommandLineTests.binary
+        p.arguments = ["gdb", "-batch", "-nx", "-ex", "break echo-server.c:19", "-ex", "run", "-ex", "info umk-threads",
+                       "-ex", "umk-thread swift", "-ex", "kill", "--", "umk", "run", "--no-sandbox", dir + "/system.yaml"]
         p.currentDirectoryURL = URL(fileURLWithPath: dir)
         let out = Pipe()
         p.standardOutput = out
