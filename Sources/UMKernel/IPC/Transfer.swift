@@ -97,7 +97,7 @@ extension Kernel {
     /// seL4: doIPCTransfer — a normal message, or the sender's fault message.
     func doIPCTransfer(sender: TCBRef, endpoint ep: UInt64, badge: UInt64, grant: Bool, receiver: TCBRef) {
         if trace.enabled {
-            let kind = receiver.pointee.state == .blockedOnReply ? "reply"
+            let kind: StaticString = receiver.pointee.state == .blockedOnReply ? "reply"
                 : sender.pointee.fault.type != FaultType.nullFault.rawValue ? "fault" : "message"
             traceMessage(kind, from: sender.paddr, to: receiver, badge: badge)
         }

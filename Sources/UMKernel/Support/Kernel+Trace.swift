@@ -31,23 +31,36 @@ extension Kernel {
         traceFlush()
     }
 
-    static func syscallName(_ number: Int64) -> String {
-        guard let s = Syscall(rawValue: number) else { return number >= 0 ? "host syscall \(number)" : "unknown syscall \(number)" }
-        let name = String(describing: s)
-        return name.prefix(1).uppercased() + name.dropFirst()
+    static func syscallName(_ number: Int64) -> StaticString {
+        switch Syscall(rawValue: number) {
+        case .call?: "Call"
+        case .replyRecv?: "ReplyRecv"
+        case .send?: "Send"
+        case .nbSend?: "NBSend"
+        case .recv?: "Recv"
+        case .reply?: "Reply"
+        case .yield?: "Yield"
+        case .nbRecv?: "NBRecv"
+        case .debugPutChar?: "DebugPutChar"
+        case .debugDumpScheduler?: "DebugDumpScheduler"
+        case .debugHalt?: "DebugHalt"
+        case .debugCapIdentify?: "DebugCapIdentify"
+        case .debugSnapshot?: "DebugSnapshot"
+        case .debugNameThread?: "DebugNameThread"
+        case .setTLSBase?: "SetTLSBase"
+        case nil: number >= 0 ? "host syscall" : "unknown syscall"
+        }
     }
 
     @inline(never) func traceSyscall(_ t: TCBRef, _ number: Int64) {
         let info = MessageInfo(word: t.pointee[.rsi])
-        var args = [("cap", hex(t.pointee[.rdi]))]
-        if number == Syscall.call.rawValue || number == Syscall.send.rawValue || number == Syscall.nbSend.rawValue
-            || number == Syscall.reply.rawValue || number == Syscall.replyRecv.rawValue {
-            args += [("label", hex(info.label)), ("length", String(info.length))]
-        }
-        trace.instant(t.paddr, at: hal.traceClock(), Self.syscallName(number), args)
+        let sends = number == Syscall.call.rawValue || number == Syscall.send.rawValue || number == Syscall.nbSend.rawValue
+            || number == Syscall.reply.rawValue || number == Syscall.replyRecv.rawValue
+        trace.syscall(t.paddr, at: hal.traceClock(), Self.syscallName(number), cap: t.pointee[.rdi],
+                      message: sends ? (info.label, info.length) : nil)
     }
 
-    @inline(never) func traceMessage(_ kind: String, from sender: UInt64, to receiver: TCBRef, badge: UInt64) {
+    @inline(never) func traceMessage(_ kind: StaticString, from sender: UInt64, to receiver: TCBRef, badge: UInt64) {
         trace.message(kind, from: sender, to: receiver.paddr, at: hal.traceClock(), badge: badge)
     }
 

@@ -41,45 +41,90 @@ public struct TraceRecorder: Sendable {
     public mutating func start(limitBytes: Int = .max) {
         enabled = true
         limit = limitBytes
-        append("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n")
+        put("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n")
     }
 
     /// The kernel's track (interrupts).
     static let kernelTrack: UInt64 = 0
 
-    static func microseconds(_ ns: UInt64) -> String {
-        let frac = ns % 1000
-        return "\(ns / 1000)." + (frac < 10 ? "00" : frac < 100 ? "0" : "") + "\(frac)"
+    // Writing: bytes straight into `pending` (a message costs several events; building
+    // Strings for them cost microseconds).
+
+    mutating func put(_ s: StaticString) {
+        s.withUTF8Buffer { pending.append(contentsOf: $0) }
     }
 
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for ch in s.unicodeScalars {
-            switch ch {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case _ where ch.value < 0x20: out += "\\u00" + (ch.value < 16 ? "0" : "") + String(ch.value, radix: 16)
-            default: out.unicodeScalars.append(ch)
+    mutating func put(_ v: UInt64) {
+        if v >= 10 { put(v / 10) }
+        pending.append(UInt8(ascii: "0") + UInt8(v % 10))
+    }
+
+    /// Nanoseconds as microseconds with three decimals.
+    mutating func putMicroseconds(_ ns: UInt64) {
+        put(ns / 1000)
+        pending.append(UInt8(ascii: "."))
+        let frac = ns % 1000
+        if frac < 100 { pending.append(UInt8(ascii: "0")) }
+        if frac < 10 { pending.append(UInt8(ascii: "0")) }
+        put(frac)
+    }
+
+    mutating func putDigit(_ d: UInt8) {
+        pending.append(d < 10 ? UInt8(ascii: "0") + d : UInt8(ascii: "a") + d - 10)
+    }
+
+    mutating func putHex(_ v: UInt64) {
+        put("\"0x")
+        var shift = 60
+        while shift > 0 && (v >> UInt64(shift)) & 0xF == 0 { shift -= 4 }
+        while shift >= 0 {
+            putDigit(UInt8((v >> UInt64(shift)) & 0xF))
+            shift -= 4
+        }
+        put("\"")
+    }
+
+    /// A JSON string.
+    mutating func putQuoted(_ s: String) {
+        pending.append(UInt8(ascii: "\""))
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "\""): put("\\\"")
+            case UInt8(ascii: "\\"): put("\\\\")
+            case 0..<0x20:
+                put("\\u00")
+                putDigit(b >> 4)
+                putDigit(b & 0xF)
+            default: pending.append(b)
             }
         }
-        return out + "\""
+        pending.append(UInt8(ascii: "\""))
     }
 
-    mutating func append(_ text: String) {
-        pending.append(contentsOf: text.utf8)
+    /// Starts an event object: where it starts, or nil if the size limit was reached.
+    mutating func open() -> Int? {
+        guard !truncated else { return nil }
+        let mark = pending.count
+        if !first { put(",\n") }
+        pending.append(UInt8(ascii: "{"))
+        return mark
     }
 
-    /// One event object (its fields, without braces).
-    mutating func event(_ fields: String) {
-        guard !truncated else { return }
-        let text = (first ? "" : ",\n") + "{" + fields + "}"
-        if written + pending.count + text.utf8.count > limit {
+    /// Ends the event opened at `mark`; past the limit it is taken back and the trace stops.
+    mutating func close(_ mark: Int) {
+        pending.append(UInt8(ascii: "}"))
+        if written + pending.count > limit {
+            pending.removeSubrange(mark...)
             truncated = true
-            return
+        } else {
+            first = false
         }
-        first = false
-        append(text)
+    }
+
+    /// `"ph":PH,"pid":1,"tid":T,"ts":TS` after an event's name.
+    mutating func putPlace(_ phase: StaticString, _ thread: UInt64, _ time: UInt64) {
+        put(",\"ph\":\""); put(phase); put("\",\"pid\":1,\"tid\":"); put(thread)
+        put(",\"ts\":"); putMicroseconds(time)
     }
 
     /// `thread` runs from `time` on (the one before it stops).
@@ -93,32 +138,63 @@ public struct TraceRecorder: Sendable {
 
     mutating func endRun(at time: UInt64) {
         guard running != 0 else { return }
-        event("\"name\":\"running\",\"ph\":\"X\",\"pid\":1,\"tid\":\(running),\"ts\":\(Self.microseconds(runStart)),"
-              + "\"dur\":\(Self.microseconds(time &- runStart))")
+        if let m = open() {
+            put("\"name\":\"running\""); putPlace("X", running, runStart)
+            put(",\"dur\":"); putMicroseconds(time &- runStart)
+            close(m)
+        }
         running = 0
+    }
+
+    /// A syscall on `thread`'s track: its name, cap, and for message-passing ones the
+    /// message's label and length.
+    public mutating func syscall(_ thread: UInt64, at time: UInt64, _ name: StaticString, cap: UInt64,
+                                 message: (label: UInt64, length: UInt64)?) {
+        threads.insert(thread)
+        guard let m = open() else { return }
+        put("\"name\":\""); put(name); put("\""); putPlace("i", thread, time)
+        put(",\"s\":\"t\",\"args\":{\"cap\":"); putHex(cap)
+        if let message {
+            put(",\"label\":"); putHex(message.label); put(",\"length\":"); put(message.length)
+        }
+        put("}")
+        close(m)
     }
 
     /// A moment on `thread`'s track, with arguments.
     public mutating func instant(_ thread: UInt64, at time: UInt64, _ name: String, _ args: [(String, String)] = []) {
         threads.insert(thread)
-        let a = args.map { "\(Self.quote($0.0)):\(Self.quote($0.1))" }.joined(separator: ",")
-        event("\"name\":\(Self.quote(name)),\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":\(thread),\"ts\":\(Self.microseconds(time)),"
-              + "\"args\":{\(a)}")
+        guard let m = open() else { return }
+        put("\"name\":"); putQuoted(name); putPlace("i", thread, time)
+        put(",\"s\":\"t\",\"args\":{")
+        for (i, (key, value)) in args.enumerated() {
+            if i > 0 { put(",") }
+            putQuoted(key); put(":"); putQuoted(value)
+        }
+        put("}")
+        close(m)
     }
 
     /// A message from `sender` to `receiver`: a slice on each track and the arrow between.
-    public mutating func message(_ kind: String, from sender: UInt64, to receiver: UInt64, at time: UInt64, badge: UInt64) {
+    public mutating func message(_ kind: StaticString, from sender: UInt64, to receiver: UInt64, at time: UInt64, badge: UInt64) {
         threads.insert(sender)
         threads.insert(receiver)
         let id = nextFlow
         nextFlow += 1
-        let ts = Self.microseconds(time)
-        event("\"name\":\(Self.quote(kind)),\"ph\":\"X\",\"pid\":1,\"tid\":\(sender),\"ts\":\(ts),\"dur\":0,"
-              + "\"args\":{\"badge\":\"\(hex(badge))\"}")
-        event("\"name\":\(Self.quote(kind)),\"ph\":\"s\",\"id\":\(id),\"cat\":\"ipc\",\"pid\":1,\"tid\":\(sender),\"ts\":\(ts)")
-        event("\"name\":\(Self.quote(kind + " received")),\"ph\":\"X\",\"pid\":1,\"tid\":\(receiver),\"ts\":\(ts),\"dur\":0,"
-              + "\"args\":{\"badge\":\"\(hex(badge))\"}")
-        event("\"name\":\(Self.quote(kind)),\"ph\":\"f\",\"bp\":\"e\",\"id\":\(id),\"cat\":\"ipc\",\"pid\":1,\"tid\":\(receiver),\"ts\":\(ts)")
+        // A zero-length slice on each track for the arrow to bind to, then the arrow's
+        // start (on the sender's) and end (on the receiver's).
+        for receiving in [false, true] {
+            guard let m = open() else { return }
+            put("\"name\":\""); put(kind); if receiving { put(" received") }
+            put("\""); putPlace("X", receiving ? receiver : sender, time)
+            put(",\"dur\":0,\"args\":{\"badge\":"); putHex(badge); put("}")
+            close(m)
+            guard let f = open() else { return }
+            put("\"name\":\""); put(kind); put("\""); putPlace(receiving ? "f" : "s", receiving ? receiver : sender, time)
+            put(",\"id\":"); put(id); put(",\"cat\":\"ipc\"")
+            if receiving { put(",\"bp\":\"e\"") }
+            close(f)
+        }
     }
 
     /// Closes the trace at `time`: the last slice, every track's name (`name` of a thread).
@@ -131,12 +207,17 @@ public struct TraceRecorder: Sendable {
         if wasTruncated {
             instant(Self.kernelTrack, at: time, "trace truncated: the size limit was reached; later events are not here")
         }
-        event("\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"args\":{\"name\":\"umk\"}")
-        event("\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{\"name\":\"kernel\"}")
-        for t in threads.sorted() where t != Self.kernelTrack {
-            event("\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":\(t),\"args\":{\"name\":\(Self.quote(name(t)))}")
+        if let m = open() {
+            put("\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"args\":{\"name\":\"umk\"}")
+            close(m)
         }
-        append("\n]}\n")
+        for t in [Self.kernelTrack] + threads.sorted().filter({ $0 != Self.kernelTrack }) {
+            guard let m = open() else { break }
+            put("\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":"); put(t)
+            put(",\"args\":{\"name\":"); putQuoted(t == Self.kernelTrack ? "kernel" : name(t)); put("}")
+            close(m)
+        }
+        put("\n]}\n")
         enabled = false
         truncated = wasTruncated
     }
