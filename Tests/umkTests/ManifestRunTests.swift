@@ -781,21 +781,9 @@ struct ManifestRunTests {
         }
         try FileManager.default.copyItem(atPath: Self.example("c-echo"), toPath: dir + "/system.yaml")
         // umk gdb: gdb with the extension (scripts/umk-gdb.py) loaded.
-        let p = Process()
-        p.executableURL = CommandLineTests.binary
-        p.arguments = ["gdb", "-batch", "-nx", "-ex", "break echo-server.c:19", "-ex", "run", "-ex", "info umk-threads",
-                       "-ex", "umk-thread swift", "-ex", "kill", "--", "umk", "run", "--no-sandbox", dir + "/system.yaml"]
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        var chld = sigset_t()
-        sigemptyset(&chld)
-        sigaddset(&chld, SIGCHLD)
-        pthread_sigmask(SIG_UNBLOCK, &chld, nil)
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        let text = try MicrokitBoardTests().run(CommandLineTests.binary.path,
+            ["gdb", "-batch", "-nx", "-ex", "break echo-server.c:19", "-ex", "run", "-ex", "info umk-threads",
+             "-ex", "umk-thread swift", "-ex", "kill", "--", "umk", "run", "--no-sandbox", dir + "/system.yaml"], in: dir).all
         #expect(text.contains("umk: symbols of \(dir)/c/echo-server.elf for task server, at offset 0x"), "\(text)")
         #expect(text.contains("Breakpoint 1, main (") && text.contains("echo-server.c:19"), "\(text)")
         let rows = text.split(separator: "\n").map(String.init)

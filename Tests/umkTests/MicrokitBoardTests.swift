@@ -28,7 +28,8 @@ struct MicrokitBoardTests {
         return ([toolchain].compactMap { $0 } + dirs).joined(separator: ":")
     }()
 
-    /// Runs `tool` with `args` in `directory`; its status and output.
+    /// Runs `tool` with `args` in `directory` (the toolchain first on PATH); its status and
+    /// output. (Also the gdb test's.)
     func run(_ tool: String, _ args: [String], in directory: String) throws -> ManifestRunTests.Run {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: tool)
