@@ -3,11 +3,12 @@
 // Guest faults. A SIGSEGV, SIGBUS, SIGILL, SIGFPE or SIGTRAP in guest code is caught on an
 // alternate stack, and so is the SIGSYS of a `syscall` instruction in a program image's
 // code (Syscall User Dispatch, dispatch.c; its handler enters the kernel without
-// sigreturn); the handler saves the interrupted guest's registers and FP state into
-// its context's full frame, records the fault, and rewrites the signal context so that
-// sigreturn lands in umk_fault_entry on the kernel stack. It calls nothing that is not
-// async-signal-safe. The same signals while the kernel runs are a kernel bug: reported and
-// aborted.
+// sigreturn), and the SIGSYS of a host syscall the sandbox refused (sandbox.c); the
+// handler saves the interrupted guest's registers and FP state into its context's full
+// frame, records the fault, and rewrites the signal context so that sigreturn lands in
+// umk_fault_entry on the kernel stack. It calls nothing that is not async-signal-safe. The
+// same signals while the kernel runs are a kernel bug: reported and aborted (a refused
+// host syscall of umk's own: reported, and umk exits).
 #include "CShims.h"
 #include <signal.h>
 #include <pthread.h>
