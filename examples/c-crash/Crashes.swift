@@ -15,7 +15,8 @@ enum Crashes {
 
     @inline(never) static func recurse(_ n: Int) -> Int {
         var frame = (n, n &+ 1, n &+ 2, n &+ 3)
-        return withUnsafeMutablePointer(to: &frame) { p in recurse(n &+ p.pointee.1) &+ p.pointee.0 }
+        // The frame's address escapes into the call, so every level keeps its own frame.
+        return unsafe withUnsafeMutablePointer(to: &frame) { p in unsafe recurse(n &+ p.pointee.1) &+ p.pointee.0 }
     }
 
     static let trap: Program = { info in

@@ -20,24 +20,25 @@ enum HostCalls {
         debugPrint("\(info.name): trying \(what)\n")
         let result: Int
         switch what {
-        case "open": result = Int(open("/etc/hostname", O_RDONLY))
+        case "open": result = Int(unsafe open("/etc/hostname", O_RDONLY))
         case "socket": result = Int(socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0))
         case "fork": result = Int(fork())
         case "execve":
-            var argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/true"), nil]
-            result = Int(unsafe execve("/bin/true", &argv, environ))
+            var argv: [UnsafeMutablePointer<CChar>?] = unsafe [strdup("/bin/true"), nil]
+            let environment = unsafe environ
+            result = Int(unsafe execve("/bin/true", &argv, environment))
         case "kill": result = Int(kill(getppid(), SIGTERM))
         case "ptrace":
             let syscall = unsafe unsafeBitCast(dlsym(nil, "syscall"), to: RawSyscall.self)
-            result = unsafe syscall(101 /* ptrace on x86-64 */, 0 /* PTRACE_TRACEME */, 0, 0)
+            result = syscall(101 /* ptrace on x86-64 */, 0 /* PTRACE_TRACEME */, 0, 0)
         case "mprotect-exec":
             var page: UnsafeMutableRawPointer?
             guard unsafe posix_memalign(&page, 4096, 4096) == 0, let page = unsafe page else { return 1 }
             result = Int(unsafe mprotect(page, 4096, PROT_READ | PROT_WRITE | PROT_EXEC))
         case "sigaction":
             var action = sigaction()
-            action.__sigaction_handler.sa_handler = SIG_IGN
-            result = Int(sigaction(SIGUSR1, &action, nil))
+            unsafe action.__sigaction_handler.sa_handler = SIG_IGN
+            result = Int(unsafe sigaction(SIGUSR1, &action, nil))
         case "exit": exit(0)
         case "abort": abort()
         default:

@@ -51,7 +51,8 @@ public struct TraceRecorder: Sendable {
     // Strings for them cost microseconds).
 
     mutating func put(_ s: StaticString) {
-        s.withUTF8Buffer { pending.append(contentsOf: $0) }
+        // SAFETY: the buffer is the static string's own bytes, read here only.
+        s.withUTF8Buffer { unsafe pending.append(contentsOf: $0) }
     }
 
     mutating func put(_ v: UInt64) {
