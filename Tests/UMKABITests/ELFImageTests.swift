@@ -146,4 +146,47 @@ struct ELFImageTests {
         // The relocated pointer beside them is the bias plus its addend, untouched.
         #expect(word(at: symbols["greeting"]!.address) > bias)
     }
+
+    @Test("ELF0004 source lines of a real image (DWARF 5 and 4): an address's file and line; a damaged line table gives no answer, never a trap",
+          arguments: ["-gdwarf-5", "-gdwarf-4"])
+    func lines(_ dwarf: String) throws {
+        let dir = NSTemporaryDirectory() + "umk-lines-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try """
+            volatile int sink;
+            __attribute__((noinline)) void second(int v) {
+                sink = v;
+            }
+            void _start(void) {
+                second(1);
+                for (;;) {}
+            }
+            """.write(toFile: dir + "/l.c", atomically: true, encoding: .utf8)
+        let build = Process()
+        build.executableURL = URL(fileURLWithPath: "/bin/bash")
+        build.currentDirectoryURL = URL(fileURLWithPath: dir)
+        build.arguments = ["-c", """
+            bin="$(dirname "$(readlink -f "$(command -v swift)")")"
+            "$bin/clang" --target=x86_64-unknown-none-elf -ffreestanding -fPIE -nostdlib -O0 \(dwarf) -c l.c -o l.o
+            "$bin/ld.lld" -pie --no-dynamic-linker -z separate-loadable-segments -e _start l.o -o l.elf
+            """]
+        try build.run()
+        build.waitUntilExit()
+        #expect(build.terminationStatus == 0)
+        var file = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/l.elf")))
+        let table = ELFImage.lineTable(in: file)
+        let second = try #require(ELFImage.symbols(in: file)["second"])
+        // The function's first instruction is its opening line; somewhere inside is line 3.
+        #expect(ELFImage.sourceLine(second.address, in: table) == "l.c:2", "\(table)")
+        let inside = (second.address..<second.address + second.size).compactMap { ELFImage.sourceLine($0, in: table) }
+        #expect(inside.contains("l.c:3"), "\(inside)")
+        #expect(ELFImage.sourceLine(0x10, in: table) == nil)
+        // Damaged: the table's bytes overwritten; reading it must not trap.
+        let section = try #require(ELFImage.section(named: ".debug_line", in: file))
+        for i in section where i % 3 == 0 { file[i] = 0xFF }
+        _ = ELFImage.lineTable(in: file)
+        file.removeLast(file.count - section.lowerBound - 20)
+        #expect(ELFImage.lineTable(in: file).isEmpty)
+    }
 }

@@ -747,18 +747,19 @@ struct ManifestRunTests {
         #expect(smallEvents.contains { ($0["name"] as? String)?.hasPrefix("trace truncated") == true })
     }
 
-    @Test("RUN0040 crash reports say what happened: the function of a C image's faulting IP, a stack overflow, a Swift runtime trap")
+    @Test("RUN0040 crash reports say what happened: the function and source line of a C image's faulting IP, a stack overflow, a Swift runtime trap")
     func crashReports() throws {
         let dir = NSTemporaryDirectory() + "umk-crash-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir + "/c", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let cc = try umk(["cc", "-o", dir + "/c/crash.elf", Self.root.appendingPathComponent("examples/c-crash/c/crash.c").path])
+        let cc = try umk(["cc", "-g", "-o", dir + "/c/crash.elf", Self.root.appendingPathComponent("examples/c-crash/c/crash.c").path])
         #expect(cc.status == 0, "\(cc.all)")
         try FileManager.default.copyItem(atPath: Self.example("c-crash"), toPath: dir + "/system.yaml")
         let r = try umk(["run", dir + "/system.yaml"])
         #expect(r.status == 0, "the expected status 1: \(r.all)")
-        #expect(r.stdout.contains("init: task 'null' crashed: VMFault: write at 0x0 (ip 0x") && r.stdout.contains(", write_through_null+0x"),
-                "\(r.all)")
+        // With debug information, the source line (DWARF's line table).
+        #expect(r.stdout.contains("init: task 'null' crashed: VMFault: write at 0x0 (ip 0x")
+                && r.stdout.contains(", write_through_null+0x4 at examples/c-crash/c/crash.c:8)"), "\(r.all)")
         #expect(r.stdout.contains("init: task 'deep' crashed: VMFault: write at 0x") && r.stdout.contains(", just below the stack: a stack overflow (ip 0x"),
                 "\(r.all)")
         #expect(r.stdout.contains("init: task 'trap' crashed: UserException: vector 6 (invalid opcode: a Swift runtime trap, such as a failed precondition, "

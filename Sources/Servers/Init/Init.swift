@@ -151,9 +151,11 @@ struct Parent {
         report(task, what)
     }
 
-    /// An IP, with the function of the task's image it lies in.
+    /// An IP, with the function of the task's image it lies in and its source line.
     func place(_ task: Int, _ ip: UInt64) -> String {
-        ImageSymbol.describe(ip, in: tasks[task].symbols).map { "\(hex(ip)), \($0)" } ?? hex(ip)
+        guard let function = ImageSymbol.describe(ip, in: tasks[task].symbols) else { return hex(ip) }
+        let line = ELFImage.sourceLine(ip &- tasks[task].imageBias, in: tasks[task].lines).map { " at \($0)" } ?? ""
+        return "\(hex(ip)), \(function)\(line)"
     }
 
     /// ": a stack overflow" for an address in the 64 KiB below the task's stack.

@@ -31,6 +31,9 @@ struct BuiltTask {
     /// The task's image's symbols where they were loaded, by address (crash reports name
     /// the function of a faulting IP).
     var symbols: [ImageSymbol] = []
+    /// Its source lines (with debug information), and the bias they are moved by.
+    var lines: [ELFImage.LineRow] = []
+    var imageBias: UInt64 = 0
     var clients: [StartInfo.PagerClient] = []
     var untypeds: [StartInfo.Untyped] = []
 }
@@ -151,7 +154,9 @@ struct SystemBuilder {
             let patches = plan.protectionDomains.first { $0.task == UInt64(i) }?.patches ?? []
             tasks[i].imageEntry = try loadImage(i, image, patches: patches)
             tasks[i].tlsBase = try setUpTLS(i, image)
-            tasks[i].symbols = ImageSymbol.table(image.bytes, bias: image.elf.bias(rangeStart: range.lowerBound))
+            tasks[i].imageBias = image.elf.bias(rangeStart: range.lowerBound)
+            tasks[i].symbols = ImageSymbol.table(image.bytes, bias: tasks[i].imageBias)
+            tasks[i].lines = ELFImage.lineTable(in: image.bytes)
         }
         try give(i, tcb, at: TaskLayout.tcbSlot, "TCB cap of \(t.name)")
         try give(i, cnode, at: TaskLayout.cnodeSlot, "CNode cap of \(t.name)")
