@@ -764,6 +764,8 @@ struct ManifestRunTests {
                 "\(r.all)")
         #expect(r.stdout.contains("init: task 'trap' crashed: UserException: vector 6 (invalid opcode: a Swift runtime trap, such as a failed precondition, "
                                   + "an arithmetic overflow or a nil unwrapped)"), "\(r.all)")
+        // A Swift guest's IP: its offset into the program, for addr2line.
+        #expect(r.stdout.contains("stack overflow (ip 0x") && r.stdout.contains(", program offset 0x"), "\(r.all)")
         #expect(!r.stdout.contains("still running"), "\(r.all)")
     }
 

@@ -25,6 +25,14 @@ void umk_syscall(umk_syscall_io_t *io);
 /// The address umk_syscall has: a guest blocked in a syscall reports it as its IP.
 static inline uint64_t umk_syscall_address(void) { return (uint64_t)&umk_syscall; }
 
+/// Where the program that holds a Swift guest's code is loaded (umk's, or a user's own
+/// executable): a crash report gives a Swift guest's IP as an offset into it, which
+/// `addr2line -f -e PROGRAM OFFSET` turns into a function and line.
+static inline uint64_t umk_program_base(void) {
+    extern const char __ehdr_start[] __attribute__((visibility("hidden")));
+    return (uint64_t)(uintptr_t)__ehdr_start;
+}
+
 /// The running guest's IPC buffer (its TCB's IPC buffer address, a guest address being the
 /// host address), or 0.
 extern uint64_t umk_current_ipc_buffer;

@@ -9,6 +9,7 @@
 // with the exit status: the one asked for, else the first non-zero exit status, else 1 if
 // a task crashed, else 0.
 
+import CGuest
 import UMKGuest
 
 /// The root task of manifest systems.
@@ -151,8 +152,13 @@ struct Parent {
         report(task, what)
     }
 
-    /// An IP, with the function of the task's image it lies in and its source line.
+    /// An IP, with the function of the task's image it lies in and its source line; in a
+    /// Swift program's code (outside the task's window), its offset into the program, for
+    /// addr2line.
     func place(_ task: Int, _ ip: UInt64) -> String {
+        if !tasks[task].range.contains(ip), ip >= umk_program_base() {
+            return "\(hex(ip)), program offset \(hex(ip - umk_program_base()))"
+        }
         guard let function = ImageSymbol.describe(ip, in: tasks[task].symbols) else { return hex(ip) }
         let line = ELFImage.sourceLine(ip &- tasks[task].imageBias, in: tasks[task].lines).map { " at \($0)" } ?? ""
         return "\(hex(ip)), \(function)\(line)"
