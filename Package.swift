@@ -22,8 +22,11 @@ let kernelSettings: [SwiftSetting] = [
     .strictMemorySafety(),
     // The kernel's state lives in RAM behind pointers; the only exclusivity checks left
     // are on the Kernel object's own properties (hal, physmap), taken on every entry.
-    // Release builds drop them; debug builds and tests keep them.
-    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+    // Release builds drop them; debug builds and tests keep them. Release builds also put
+    // every function on a 64-byte line: otherwise where the fastpath lands moves with
+    // unrelated code, and with it a TSC step of its cost (measured: Call in one address
+    // space 135 cycles, 113 aligned; ReplyRecv across address spaces 135, 113).
+    .unsafeFlags(["-enforce-exclusivity=unchecked", "-Xllvm", "-align-all-functions=6"], .when(configuration: .release)),
 ]
 
 /// The example systems (examples/NAME/system.yaml with its programs beside it).
