@@ -790,6 +790,7 @@ struct ManifestRunTests {
         #expect(text.contains("umk: symbols of \(dir)/c/echo-server.elf for task server, at offset 0x"), "\(text)")
         #expect(text.contains("Breakpoint 1, main (") && text.contains("echo-server.c:19"), "\(text)")
         let rows = text.split(separator: "\n").map(String.init)
+        #expect(rows.contains { $0.hasPrefix("  N   Name ") && $0.contains(" VSpace ") && $0.contains(" Waits on") }, "\(text)")
         #expect(rows.contains { $0.hasPrefix("* ") && $0.contains(" server ") && $0.contains(" running ") }, "\(text)")
         #expect(rows.contains { $0.contains(" swift ") && $0.contains(" blocked on reply ") }, "\(text)")
         #expect(rows.contains { $0.contains(" rootserver ") && $0.contains(" blocked on receive ") }, "\(text)")

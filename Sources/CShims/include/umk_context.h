@@ -119,6 +119,7 @@ typedef struct umk_debug_info {
     uint64_t tcb_blocking_object;
     uint64_t tcb_context;        //   its umk_host_context_t.
     uint64_t image_count;
+    uint64_t tcb_vspace;         // offsets into a TCB: the first word of its VSpace root's cap (the PML4's address in its low 44 bits).
 } umk_debug_info_t;
 typedef struct umk_debug_image {
     char path[200];

@@ -10,7 +10,8 @@
 #   knows it (a breakpoint on umk_debug_images_ready), so `break server.c:42` stops in a
 #   C or Microkit guest (as a hardware breakpoint, see below); a breakpoint in one task's
 #   image stops only that task. Build images with `umk cc -g -O0` for lines and variables.
-# - `info umk-threads` lists every TCB: name, state, priority, where it is (IP, stack
+# - `info umk-threads` lists every TCB: name, state, priority, VSpace (its PML4's
+#   physical address, as `umk run --cap-graph` names it), where it is (IP, stack
 #   pointer) and the object it waits on.
 # - `umk-thread N` shows guest thread N's backtrace from its saved registers (the host
 #   thread's registers are the guest's for the backtrace and are put back at once).
@@ -31,7 +32,7 @@ REGISTERS = ["rip", "rsp", "rflags", "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "
              "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "fs_base", "gs_base"]
 FIELDS = ["magic", "version", "physmap", "tcb_list", "current_thread", "tcb_next", "tcb_name",
           "tcb_state", "tcb_priority", "tcb_registers", "tcb_next_ip", "tcb_user_entry",
-          "tcb_blocking_object", "tcb_context", "image_count"]
+          "tcb_blocking_object", "tcb_context", "image_count", "tcb_vspace"]
 
 for signal in ["SIGSEGV", "SIGSYS", "SIGBUS", "SIGUSR1", "SIGUSR2", "SIG38", "SIG39", "SIGALRM"]:
     gdb.execute("handle %s nostop noprint pass" % signal, to_string=True)
@@ -88,6 +89,7 @@ def threads(info):
             "user_entry": words(base + info["tcb_user_entry"], 1)[0],
             "waits_on": words(base + info["tcb_blocking_object"], 1)[0],
             "context": base + info["tcb_context"],
+            "vspace": words(base + info["tcb_vspace"], 1)[0] & ((1 << 44) - 1),
         }
         result.append(t)
         tcb = words(base + info["tcb_next"], 1)[0]
@@ -149,7 +151,7 @@ class InfoThreads(gdb.Command):
     def invoke(self, argument, from_tty):
         info = debug_info()
         current = words(info["physmap"] + info["current_thread"], 1)[0]
-        print("  %-3s %-24s %-26s %4s  %-18s %-18s %s" % ("N", "Name", "State", "Prio", "IP", "SP", "Waits on"))
+        print("  %-3s %-24s %-26s %4s  %-10s %-18s %-18s %s" % ("N", "Name", "State", "Prio", "VSpace", "IP", "SP", "Waits on"))
         for n, t in enumerate(threads(info), 1):
             g = guest_registers(t)
             if t["paddr"] == current:
@@ -158,8 +160,9 @@ class InfoThreads(gdb.Command):
                 g = {"pc": int(frame.pc()), "sp": int(frame.read_register("rsp"))}
             waits = "%#x" % t["waits_on"] if t["state"].startswith("blocked") and t["waits_on"] else ""
             mark = "*" if t["paddr"] == current else " "
-            print("%s %-3d %-24s %-26s %4d  %-18s %-18s %s" % (mark, n, t["name"], t["state"], t["priority"],
-                                                                "%#x" % g["pc"], "%#x" % g["sp"], waits))
+            vspace = "%#x" % t["vspace"] if t["vspace"] else "-"
+            print("%s %-3d %-24s %-26s %4d  %-10s %-18s %-18s %s" % (mark, n, t["name"], t["state"], t["priority"], vspace,
+                                                                     "%#x" % g["pc"], "%#x" % g["sp"], waits))
             where = describe(g["pc"]) if g["pc"] else ""
             if where:
                 print("      in %s" % where)

@@ -5,6 +5,7 @@
 // fields a thread listing shows. Published when a machine is made.
 
 import CShims
+import UMKABI
 
 extension LinuxHAL {
     func publishDebugInfo() {
@@ -23,6 +24,7 @@ extension LinuxHAL {
         info.tcb_user_entry = t(\.userEntryWord)
         info.tcb_blocking_object = t(\.blockingObject)
         info.tcb_context = t(\.machineArea)
+        info.tcb_vspace = t(\.slots) + TCBSlot.vTable.rawValue << ObjectSize.slotBits
         unsafe umk_debug_publish(&info)
     }
 }
