@@ -118,28 +118,28 @@ int umk_sandbox_install(int audit, int ram_fd, char *error, unsigned long error_
     // With arguments: executable mappings only of RAM (image code in windows); fstat's
     // form of newfstatat; descriptor flags; the terminal's ioctls; the FS base (host code
     // after a guest's); umk's own exit.
-    struct rule { const char *name; unsigned count; struct scmp_arg_cmp args[1]; };
-    const struct rule rules[] = {
-        { "mmap", 1, { A(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0) } },
-        { "mmap", 1, { A(4, SCMP_CMP_EQ, (uint64_t)(uint32_t)ram_fd, 0) } },
-        { "mprotect", 1, { A(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0) } },
-        { "newfstatat", 1, { A(3, SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH) } },
-        { "fcntl", 1, { A(1, SCMP_CMP_EQ, F_GETFL, 0) } },
-        { "fcntl", 1, { A(1, SCMP_CMP_EQ, F_SETFL, 0) } },
-        { "fcntl", 1, { A(1, SCMP_CMP_EQ, F_GETFD, 0) } },
-        { "fcntl", 1, { A(1, SCMP_CMP_EQ, F_SETFD, 0) } },
-        { "ioctl", 1, { A(1, SCMP_CMP_EQ, TCGETS, 0) } },
-        { "ioctl", 1, { A(1, SCMP_CMP_EQ, TCSETS, 0) } },
-        { "ioctl", 1, { A(1, SCMP_CMP_EQ, TCSETSW, 0) } },
-        { "ioctl", 1, { A(1, SCMP_CMP_EQ, TIOCGWINSZ, 0) } },
-        { "ioctl", 1, { A(1, SCMP_CMP_EQ, FIONREAD, 0) } },
-        { "arch_prctl", 1, { A(0, SCMP_CMP_EQ, ARCH_SET_FS, 0) } },
-        { "arch_prctl", 1, { A(0, SCMP_CMP_EQ, ARCH_GET_FS, 0) } },
-        { "exit_group", 1, { A(1, SCMP_CMP_EQ, exit_cookie, 0) } },
+    // Each rule is one allowed form (a syscall named twice is allowed in either).
+    const struct { const char *name; struct scmp_arg_cmp arg; } rules[] = {
+        { "mmap", A(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0) },
+        { "mmap", A(4, SCMP_CMP_EQ, (uint64_t)(uint32_t)ram_fd, 0) },
+        { "mprotect", A(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0) },
+        { "newfstatat", A(3, SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH) },
+        { "fcntl", A(1, SCMP_CMP_EQ, F_GETFL, 0) },
+        { "fcntl", A(1, SCMP_CMP_EQ, F_SETFL, 0) },
+        { "fcntl", A(1, SCMP_CMP_EQ, F_GETFD, 0) },
+        { "fcntl", A(1, SCMP_CMP_EQ, F_SETFD, 0) },
+        { "ioctl", A(1, SCMP_CMP_EQ, TCGETS, 0) },
+        { "ioctl", A(1, SCMP_CMP_EQ, TCSETS, 0) },
+        { "ioctl", A(1, SCMP_CMP_EQ, TCSETSW, 0) },
+        { "ioctl", A(1, SCMP_CMP_EQ, TIOCGWINSZ, 0) },
+        { "ioctl", A(1, SCMP_CMP_EQ, FIONREAD, 0) },
+        { "arch_prctl", A(0, SCMP_CMP_EQ, ARCH_SET_FS, 0) },
+        { "arch_prctl", A(0, SCMP_CMP_EQ, ARCH_GET_FS, 0) },
+        { "exit_group", A(1, SCMP_CMP_EQ, exit_cookie, 0) },
     };
     for (unsigned i = 0; i < sizeof rules / sizeof rules[0] && rc == 0; i++) {
         int nr = lib.resolve_name(rules[i].name);
-        if (nr >= 0) rc = lib.rule_add_array(ctx, SCMP_ACT_ALLOW, nr, rules[i].count, rules[i].args);
+        if (nr >= 0) rc = lib.rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, &rules[i].arg);
     }
     if (rc != 0) {
         lib.release(ctx);

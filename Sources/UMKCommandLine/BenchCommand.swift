@@ -145,17 +145,7 @@ struct BenchCommand: ParsableCommand {
                         "user-exception", "user-exception-ud2", "thread-create", "ipc-call-4level", "ipc-call-threads-1000", "ipc-call-threads-10000"]
         if pathRows.contains(where: selected) {
             progress("guest paths")
-            PathBenchSystem.rounds = samples
-            PathBenchSystem.results = [:]
-            // RAM the host has allocated, as a machine's is: thread creation measures the
-            // kernel's work, not the host supplying fresh pages.
-            var options = MachineOptions()
-            options.populateRAM = true
-            let kernel = Kernel(hal: try LinuxHAL(ramSize: 256 << 20, echo: false, options: options))
-            _ = try kernel.runGuests(root: PathBenchSystem.root)
-            let out = kernel.hal.outputText
-            kernel.hal.release()
-            let r = PathBenchSystem.results
+            let (r, out) = try pathSamples(Self.pathOptions, rounds: samples)
             guard r["yield"] != nil else { throw ValidationError("the path benchmark system did not finish: \(out)") }
             add("ipc-call-same", "Call, fastpath, same address space", stats(r["call-same"]!), linux: "futex", sel4: "718-775")
             add("ipc-replyrecv-same", "ReplyRecv, fastpath, same address space", stats(r["replyrecv-same"]!), linux: "futex", sel4: "576-646")
@@ -184,30 +174,30 @@ struct BenchCommand: ParsableCommand {
                 add("ipc-call-threads-\(n)", "Call across address spaces with \(n) more threads alive",
                     stats(r["call-threads-\(n)"] ?? []), linux: "pipe")
             }
+            // Rows measured again another way: each beside its base row's Linux figure.
+            func again(_ which: [(String, String)], _ suffix: String, _ how: String, _ samples: [String: [UInt64]]) {
+                for (row, key) in which where selected(row) {
+                    guard let base = rows.first(where: { $0.name == row }) else { continue }
+                    add(row + suffix, base.what + how, stats(samples[key] ?? []), linux: base.linuxName,
+                        note: samples[key] == nil ? "not measured" : nil)
+                }
+            }
             if Self.strictRows.contains(where: { selected($0.0) }) {
                 progress("guest paths traced (--trace)")
-                let traced = try variantPathSamples(trace: true)
-                for (row, key) in Self.strictRows where selected(row) {
-                    guard let base = rows.first(where: { $0.name == row }) else { continue }
-                    add(row + "-trace", base.what + ", traced (--trace, the slowpath)", stats(traced[key] ?? []),
-                        linux: base.linuxName)
-                }
+                var traced = MachineOptions()
+                traced.tracePath = "/dev/null"
+                again(Self.strictRows, "-trace", ", traced (--trace, the slowpath)",
+                      try pathSamples(traced, ramMiB: 64, rounds: samples, scaling: false).samples)
+                // Up to 1,000 rounds: each guest entry costs host protection calls.
                 progress("guest paths with --strict")
-                let r = try variantPathSamples(strict: true)
-                for (row, key) in Self.strictRows where selected(row) {
-                    guard let base = rows.first(where: { $0.name == row }) else { continue }
-                    add(row + "-strict", base.what + ", --strict (memory closed on every switch)", stats(r[key] ?? []),
-                        linux: base.linuxName)
-                }
+                var strict = MachineOptions()
+                strict.strict = true
+                again(Self.strictRows, "-strict", ", --strict (memory closed on every switch)",
+                      try pathSamples(strict, ramMiB: 64, rounds: min(samples, 1_000), scaling: false).samples)
             }
             if Self.sandboxRows.contains(where: { selected($0.0) }) {
                 progress("guest paths with the sandbox on (a child process)")
-                let sandboxed = try sandboxedPathSamples()
-                for (row, key) in Self.sandboxRows where selected(row) {
-                    guard let base = rows.first(where: { $0.name == row }) else { continue }
-                    add(row + "-sandbox", base.what + ", sandbox on", stats(sandboxed[key] ?? []), linux: base.linuxName,
-                        note: sandboxed[key] == nil ? "not measured in the sandboxed child" : nil)
-                }
+                again(Self.sandboxRows, "-sandbox", ", sandbox on", try sandboxedPathSamples())
             }
         }
         // A fault on RAM the host has supplied already (as a machine's RAM is, and as a long
@@ -255,23 +245,31 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    /// The guest paths on a machine in strict mode (up to 1,000 rounds: each guest entry
-    /// costs host protection calls), or traced to /dev/null; no scaling rows.
-    private func variantPathSamples(strict: Bool = false, trace: Bool = false) throws -> [String: [UInt64]] {
-        let saved = (PathBenchSystem.rounds, PathBenchSystem.scaling)
-        defer { (PathBenchSystem.rounds, PathBenchSystem.scaling) = saved }
-        PathBenchSystem.rounds = strict ? min(samples, 1_000) : samples
-        PathBenchSystem.scaling = []
-        PathBenchSystem.results = [:]
+    /// RAM the host has allocated, as a machine's is: thread creation measures the kernel's
+    /// work, not the host supplying fresh pages.
+    static var pathOptions: MachineOptions {
         var options = MachineOptions()
-        options.strict = strict
-        if trace { options.tracePath = "/dev/null" }
-        let kernel = Kernel(hal: try LinuxHAL(ramSize: 64 << 20, echo: false, options: options))
-        if trace { kernel.startTrace() }
+        options.populateRAM = true
+        return options
+    }
+
+    /// The guest-path system run once on a machine with `options` (traced to its trace
+    /// path if it has one), `rounds` per path, the scaling rows only if `scaling`: its
+    /// samples and debug output.
+    private func pathSamples(_ options: MachineOptions, ramMiB: UInt64 = 256, rounds: Int,
+                             scaling: Bool = true) throws -> (samples: [String: [UInt64]], output: String) {
+        let savedScaling = PathBenchSystem.scaling
+        defer { PathBenchSystem.scaling = savedScaling }
+        PathBenchSystem.rounds = rounds
+        if !scaling { PathBenchSystem.scaling = [] }
+        PathBenchSystem.results = [:]
+        let kernel = Kernel(hal: try LinuxHAL(ramSize: ramMiB << 20, echo: false, options: options))
+        if options.tracePath != nil { kernel.startTrace() }
         _ = try kernel.runGuests(root: PathBenchSystem.root)
         kernel.finishTrace()
+        let output = kernel.hal.outputText
         kernel.hal.release()
-        return PathBenchSystem.results
+        return (PathBenchSystem.results, output)
     }
 
     /// The guest path samples from a child `umk bench --sandboxed-samples`.
@@ -290,16 +288,12 @@ struct BenchCommand: ParsableCommand {
 
     /// The child's part: the guest paths on a machine with the sandbox on, the samples as JSON.
     private func printSandboxedSamples() throws {
-        PathBenchSystem.rounds = samples
-        PathBenchSystem.results = [:]
-        var options = MachineOptions()
-        options.populateRAM = true
+        var options = Self.pathOptions
         options.sandbox = .on
-        let kernel = Kernel(hal: try LinuxHAL(ramSize: 256 << 20, echo: false, options: options))
-        _ = try kernel.runGuests(root: PathBenchSystem.root)
+        let results = try pathSamples(options, rounds: samples).samples
         guard umk_sandbox_installed() != 0 else { throw ValidationError("the sandbox could not be installed here") }
         let keys = Set(Self.sandboxRows.map(\.1))
-        let wanted = PathBenchSystem.results.filter { keys.contains($0.key) }
+        let wanted = results.filter { keys.contains($0.key) }
         print(String(decoding: try JSONEncoder().encode(wanted), as: UTF8.self))
     }
 

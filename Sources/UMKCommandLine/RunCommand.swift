@@ -158,11 +158,11 @@ struct RunCommand: ParsableCommand {
         for (i, task) in compiled.plan.tasks.enumerated() {
             guard let index = task.image else { continue }
             let image = compiled.images[Int(index)]
-            Self.publishImage(resolved(image.path), task: task.name,
+            Self.publishImage(image.file, task: task.name,
                               bias: image.elf.bias(rangeStart: LinuxSystem.taskAddressRange(i).lowerBound))
         }
         if let root = compiled.rootImage {
-            Self.publishImage(resolved(root.path), task: "rootserver",
+            Self.publishImage(root.file, task: "rootserver",
                               bias: root.elf.bias(rangeStart: LinuxSystem.taskAddressRange(-1).lowerBound))
         }
         umk_debug_images_ready()
@@ -330,14 +330,6 @@ struct RunCommand: ParsableCommand {
         let (result, _) = try boot(root: .guest(system == .shell ? ShellSystem.root : HelloSystem.root), config: LinuxSystem.rootConfig,
                                    ram: (ramMiB ?? 256) << 20, options: options, timeLimit: 0)
         throw ExitCode(verdict(result, expectation: nil))
-    }
-
-    /// An image path as a manifest wrote it (relative to the manifest's folder) or as an
-    /// SDF's search found it, made absolute.
-    func resolved(_ path: String) -> String {
-        guard !path.hasPrefix("/"), let file else { return path }
-        let besideManifest = URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent(path).path
-        return FileManager.default.fileExists(atPath: besideManifest) ? besideManifest : path
     }
 
     /// Tells a debugger (scripts/umk-gdb.py) that `task` runs the image at `path`, moved by `bias`.

@@ -35,6 +35,8 @@ public struct ImageReadError: Error, Sendable {
 public struct ImageModule: Sendable {
     /// As the manifest wrote it.
     public var path: String
+    /// The file it was read from (an absolute path; a debugger loads its symbols from it).
+    public var file: String
     public var bytes: [UInt8]
     public var elf: ELFImage
 }
@@ -49,7 +51,7 @@ public struct ManifestCompiler {
     public var addressSpaces: Int
     /// Reads an image a task names (its path as written); the loader resolves it against
     /// the manifest's directory. Nil: images cannot be read (every image is refused).
-    public var readImage: ((String) -> Result<[UInt8], ImageReadError>)?
+    public var readImage: ((String) -> Result<(file: String, bytes: [UInt8]), ImageReadError>)?
     /// Where task `i`'s address range will lie on the machine that runs the plan (init
     /// gives the tasks' VSpaces their ASIDs in order). With it, an image linked at fixed
     /// addresses (ET_EXEC) that lies inside its task's range is accepted; without, refused.
@@ -401,9 +403,9 @@ public struct ManifestCompiler {
             report(image.at, "image '\(image.value)': images cannot be read here")
             return nil
         }
-        let bytes: [UInt8]
+        let bytes: [UInt8], file: String
         switch readImage(image.value) {
-        case .success(let b): bytes = b
+        case .success(let read): (file, bytes) = read
         case .failure(let e):
             report(image.at, "image '\(image.value)': \(e.reason)")
             return nil
@@ -411,7 +413,7 @@ public struct ManifestCompiler {
         do throws(ELFError) {
             let elf = try ELFImage(bytes: bytes)
             guard fitsFixed(elf, image, task: task, name: name) else { return nil }
-            images.append(ImageModule(path: image.value, bytes: bytes, elf: elf))
+            images.append(ImageModule(path: image.value, file: file, bytes: bytes, elf: elf))
             return images.count - 1
         } catch {
             report(image.at, "image '\(image.value)': \(error.reason)")

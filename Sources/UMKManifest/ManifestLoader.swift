@@ -25,7 +25,7 @@ extension Manifest {
             guard !isDirectory.boolValue, let data = FileManager.default.contents(atPath: url.path) else {
                 return .failure(ImageReadError(reason: "cannot read \(url.standardizedFileURL.path)"))
             }
-            return .success([UInt8](data))
+            return .success((url.standardizedFileURL.path, [UInt8](data)))
         }
         let system = manifest.flatMap { compiler.compile($0) }
         let problems = parser.diagnostics + compiler.diagnostics

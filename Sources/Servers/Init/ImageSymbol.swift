@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// A symbol of a loaded image at its load address, for init's crash reports: the function
-// an IP lies in, by name and offset.
+// A symbol of an image (at its link address), for init's crash reports: the function an
+// IP lies in, by name and offset.
 
 import UMKABI
 
@@ -10,10 +10,10 @@ struct ImageSymbol {
     var end: UInt64
     var name: String
 
-    /// `bytes`' sized symbols moved by `bias`, by address.
-    static func table(_ bytes: [UInt8], bias: UInt64) -> [ImageSymbol] {
+    /// `bytes`' sized symbols, by address.
+    static func table(_ bytes: [UInt8]) -> [ImageSymbol] {
         ELFImage.symbols(in: bytes).compactMap { name, s in
-            s.size > 0 ? ImageSymbol(start: bias &+ s.address, end: bias &+ s.address &+ s.size, name: name) : nil
+            s.size > 0 ? ImageSymbol(start: s.address, end: s.address &+ s.size, name: name) : nil
         }.sorted { $0.start < $1.start }
     }
 

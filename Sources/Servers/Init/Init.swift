@@ -159,12 +159,14 @@ struct Parent {
         if !tasks[task].range.contains(ip), ip >= umk_program_base() {
             return "\(hex(ip)), program offset \(hex(ip - umk_program_base()))"
         }
-        guard let function = ImageSymbol.describe(ip, in: tasks[task].symbols) else { return hex(ip) }
-        let line = ELFImage.sourceLine(ip &- tasks[task].imageBias, in: tasks[task].lines).map { " at \($0)" } ?? ""
+        let linked = ip &- tasks[task].imageBias
+        guard let function = ImageSymbol.describe(linked, in: tasks[task].symbols) else { return hex(ip) }
+        let line = ELFImage.sourceLine(linked, in: tasks[task].lines).map { " at \($0)" } ?? ""
         return "\(hex(ip)), \(function)\(line)"
     }
 
-    /// ": a stack overflow" for an address in the 64 KiB below the task's stack.
+    /// ", just below the stack: a stack overflow" for an address in the 64 KiB below the
+    /// task's stack, else "".
     func stackOverflow(_ task: Int, _ address: UInt64) -> String {
         let bottom = tasks[task].range.lowerBound + TaskLayout.stackTop - plan.tasks[task].stackPages * 4096
         return address < bottom && address >= bottom - 0x1_0000 ? ", just below the stack: a stack overflow" : ""

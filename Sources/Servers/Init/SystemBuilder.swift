@@ -28,10 +28,10 @@ struct BuiltTask {
     var regions: [StartInfo.Region] = []
     /// The next free slot of the task's CNode.
     var nextFree: CPtr = TaskLayout.firstFreeSlot
-    /// The task's image's symbols where they were loaded, by address (crash reports name
-    /// the function of a faulting IP).
+    /// The task's image's symbols and source lines (with debug information), at link
+    /// addresses, and the bias it was loaded with (crash reports name the function and
+    /// line of a faulting IP).
     var symbols: [ImageSymbol] = []
-    /// Its source lines (with debug information), and the bias they are moved by.
     var lines: [ELFImage.LineRow] = []
     var imageBias: UInt64 = 0
     var clients: [StartInfo.PagerClient] = []
@@ -155,7 +155,7 @@ struct SystemBuilder {
             tasks[i].imageEntry = try loadImage(i, image, patches: patches)
             tasks[i].tlsBase = try setUpTLS(i, image)
             tasks[i].imageBias = image.elf.bias(rangeStart: range.lowerBound)
-            tasks[i].symbols = ImageSymbol.table(image.bytes, bias: tasks[i].imageBias)
+            tasks[i].symbols = ImageSymbol.table(image.bytes)
             tasks[i].lines = ELFImage.lineTable(in: image.bytes)
         }
         try give(i, tcb, at: TaskLayout.tcbSlot, "TCB cap of \(t.name)")

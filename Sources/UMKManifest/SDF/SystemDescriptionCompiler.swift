@@ -151,7 +151,8 @@ extension SystemDescription {
             if let existing = images.firstIndex(where: { $0.path == pd.imagePath }) {
                 index = existing
             } else {
-                images.append(ImageModule(path: pd.imagePath, bytes: bytes, elf: elf))
+                images.append(ImageModule(path: pd.imagePath, file: URL(fileURLWithPath: pd.imagePath).standardizedFileURL.path,
+                                          bytes: bytes, elf: elf))
                 index = images.count - 1
             }
             tasks.append(BootPlan.Task(name: pd.name, program: "", priority: pd.priority, mcp: pd.priority,

@@ -137,7 +137,7 @@ extension Kernel {
         for (p, at) in holder.sorted(by: { $0.key < $1.key }) {
             let s = slot(p)
             let cap = s.pointee.cap
-            guard !cap.isNull, object(cap) != nil || cap.type == .cnode else { continue }
+            guard !cap.isNull, object(cap) != nil else { continue }
             var q = s.pointee.prev
             while q != 0, !isMDBParentOf(slot(q), s) { q = slot(q).pointee.prev }
             guard q != 0, let from = holder[q] else { continue }

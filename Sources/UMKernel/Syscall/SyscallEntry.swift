@@ -266,7 +266,7 @@ extension Kernel {
     public func dumpScheduler() -> String {
         var out = "Dumping all tcbs!\n" + padded("Name", 40) + "   " + padded("State", 16) + "   " + padded("IP", 18) + "   Prio\n"
             + String(repeating: "-", count: 88) + "\n"
-        forEachTCB { t in
+        for t in allThreads {
             let prio = String(t.pointee.priority)
             out += padded(t.name, 40) + "   " + padded(Self.stateName(t.pointee.state), 16) + "   "
                 + padded(hex(t.pointee.nextIP), 18) + "   " + String(repeating: " ", count: max(0, 4 - prio.count)) + prio + "\n"
@@ -278,7 +278,7 @@ extension Kernel {
     /// because nothing could run any more.
     public func waitingThreads() -> [String] {
         var lines: [String] = []
-        forEachTCB { t in
+        for t in allThreads {
             let what: String
             switch t.pointee.state {
             case .blockedOnReceive: what = "receiving on endpoint \(hex(t.pointee.blockingObject))"
@@ -287,7 +287,7 @@ extension Kernel {
                     + (t.pointee.blockingIsCall ? ", a call" : "")
             case .blockedOnReply: what = "waiting for the reply to its call or fault message"
             case .blockedOnNotification: what = "waiting on notification \(hex(t.pointee.blockingObject))"
-            default: return
+            default: continue
             }
             // A thread in the machine's direct call is at the machine's stub, not its own code.
             let inCall = t.pointee.nextIP == hal.syscallNextIP || t.pointee.nextIP == hal.syscallIP
@@ -295,16 +295,6 @@ extension Kernel {
             lines.append("\"\(t.name)\" (priority \(t.pointee.priority), \(place)): \(what)")
         }
         return lines
-    }
-
-    /// The TCBs in seL4's debug list order (the newest first).
-    func forEachTCB(_ body: (TCBRef) -> Void) {
-        var p = globals.pointee.debugTCBHead
-        while p != 0 {
-            let t = tcb(p)
-            body(t)
-            p = t.pointee.debugNext
-        }
     }
 
     /// seL4's names of thread states (debug_printTCB).

@@ -74,30 +74,24 @@ extension LinuxHAL {
     /// one protection, each one host call.
     private mutating func openWindow(_ asid: UInt64) {
         guard let frames = mirrored[asid] else { return }
-        var run: (vaddr: UInt64, paddr: UInt64, length: UInt64, prot: Int32)? = nil
-        func flush(_ self_: inout LinuxHAL) {
-            guard let r = run else { return }
-            if r.prot & 4 != 0 {
-                self_.strictCost.calls += 1
-                do {
-                    try LinuxSyscalls.mapFixed(r.vaddr, fd: self_.ramFD, offset: r.paddr, length: r.length, prot: r.prot)
-                } catch {
-                    self_.hostFailure = self_.hostFailure ?? error
-                }
-            } else {
-                self_.protectForStrict(r.vaddr, length: r.length, prot: r.prot)
-            }
-        }
+        var runs: [(vaddr: UInt64, paddr: UInt64, length: UInt64, prot: Int32)] = []
         for (vaddr, m) in frames.sorted(by: { $0.key < $1.key }) {
             let length = UInt64(1) << m.sizeBits, prot = Self.hostProtection(m.rights)
-            if let r = run, r.prot == prot, r.vaddr &+ r.length == vaddr, r.paddr &+ r.length == m.paddr {
-                run!.length += length
+            if let r = runs.last, r.prot == prot, r.vaddr &+ r.length == vaddr, r.paddr &+ r.length == m.paddr {
+                runs[runs.count - 1].length += length
             } else {
-                flush(&self)
-                run = (vaddr, m.paddr, length, prot)
+                runs.append((vaddr, m.paddr, length, prot))
             }
         }
-        flush(&self)
+        for r in runs where r.prot & 4 != 0 {
+            strictCost.calls += 1
+            do {
+                try LinuxSyscalls.mapFixed(r.vaddr, fd: ramFD, offset: r.paddr, length: r.length, prot: r.prot)
+            } catch {
+                hostFailure = hostFailure ?? error
+            }
+        }
+        for r in runs where r.prot & 4 == 0 { protectForStrict(r.vaddr, length: r.length, prot: r.prot) }
     }
 
     private mutating func protectForStrict(_ address: UInt64, length: UInt64, prot: Int32) {

@@ -96,7 +96,7 @@ public struct LinuxHAL: HAL {
     /// The ASID whose window is open (every other one is closed).
     var strictOpenASID: UInt64? = nil
     /// What strict mode cost: guest entries it closed kernel RAM for, window switches,
-    /// host protection calls, and the TSC cycles they took.
+    /// host protection calls, and the time they took.
     public internal(set) var strictCost = StrictCost()
 
     /// RAM of `ramSize` bytes in a fresh memfd.
