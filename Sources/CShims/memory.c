@@ -67,10 +67,16 @@ int umk_map_fixed(uint64_t addr, int fd, uint64_t offset, uint64_t length, int p
     return p == MAP_FAILED ? -errno : 0;
 }
 
-int umk_unmap_fixed(uint64_t addr, uint64_t length) {
-    void *p = mmap((void *)(uintptr_t)addr, length, PROT_NONE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
-    return p == MAP_FAILED ? -errno : 0;
+int umk_map_fresh(uint64_t addr, int fd, uint64_t offset, uint64_t length, int prot) {
+    void *want = (void *)(uintptr_t)addr;
+    void *p = mmap(want, length, prot_bits(prot), MAP_SHARED | MAP_FIXED_NOREPLACE, fd, (off_t)offset);
+    if (p == MAP_FAILED) return -errno;
+    if (p != want) {
+        // A kernel before 4.17 takes the address as a hint.
+        munmap(p, length);
+        return -EEXIST;
+    }
+    return 0;
 }
 
 int umk_protect(uint64_t addr, uint64_t length, int prot) {

@@ -31,7 +31,7 @@ extension LinuxHAL {
         commitMappings()
         strict = true
         strictOpenASID = nil
-        for base in windows where base != 0 { protectForStrict(base, length: LinuxWindows.size, prot: 0) }
+        for (asid, base) in windows.enumerated() where base != 0 { closeWindow(UInt64(asid)) }
         unsafe umk_strict_configure(UInt64(UInt(bitPattern: physmap.base)), physmap.size)
     }
 
@@ -52,7 +52,7 @@ extension LinuxHAL {
         guard asid != strictOpenASID else { return }
         commitMappings()
         let start = umk_monotonic_ns()
-        if let old = strictOpenASID, let base = window(asid: old) { protectForStrict(base, length: LinuxWindows.size, prot: 0) }
+        if let old = strictOpenASID { closeWindow(old) }
         if let asid { openWindow(asid) }
         strictOpenASID = asid
         strictCost.windowSwitches += 1
@@ -92,6 +92,22 @@ extension LinuxHAL {
             }
         }
         for r in runs where r.prot & 4 == 0 { protectForStrict(r.vaddr, length: r.length, prot: r.prot) }
+    }
+
+    /// `asid`'s mappings inaccessible, each stretch contiguous in the window one host call
+    /// (the window's unmapped parts are holes, which fault anyway).
+    private mutating func closeWindow(_ asid: UInt64) {
+        guard let frames = mirrored[asid] else { return }
+        var stretches: [(vaddr: UInt64, length: UInt64)] = []
+        for (vaddr, m) in frames.sorted(by: { $0.key < $1.key }) {
+            let length = UInt64(1) << m.sizeBits
+            if let r = stretches.last, r.vaddr &+ r.length == vaddr {
+                stretches[stretches.count - 1].length += length
+            } else {
+                stretches.append((vaddr, length))
+            }
+        }
+        for r in stretches { protectForStrict(r.vaddr, length: r.length, prot: 0) }
     }
 
     private mutating func protectForStrict(_ address: UInt64, length: UInt64, prot: Int32) {

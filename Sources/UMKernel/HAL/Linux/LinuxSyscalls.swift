@@ -47,8 +47,12 @@ enum LinuxSyscalls {
     static func mapFixed(_ addr: UInt64, fd: Int32, offset: UInt64, length: UInt64, prot: Int32) throws(HostError) {
         _ = try check(umk_map_fixed(addr, fd, offset, length, prot), "mmap(MAP_FIXED)")
     }
-    static func unmapFixed(_ addr: UInt64, length: UInt64) throws(HostError) {
-        _ = try check(umk_unmap_fixed(addr, length), "mmap(MAP_FIXED|PROT_NONE)")
+    /// Maps into a hole; false (and nothing mapped) if the host has something there.
+    static func mapFresh(_ addr: UInt64, fd: Int32, offset: UInt64, length: UInt64, prot: Int32) throws(HostError) -> Bool {
+        let r = umk_map_fresh(addr, fd, offset, length, prot)
+        if r == -17 { return false }
+        _ = try check(r, "mmap(MAP_FIXED_NOREPLACE)")
+        return true
     }
     static func protect(_ addr: UInt64, length: UInt64, prot: Int32) throws(HostError) {
         _ = try check(umk_protect(addr, length, prot), "mprotect")

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // RAM and windows on the real backend: frames shared between windows are the same memory,
-// mappings carry their rights to the host, unmapping restores the reservation.
+// mappings carry their rights to the host, unmapping leaves a hole again, and a host
+// mapping inside a window is never mapped over.
 
 import CShims
 import Glibc
@@ -90,6 +91,34 @@ struct LinuxMemoryTests {
         }
         word(hal.window(asid: 1)! + 0x20_0000).pointee = 99
         #expect(hal.physmap.loadWord(0x50_0000) == 99)
+    }
+
+    @Test("MEM0004 a host mapping inside a window is reported, never mapped over; the window's own mappings are replaced")
+    func hostMappingInWindow() throws {
+        var hal = try LinuxHAL(ramSize: 8 << 20, echo: false)
+        defer { hal.release() }
+        hal.assignASID(1, vspace: 0)
+        let base = hal.window(asid: 1)!
+        // The window's own: a small page with a large page mapped over it is replaced.
+        hal.mapFrame(asid: 1, vaddr: base + 0x20_0000, paddr: 0x10_0000, sizeBits: 12, rights: .readWrite)
+        hal.commitMappings()
+        hal.mapFrame(asid: 1, vaddr: base + 0x20_0000, paddr: 0x40_0000, sizeBits: 21, rights: .readWrite)
+        hal.commitMappings()
+        #expect(hal.hostFailure == nil)
+        hal.physmap.storeWord(0x40_0000, 5)
+        #expect(word(base + 0x20_0000).pointee == 5)
+        // The host's: an anonymous page placed in the window's hole.
+        let host = base + 0x100_0000
+        #expect(umk_reserve_fixed(host, 4096) == 0)
+        hal.mapFrame(asid: 1, vaddr: host, paddr: 0x11_0000, sizeBits: 12, rights: .readWrite)
+        hal.commitMappings()
+        let failure = try #require(hal.hostFailure)
+        #expect(failure.errno == EEXIST)
+        #expect(failure.call.contains("the host has a mapping"))
+        // Still the host's page: a fresh anonymous page reads zero, and RAM was not touched.
+        hal.physmap.storeWord(0x11_0000, 9)
+        #expect(umk_protect(host, 4096, 1) == 0)
+        #expect(word(host).pointee == 0)
     }
 
     /// Bytes the host has allocated for the RAM memfd.
