@@ -165,20 +165,21 @@ umk_fault_entry_from_handler:
     jmp umk_fault_entry
     .size umk_fault_entry_from_handler, .-umk_fault_entry_from_handler
 
-// SIGSYS's handler entry (a signal handler's arguments in rdi, rsi, rdx, untouched): takes
-// umk_in_guest first, in two instructions an interrupt signal recognises by their
-// addresses (SIGSYS blocks nothing, so one may land here), then the C handler.
-    .globl umk_sigsys_entry
-    .globl umk_sigsys_entry_end
-    .type umk_sigsys_entry, @function
+// The handler entry of every fault signal (a signal handler's arguments in rdi, rsi, rdx,
+// untouched): takes umk_in_guest first, in two instructions an interrupt signal
+// recognises by their addresses (a fault signal blocks nothing, so one may land here),
+// then the C handler.
+    .globl umk_fault_signal_entry
+    .globl umk_fault_signal_entry_end
+    .type umk_fault_signal_entry, @function
     .p2align 4
-umk_sigsys_entry:
+umk_fault_signal_entry:
     movq umk_in_guest(%rip), %rax
     movq $0, umk_in_guest(%rip)
-umk_sigsys_entry_end:
-    movq %rax, umk_sigsys_in_guest(%rip)
-    jmp umk_sigsys_handler
-    .size umk_sigsys_entry, .-umk_sigsys_entry
+umk_fault_signal_entry_end:
+    movq %rax, umk_fault_in_guest(%rip)
+    jmp umk_fault_signal_handler
+    .size umk_fault_signal_entry, .-umk_fault_signal_entry
 
 // void umk_context_start(umk_host_context_t *first)
     .globl umk_context_start

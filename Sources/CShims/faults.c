@@ -2,13 +2,14 @@
 //
 // Guest faults. A SIGSEGV, SIGBUS, SIGILL, SIGFPE or SIGTRAP in guest code is caught on an
 // alternate stack, and so is the SIGSYS of a `syscall` instruction in a program image's
-// code (Syscall User Dispatch, dispatch.c; its handler enters the kernel without
-// sigreturn), and the SIGSYS of a host syscall the sandbox refused (sandbox.c); the
-// handler saves the interrupted guest's registers and FP state into its context's full
-// frame, records the fault, and rewrites the signal context so that sigreturn lands in
-// umk_fault_entry on the kernel stack. It calls nothing that is not async-signal-safe. The
-// same signals while the kernel runs are a kernel bug: reported and aborted (a refused
-// host syscall of umk's own: reported, and umk exits).
+// code (Syscall User Dispatch, dispatch.c) and the SIGSYS of a host syscall the sandbox
+// refused (sandbox.c); the handler saves the interrupted guest's registers and FP state
+// into its context's full frame, records the fault, and enters the kernel on the kernel
+// stack without sigreturn. (A preempting interrupt, interrupts.c, saves the same way but
+// rewrites its signal context so that its sigreturn lands in umk_fault_entry.) The handler
+// calls nothing that is not async-signal-safe. The same signals while the kernel runs are
+// a kernel bug: reported and aborted (a refused host syscall of umk's own: reported, and
+// umk exits).
 #include "CShims.h"
 #include <signal.h>
 #include <pthread.h>
@@ -26,7 +27,6 @@ __attribute__((visibility("hidden"))) volatile uint64_t umk_in_guest;
 __attribute__((visibility("hidden"))) uint64_t umk_resume_rip;
 
 extern void umk_fault_entry(void);
-extern void umk_add_interrupt_signals(sigset_t *set);
 extern void *umk_kernel_stack_top;
 extern void *umk_kernel_cookie;
 
@@ -95,23 +95,6 @@ static void kernel_fault_report(int sig, siginfo_t *si, ucontext_t *uc) {
     }
 }
 
-static void fault_handler(int sig, siginfo_t *si, void *ucv) {
-    // Host code needs the host's FS base (errno, glibc). The fault enters the kernel or
-    // ends umk, so it stays loaded.
-    // First the selector (host code, umk_fs_enter_host included, makes syscalls), then
-    // the FS base.
-    (void)umk_dispatch_enter_host();
-    (void)umk_fs_enter_host();
-    ucontext_t *uc = ucv;
-    umk_host_context_t *ctx = umk_current;
-    if (!umk_in_guest || !ctx || !ctx->frame || !umk_kernel_fault_entry || !umk_on_guest_thread()) {
-        kernel_fault_report(sig, si, uc);
-        signal(SIGABRT, SIG_DFL);
-        abort();
-    }
-    umk_save_guest_frame(sig, si, ucv, errno);
-}
-
 static void write_decimal(uint64_t v) {
     char buf[21];
     int i = 20;
@@ -141,31 +124,39 @@ static _Noreturn void refused_in_umk(siginfo_t *si, void *ucv) {
     umk_sandbox_exit(70);
 }
 
-/// umk_in_guest when SIGSYS arrived (umk_sigsys_entry took and cleared it).
-__attribute__((visibility("hidden"))) uint64_t umk_sigsys_in_guest;
-extern void umk_sigsys_entry(int, siginfo_t *, void *);
+/// umk_in_guest when the fault signal arrived (umk_fault_signal_entry took and cleared it).
+__attribute__((visibility("hidden"))) uint64_t umk_fault_in_guest;
+extern void umk_fault_signal_entry(int, siginfo_t *, void *);
 
-/// A `syscall` instruction a program image's code executed (Syscall User Dispatch): saved
-/// like a fault, then straight to the kernel. sigreturn would cost a third of the trap, so
-/// the handler leaves without it: SIGSYS is delivered with nothing blocked (SA_NODEFER, an
-/// empty mask), so there is no mask to restore, and the FP state the handler runs with is
-/// the ABI's default, as the kernel wants (the guest's is in its frame).
-/// The sandbox's SIGSYS also comes here (si_code SYS_SECCOMP): a guest's refused host
-/// syscall goes to the kernel the same way, marked in the frame; umk's own is
-/// refused_in_umk's.
-__attribute__((visibility("hidden"))) void umk_sigsys_handler(int sig, siginfo_t *si, void *ucv) {
+/// A guest's fault, or a `syscall` instruction a program image's code executed (SIGSYS of
+/// Syscall User Dispatch, dispatch.c), or a host syscall the sandbox refused (SIGSYS of
+/// seccomp, sandbox.c): saved into the guest's frame, then straight to the kernel.
+/// sigreturn would cost a fifth of a VMFault's round trip and a third of a trap, so the
+/// handler leaves without it: fault signals are delivered with nothing blocked
+/// (SA_NODEFER, an empty mask), so there is no mask to restore, and the FP state the
+/// handler runs with is the ABI's default, as the kernel wants (the guest's is in its
+/// frame). An interrupt that lands in the handler finds umk_in_guest clear, or its PC in
+/// umk_fault_signal_entry. umk's own refused syscall is refused_in_umk's; any other fault
+/// outside a guest is a kernel bug, reported before umk aborts.
+__attribute__((visibility("hidden"))) void umk_fault_signal_handler(int sig, siginfo_t *si, void *ucv) {
+    // Host code needs the host's FS base (errno, glibc): first the selector (host code,
+    // umk_fs_enter_host included, makes syscalls), then the FS base. The fault enters the
+    // kernel or ends umk, so both stay the host's.
     (void)umk_dispatch_enter_host();
     (void)umk_fs_enter_host();
     umk_host_context_t *ctx = umk_current;
-    int guest = umk_sigsys_in_guest && ctx && ctx->frame && umk_kernel_fault_entry && umk_on_guest_thread();
-    if (si->si_code == SYS_SECCOMP && !guest) refused_in_umk(si, ucv);
-    if (!guest || (si->si_code != SYS_USER_DISPATCH && si->si_code != SYS_SECCOMP)) {
+    int guest = umk_fault_in_guest && ctx && ctx->frame && umk_kernel_fault_entry && umk_on_guest_thread();
+    if (sig == SIGSYS) {
+        if (si->si_code == SYS_SECCOMP && !guest) refused_in_umk(si, ucv);
+        if (si->si_code != SYS_USER_DISPATCH && si->si_code != SYS_SECCOMP) guest = 0;
+    }
+    if (!guest) {
         kernel_fault_report(sig, si, ucv);
         signal(SIGABRT, SIG_DFL);
         abort();
     }
     umk_save_guest_frame(sig, si, ucv, errno);
-    if (si->si_code == SYS_SECCOMP) {
+    if (sig == SIGSYS && si->si_code == SYS_SECCOMP) {
         umk_full_frame_t *f = (umk_full_frame_t *)(uintptr_t)ctx->frame;
         f->trapno = UMK_TRAPNO_HOST_SYSCALL;
         f->err = (uint64_t)(unsigned)si->si_syscall;
@@ -173,7 +164,8 @@ __attribute__((visibility("hidden"))) void umk_sigsys_handler(int sig, siginfo_t
     umk_fault_entry_from_handler(umk_kernel_stack_top, umk_kernel_cookie);
 }
 
-/// Copies the interrupted guest's state into its frame and makes sigreturn enter the kernel.
+/// Copies the interrupted guest's state into its frame and makes a sigreturn (an
+/// interrupt's) enter the kernel.
 void umk_save_guest_frame(int sig, void *siv, void *ucv, int guest_errno) {
     siginfo_t *si = siv;
     ucontext_t *uc = ucv;
@@ -228,20 +220,12 @@ int umk_faults_install(umk_host_context_t *(*fault_entry)(void *cookie)) {
         stack_t ss = { .ss_sp = alt_stack, .ss_size = sizeof(alt_stack), .ss_flags = 0 };
         if (sigaltstack(&ss, &previous_stack) != 0) return -errno;
         for (unsigned i = 0; i < NSIGNALS; i++) {
+            // Left without sigreturn: nothing may be blocked for it.
             struct sigaction sa;
             memset(&sa, 0, sizeof(sa));
-            sa.sa_sigaction = fault_handler;
-            sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+            sa.sa_sigaction = umk_fault_signal_entry;
+            sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
             sigemptyset(&sa.sa_mask);
-            if (fault_signals[i] == SIGSYS) {
-                // Left without sigreturn: nothing may be blocked for it (an interrupt that
-                // lands in it finds umk_in_guest clear, or its PC in umk_sigsys_entry).
-                sa.sa_sigaction = umk_sigsys_entry;
-                sa.sa_flags |= SA_NODEFER;
-            } else {
-                // An interrupt must not land in the middle of saving a fault's frame.
-                umk_add_interrupt_signals(&sa.sa_mask);
-            }
             if (sigaction(fault_signals[i], &sa, &previous[i]) != 0) {
                 int e = errno;
                 while (i-- > 0) sigaction(fault_signals[i], &previous[i], 0);

@@ -134,10 +134,10 @@ static void interrupt_body(int sig, siginfo_t *si, void *ucv) {
     if (!async_preemption) { errno = saved_errno; return; }
     ucontext_t *uc = ucv;
     umk_host_context_t *ctx = umk_current;
-    extern char umk_sigsys_entry[], umk_sigsys_entry_end[];
+    extern char umk_fault_signal_entry[], umk_fault_signal_entry_end[];
     uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
     if (!umk_in_guest || !ctx || !ctx->frame || !umk_kernel_fault_entry ||
-        (pc >= (uintptr_t)umk_sigsys_entry && pc <= (uintptr_t)umk_sigsys_entry_end)) {
+        (pc >= (uintptr_t)umk_fault_signal_entry && pc <= (uintptr_t)umk_fault_signal_entry_end)) {
         // The kernel runs (it looks at the events before it resumes a guest) or is on its
         // way out to one: a retry makes sure a guest that just started sees it.
         if (!idle_wakeable) arm_retry();
