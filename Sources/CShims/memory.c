@@ -67,9 +67,10 @@ int umk_map_fixed(uint64_t addr, int fd, uint64_t offset, uint64_t length, int p
     return p == MAP_FAILED ? -errno : 0;
 }
 
-int umk_map_fresh(uint64_t addr, int fd, uint64_t offset, uint64_t length, int prot) {
+int umk_map_fresh(uint64_t addr, int fd, uint64_t offset, uint64_t length, int prot, int populate) {
     void *want = (void *)(uintptr_t)addr;
-    void *p = mmap(want, length, prot_bits(prot), MAP_SHARED | MAP_FIXED_NOREPLACE, fd, (off_t)offset);
+    void *p = mmap(want, length, prot_bits(prot), MAP_SHARED | MAP_FIXED_NOREPLACE | (populate ? MAP_POPULATE : 0),
+                   fd, (off_t)offset);
     if (p == MAP_FAILED) return -errno;
     if (p != want) {
         // A kernel before 4.17 takes the address as a hint.

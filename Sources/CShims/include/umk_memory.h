@@ -25,9 +25,10 @@ int umk_reserve_fixed(uint64_t addr, uint64_t length);
 /// Maps `fd` at `offset` over [addr, addr + length), replacing what is there, with `prot`
 /// (bit 0 read, bit 1 write, bit 2 execute); returns 0 or -errno.
 int umk_map_fixed(uint64_t addr, int fd, uint64_t offset, uint64_t length, int prot);
-/// Maps `fd` at `offset` into the unmapped range [addr, addr + length) with `prot`;
-/// returns 0, -EEXIST if the host has a mapping in the range, or -errno.
-int umk_map_fresh(uint64_t addr, int fd, uint64_t offset, uint64_t length, int prot);
+/// Maps `fd` at `offset` into the unmapped range [addr, addr + length) with `prot`, its
+/// page table entries filled too if `populate`; returns 0, -EEXIST if the host has a
+/// mapping in the range, or -errno.
+int umk_map_fresh(uint64_t addr, int fd, uint64_t offset, uint64_t length, int prot, int populate);
 /// Changes the protection of [addr, addr + length); returns 0 or -errno.
 int umk_protect(uint64_t addr, uint64_t length, int prot);
 /// Unmaps [addr, addr + length); returns 0 or -errno.

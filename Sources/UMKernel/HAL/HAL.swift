@@ -31,7 +31,9 @@ public protocol HAL {
     /// True if `vaddr` of `asid` is mapped writable now (the kernel checks a fresh thread's
     /// first stack frame before it starts it there).
     mutating func isMappedWritable(asid: UInt64, vaddr: UInt64) -> Bool
-    /// Makes the mappings asked for so far real; the kernel calls it before a guest runs.
+    /// Makes the mappings asked for so far real. The machine's restore does it for a
+    /// thread's own address space before the thread runs; anything else that looks at an
+    /// address space's memory calls it first.
     mutating func commitMappings()
     /// A frame was mapped (or remapped with new rights) at `vaddr` of `asid`.
     mutating func mapFrame(asid: UInt64, vaddr: UInt64, paddr: UInt64, sizeBits: UInt64, rights: VMRights)

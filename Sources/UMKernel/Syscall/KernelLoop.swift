@@ -66,8 +66,6 @@ extension Kernel {
     /// can run; the machine restores the thread chosen. Nil when the run is over.
     public func resumeNext() -> TCBRef? {
         while true {
-            // Mappings become real before anything touches an address space.
-            hal.commitMappings()
             if isHalted || hal.mustStop { return nil }
             if hal.hasPendingEvents() { serviceInterrupts() }
             let n = currentThread

@@ -6,7 +6,7 @@
 // address is the host address, so a frame mapped at vaddr v is mirrored with
 // mmap(MAP_FIXED_NOREPLACE|MAP_SHARED) of the memfd at host address v, and nothing translates.
 // Fresh mappings contiguous in the window and in RAM are gathered and made by one mmap
-// before a guest next runs. Guests run as contexts switched by the kernel itself: entry
+// before a thread of that address space next runs. Guests run as contexts switched by the kernel itself: entry
 // glue in LinuxSystem.swift, restore in LinuxHAL+Restore.swift, the switch in
 // CShims/context_x86_64.S.
 
@@ -254,10 +254,18 @@ public struct LinuxHAL: HAL {
         }
     }
 
+    /// True if a run's host page table entries are filled by its mmap (MAP_POPULATE)
+    /// rather than by the guest's first touch of each page faulting in the host: a run of
+    /// 2 to 16 pages, as a pager mapping ahead makes (umk bench vmfault-ahead-16, per page:
+    /// 3,591 cycles without, 3,525 with, mapped one Map at a time; 1,929 with, the run
+    /// mapped by one mmap). A single page is not (the guest touches it at once,
+    /// and one host fault costs no more: vmfault 11,839-12,063 cycles without,
+    /// 12,151-12,495 with); a longer run is left to fill as it is used.
+    static func populates(_ run: PendingRun) -> Bool {
+        run.prot != 0 && run.length > 0x1000 && run.length <= 0x10000
+    }
+
     /// A run of fresh mappings contiguous in the window and in RAM, made by one mmap.
-    /// The host's page table entries fill on first touch: filling them in the mmap
-    /// (MAP_POPULATE) was measured no cheaper than the guest's retried access faulting in
-    /// the host (umk bench vmfault 11,839-12,063 cycles without, 12,151-12,495 with).
     struct PendingRun {
         var asid: UInt64
         var vaddr: UInt64
@@ -268,8 +276,8 @@ public struct LinuxHAL: HAL {
         var replaces: Bool
     }
 
-    /// Makes the mappings still pending. The kernel calls it before a guest runs; anything
-    /// else that looks at a window's memory must call it first.
+    /// Makes the mappings still pending. restore calls it before a thread of their address
+    /// space runs; anything else that looks at a window's memory must call it first.
     public mutating func commitMappings() {
         guard let run = pendingRun else { return }
         pendingRun = nil
@@ -280,7 +288,7 @@ public struct LinuxHAL: HAL {
             if run.replaces {
                 try LinuxSyscalls.mapFixed(run.vaddr, fd: ramFD, offset: run.paddr, length: run.length, prot: run.prot)
             } else if try !LinuxSyscalls.mapFresh(run.vaddr, fd: ramFD, offset: run.paddr, length: run.length,
-                                                   prot: run.prot) {
+                                                   prot: run.prot, populate: Self.populates(run)) {
                 throw HostError(call: "mmap(MAP_FIXED_NOREPLACE) at \(hex(run.vaddr)) (the host has a mapping in "
                                     + "[\(hex(run.vaddr)), \(hex(run.vaddr + run.length))), inside a window)", errno: 17)
             }

@@ -48,8 +48,9 @@ enum LinuxSyscalls {
         _ = try check(umk_map_fixed(addr, fd, offset, length, prot), "mmap(MAP_FIXED)")
     }
     /// Maps into a hole; false (and nothing mapped) if the host has something there.
-    static func mapFresh(_ addr: UInt64, fd: Int32, offset: UInt64, length: UInt64, prot: Int32) throws(HostError) -> Bool {
-        let r = umk_map_fresh(addr, fd, offset, length, prot)
+    static func mapFresh(_ addr: UInt64, fd: Int32, offset: UInt64, length: UInt64, prot: Int32,
+                         populate: Bool) throws(HostError) -> Bool {
+        let r = umk_map_fresh(addr, fd, offset, length, prot, populate ? 1 : 0)
         if r == -17 { return false }
         _ = try check(r, "mmap(MAP_FIXED_NOREPLACE)")
         return true
