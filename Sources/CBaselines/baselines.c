@@ -288,7 +288,7 @@ int umk_baseline_sigsys(uint64_t *out, int samples) {
     return 0;
 }
 
-struct uffd_handler { int fd; int pages; int cpu; uint8_t *zero; uint64_t start, len; volatile int error; };
+struct uffd_handler { int fd; int pages; int ahead; int cpu; uint8_t *zero; uint64_t start, len; volatile int error; };
 
 static void *uffd_serve(void *arg) {
     struct uffd_handler *h = arg;
@@ -301,13 +301,13 @@ static void *uffd_serve(void *arg) {
         struct uffd_msg msg;
         if (read(h->fd, &msg, sizeof(msg)) != sizeof(msg)) continue;
         if (msg.event != UFFD_EVENT_PAGEFAULT) continue;
-        struct uffdio_copy copy = {
-            .dst = msg.arg.pagefault.address & ~(uint64_t)4095,
-            .src = (uint64_t)(uintptr_t)h->zero,
-            .len = 4096,
-        };
+        // `ahead` pages from the faulting one, up to the region's end.
+        uint64_t dst = msg.arg.pagefault.address & ~(uint64_t)4095;
+        uint64_t len = (uint64_t)h->ahead * 4096;
+        if (len > h->start + h->len - dst) len = h->start + h->len - dst;
+        struct uffdio_copy copy = { .dst = dst, .src = (uint64_t)(uintptr_t)h->zero, .len = len };
         if (ioctl(h->fd, UFFDIO_COPY, &copy) != 0 && errno != EEXIST) { h->error = errno; break; }
-        served++;
+        served += (int)(len / 4096);
     }
     if (h->error) {
         // The faulting thread must not wait for a page that will not come: the range goes
@@ -318,7 +318,8 @@ static void *uffd_serve(void *arg) {
     return 0;
 }
 
-int umk_baseline_userfaultfd(uint64_t *out, int samples) {
+int umk_baseline_userfaultfd(uint64_t *out, int samples, int ahead) {
+    if (ahead < 1 || ahead > 16) return -EINVAL;
     int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
     if (fd < 0) fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
     if (fd < 0) return -errno;
@@ -326,13 +327,13 @@ int umk_baseline_userfaultfd(uint64_t *out, int samples) {
     if (ioctl(fd, UFFDIO_API, &api)) { int e = errno; close(fd); return -e; }
     size_t len = (size_t)samples * 4096;
     uint8_t *region = mmap(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    static uint8_t zero[4096] __attribute__((aligned(4096)));
+    static uint8_t zero[16 * 4096] __attribute__((aligned(4096)));
     if (region == MAP_FAILED) { int e = errno; close(fd); return -e; }
     struct uffdio_register reg = { .range = { .start = (uint64_t)(uintptr_t)region, .len = len }, .mode = UFFDIO_REGISTER_MODE_MISSING };
     if (ioctl(fd, UFFDIO_REGISTER, &reg)) { int e = errno; munmap(region, len); close(fd); return -e; }
     struct pinning pin;
     pin_begin(&pin);
-    struct uffd_handler h = { .fd = fd, .pages = samples, .cpu = pin.pinned ? pin.cpu : -1, .zero = zero,
+    struct uffd_handler h = { .fd = fd, .pages = samples, .ahead = ahead, .cpu = pin.pinned ? pin.cpu : -1, .zero = zero,
                               .start = (uint64_t)(uintptr_t)region, .len = len, .error = 0 };
     pthread_t t;
     if (pthread_create(&t, 0, uffd_serve, &h) != 0) { pin_end(&pin); munmap(region, len); close(fd); return -EAGAIN; }

@@ -102,8 +102,10 @@ public struct BootPlan: Hashable, Sendable {
         public var size: UInt64
         /// The pager's task index.
         public var pager: UInt64
-        public init(address: UInt64, size: UInt64, pager: UInt64) {
-            self.address = address; self.size = size; self.pager = pager
+        /// Pages the pager maps per fault (1: the faulting page alone).
+        public var faultAhead: UInt64
+        public init(address: UInt64, size: UInt64, pager: UInt64, faultAhead: UInt64 = 1) {
+            self.address = address; self.size = size; self.pager = pager; self.faultAhead = faultAhead
         }
     }
     public struct Task: Hashable, Sendable {
@@ -322,6 +324,7 @@ extension BootPlan {
             w.word(t.priority); w.word(t.mcp); w.word(t.stackPages); w.word(t.cnodeBits)
             w.bool(t.faultHandler != nil); w.word(t.faultHandler ?? 0)
             w.bool(t.heap != nil); w.word(t.heap?.address ?? 0); w.word(t.heap?.size ?? 0); w.word(t.heap?.pager ?? 0)
+            w.word(t.heap?.faultAhead ?? 1)
             w.strings(t.args)
             w.word(UInt64(t.irqs.count))
             for g in t.irqs { w.word(g.irq); w.word(g.id) }
@@ -362,11 +365,12 @@ extension BootPlan {
         guard try r.word() == Self.magic else { throw PlanFormatError(offset: 0) }
         name = try r.string()
         tasks = []
-        for _ in 0..<(try r.count(minWords: 18)) {
+        for _ in 0..<(try r.count(minWords: 19)) {
             let name = try r.string(), program = try r.string()
             let priority = try r.word(), mcp = try r.word(), stackPages = try r.word(), cnodeBits = try r.word()
             let hasHandler = try r.bool(), handler = try r.word()
             let hasHeap = try r.bool(), heapAddress = try r.word(), heapSize = try r.word(), pager = try r.word()
+            let faultAhead = try r.word()
             let args = try r.strings()
             var irqs: [IRQGrant] = []
             for _ in 0..<(try r.count(minWords: 2)) { irqs.append(IRQGrant(irq: try r.word(), id: try r.word())) }
@@ -377,7 +381,7 @@ extension BootPlan {
             let hasImage = try r.bool(), image = try r.word()
             tasks.append(Task(name: name, program: program, priority: priority, mcp: mcp, stackPages: stackPages,
                               cnodeBits: cnodeBits, faultHandler: hasHandler ? handler : nil,
-                              heap: hasHeap ? Heap(address: heapAddress, size: heapSize, pager: pager) : nil,
+                              heap: hasHeap ? Heap(address: heapAddress, size: heapSize, pager: pager, faultAhead: faultAhead) : nil,
                               args: args, irqs: irqs, ports: ports, image: hasImage ? image : nil))
         }
         regions = []

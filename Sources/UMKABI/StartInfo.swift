@@ -50,8 +50,11 @@ public struct StartInfo: Hashable, Sendable {
         public var vspace: UInt64
         public var start: UInt64
         public var end: UInt64
-        public init(badge: UInt64, name: String, vspace: UInt64, start: UInt64, end: UInt64) {
+        /// Pages to map per fault (the heap's fault_ahead).
+        public var faultAhead: UInt64
+        public init(badge: UInt64, name: String, vspace: UInt64, start: UInt64, end: UInt64, faultAhead: UInt64 = 1) {
             self.badge = badge; self.name = name; self.vspace = vspace; self.start = start; self.end = end
+            self.faultAhead = faultAhead
         }
     }
     /// Untyped memory given to the task, at `slot`.
@@ -107,7 +110,9 @@ public struct StartInfo: Hashable, Sendable {
         if let heap { region(heap) }
         w.word(freeSlots.start); w.word(freeSlots.end)
         w.word(UInt64(clients.count))
-        for c in clients { w.word(c.badge); w.string(c.name); w.word(c.vspace); w.word(c.start); w.word(c.end) }
+        for c in clients {
+            w.word(c.badge); w.string(c.name); w.word(c.vspace); w.word(c.start); w.word(c.end); w.word(c.faultAhead)
+        }
         w.word(UInt64(untypeds.count))
         for u in untypeds { w.word(u.slot); w.word(u.sizeBits) }
         w.word(addressRange.lowerBound); w.word(addressRange.upperBound)
@@ -132,9 +137,9 @@ public struct StartInfo: Hashable, Sendable {
         heap = try r.bool() ? try region(&r) : nil
         freeSlots = SlotRegion(start: try r.word(), end: try r.word())
         clients = []
-        for _ in 0..<(try r.count(minWords: 5)) {
+        for _ in 0..<(try r.count(minWords: 6)) {
             clients.append(PagerClient(badge: try r.word(), name: try r.string(), vspace: try r.word(), start: try r.word(),
-                                       end: try r.word()))
+                                       end: try r.word(), faultAhead: try r.word()))
         }
         untypeds = []
         for _ in 0..<(try r.count(minWords: 2)) { untypeds.append(Untyped(slot: try r.word(), sizeBits: try r.word())) }

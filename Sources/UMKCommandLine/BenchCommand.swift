@@ -30,7 +30,10 @@ struct BenchCommand: ParsableCommand {
             SIGTRAP (SIGILL) handler that resumes the thread. thread-create: Retype + \
             Configure + SetPriority + WriteRegisters(resume).
             vmfault: a first touch of a fresh heap page: VMFault → user-level pager (another \
-            thread) → frame retyped and mapped → reply → the instruction restarts.
+            thread) → frame retyped and mapped → reply → the instruction restarts. \
+            vmfault-cold: the same on RAM the host allocates on first touch. \
+            vmfault-ahead-16: the pager maps 16 pages a fault (a heap's fault_ahead: 16), \
+            the cost per page, beside userfaultfd copying 16 pages a fault.
             irq: a host thread sends SIGUSR1 (IRQ 5) to the thread running guests; the \
             latency is from the send to the driver thread running (real time), with the \
             CPU idle (the kernel waits in the host) and busy (a guest computing); then \
@@ -113,9 +116,12 @@ struct BenchCommand: ParsableCommand {
             case "sigtrap": umk_baseline_trap(0, &out, Int32(samples))
             case "sigill": umk_baseline_trap(1, &out, Int32(samples))
             case "sigsys": umk_baseline_sigsys(&out, Int32(samples))
-            default: umk_baseline_userfaultfd(&out, Int32(min(samples, 10_000)))
+            case "userfaultfd": umk_baseline_userfaultfd(&out, Int32(min(samples, 10_000)), 1)
+            default:  // userfaultfd-16: per page, copied 16 at a time
+                umk_baseline_userfaultfd(&out, Int32(min(samples, 10_000) / 16 * 16), 16)
             }
             if name == "userfaultfd" { out = Array(out.prefix(min(samples, 10_000))) }
+            if name == "userfaultfd-16" { out = Self.perPage(Array(out.prefix(min(samples, 10_000) / 16 * 16)), 16) }
             let s = r == 0 ? stats(out) : nil
             if r != 0 { unavailable[name] = "errno \(-r)" }
             linuxCache[name] = s
@@ -202,9 +208,11 @@ struct BenchCommand: ParsableCommand {
         }
         // A fault on RAM the host has supplied already (as a machine's RAM is, and as a long
         // run's is), then on RAM the host still has to allocate and clear on first touch.
-        for (name, populate) in [("vmfault", true), ("vmfault-cold", false)] where selected(name) {
+        for (name, populate, ahead) in [("vmfault", true, 1), ("vmfault-cold", false, 1), ("vmfault-ahead-16", true, 16)]
+        where selected(name) {
             progress(name)
-            PagerSystem.heapPages = UInt64(min(samples, 16384))
+            PagerSystem.heapPages = UInt64(max(min(samples, 16384) / 16 * 16, 16))
+            PagerSystem.faultAhead = UInt64(ahead)
             PagerSystem.samples = []
             var options = MachineOptions()
             options.populateRAM = populate
@@ -213,8 +221,10 @@ struct BenchCommand: ParsableCommand {
             let populated = kernel.hal.ramPopulated
             kernel.hal.release()
             guard !PagerSystem.samples.isEmpty else { throw ValidationError("\(name): the pager system did not finish") }
-            add(name, populate ? "VMFault → user pager → mapped → resumed" : "the same, the host allocating RAM on first touch",
-                stats(PagerSystem.samples), linux: "userfaultfd",
+            let what = ahead > 1 ? "the same, the pager mapping \(ahead) pages a fault (per page)"
+                : populate ? "VMFault → user pager → mapped → resumed" : "the same, the host allocating RAM on first touch"
+            add(name, what, stats(ahead > 1 ? Self.perPage(PagerSystem.samples, ahead) : PagerSystem.samples),
+                linux: ahead > 1 ? "userfaultfd-16" : "userfaultfd",
                 note: populate && !populated ? "the host would not allocate RAM up front: pages came on first touch" : nil)
         }
         if selected("irq") {
@@ -361,6 +371,12 @@ struct BenchCommand: ParsableCommand {
     /// updated in increments (some AMD parts, some hypervisors). Differences between reads
     /// a varying time apart are then all near multiples of the step; the largest step that
     /// fits 95 % of them (within one cycle) is the one.
+    /// Per-page costs of first touches made `group` pages at a time (one fault, then
+    /// `group - 1` pages mapped ahead): each group's total divided by its pages.
+    static func perPage(_ touches: [UInt64], _ group: Int) -> [UInt64] {
+        stride(from: 0, to: touches.count - group + 1, by: group).map { touches[$0..<$0 + group].reduce(0, &+) / UInt64(group) }
+    }
+
     static func tscStep() -> UInt64 {
         var deltas: [UInt64] = []
         deltas.reserveCapacity(4_000)

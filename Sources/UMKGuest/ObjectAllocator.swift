@@ -119,24 +119,35 @@ public struct ObjectAllocator {
     /// still serves smaller ones later. Only if none of them can, the others are asked too:
     /// deleting every object made from an untyped gives all of it back.
     public mutating func make(_ type: ObjectType, sizeBits: UInt64 = 0) -> CPtr? {
-        guard let dest = slot() else { return nil }
+        make(type, sizeBits: sizeBits, count: 1)
+    }
+
+    /// `count` new objects by one retype, in consecutive fresh slots from the one
+    /// returned: they lie one after another in memory (a run of frames one host mapping
+    /// can cover). Nil when memory or slots run out for all of them.
+    public mutating func make(_ type: ObjectType, sizeBits: UInt64 = 0, count: Int) -> CPtr? {
+        guard count >= 1, UInt64(count) <= endSlot &- nextSlot else { return nil }
+        let dest = nextSlot
         let bits = type.sizeBits(userSizeBits: sizeBits)
-        let bytes: UInt64 = bits < 64 ? 1 << bits : .max
+        let one: UInt64 = bits < 64 ? 1 << bits : .max
+        let bytes = one.multipliedReportingOverflow(by: UInt64(count))
+        guard !bytes.overflow else { return nil }
         // The untypeds asked already (the first 64; no allocation on the pager's path).
         var asked: UInt64 = 0
         for pass in 0..<2 {
             let mayHaveRoom = pass == 0
-            for i in untypeds.indices where (freeBound[i] >= bytes) == mayHaveRoom {
+            for i in untypeds.indices where (freeBound[i] >= bytes.partialValue) == mayHaveRoom {
                 if i < 64 {
                     guard asked & (1 << UInt64(i)) == 0 else { continue }
                     asked |= 1 << UInt64(i)
                 }
                 let e = Untyped.retype(untypeds[i].slot, type: type, sizeBits: sizeBits, root: root,
-                                       nodeIndex: 0, nodeDepth: 0, nodeOffset: dest, numObjects: 1)
+                                       nodeIndex: 0, nodeDepth: 0, nodeOffset: dest, numObjects: UInt64(count))
                 if e == .noError {
                     // At most the rest of the untyped is left (its whole size, if it was reset).
                     let size = UInt64(1) << UInt64(untypeds[i].descriptor.sizeBits)
-                    freeBound[i] = (mayHaveRoom ? freeBound[i] : size) - bytes
+                    freeBound[i] = (mayHaveRoom ? freeBound[i] : size) &- bytes.partialValue
+                    nextSlot += UInt64(count)
                     return dest
                 }
                 guard e == .notEnoughMemory else { return nil }

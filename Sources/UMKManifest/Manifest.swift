@@ -22,6 +22,8 @@ public struct Manifest: Sendable {
         public var size: Located<UInt64>
         public var address: Located<UInt64>?
         public var pager: Located<String>
+        /// Pages the pager maps per fault (1...512), from the faulting one on.
+        public var faultAhead: Located<UInt64>?
         public var at: SourceLocation
     }
     public struct IRQGrant: Sendable {

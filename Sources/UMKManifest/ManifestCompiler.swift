@@ -151,7 +151,8 @@ public struct ManifestCompiler {
                         let runs = m.tasks[p].program.map { "runs '\($0.value)'" } ?? "runs an image"
                         report(h.pager.at, "heap.pager '\(h.pager.value)' \(runs), not a pager program (\(pagerPrograms.sorted().joined(separator: ", ")))")
                     }
-                    heap = BootPlan.Heap(address: address, size: h.size.value, pager: UInt64(p))
+                    heap = BootPlan.Heap(address: address, size: h.size.value, pager: UInt64(p),
+                                         faultAhead: h.faultAhead?.value ?? 1)
                 }
             }
             var handler: UInt64?

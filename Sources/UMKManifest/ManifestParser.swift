@@ -93,11 +93,13 @@ public struct ManifestParser {
             for item in sequence(a, "args") { if let s = scalarText(item, "an argument") { args.append(s) } }
         }
         var heap: Manifest.Heap?
-        if let h = m["heap"], let hm = mapping(h, "heap", keys: ["size", "address", "pager"]) {
+        if let h = m["heap"], let hm = mapping(h, "heap", keys: ["size", "address", "pager", "fault_ahead"]) {
             let size = need(hm, "size", in: h, "heap").flatMap { self.size($0, "heap.size") }
             let pager = need(hm, "pager", in: h, "heap").flatMap { string($0, "heap.pager") }
+            let ahead = hm["fault_ahead"].flatMap { integer($0, "heap.fault_ahead", range: 1...512) }
             if let size, let pager {
-                heap = Manifest.Heap(size: size, address: address(hm["address"], "heap.address"), pager: pager, at: at(h))
+                heap = Manifest.Heap(size: size, address: address(hm["address"], "heap.address"), pager: pager,
+                                     faultAhead: ahead, at: at(h))
             }
         }
         var irqs: [Manifest.IRQGrant] = []

@@ -29,9 +29,11 @@ int umk_baseline_trap(int ud2, uint64_t *out, int samples);
 /// A `syscall` instruction trapped by Syscall User Dispatch: SIGSYS, a handler, sigreturn
 /// (the round trip the trap ABI starts from). -errno if the host has no dispatch.
 int umk_baseline_sigsys(uint64_t *out, int samples);
-/// userfaultfd paging: a fault → the handler thread → UFFDIO_COPY → the faulting thread
-/// resumed, per page. Returns -errno where the host does not allow userfaultfd.
-int umk_baseline_userfaultfd(uint64_t *out, int samples);
+/// userfaultfd paging: a fault → the handler thread → UFFDIO_COPY of `ahead` pages (1 to
+/// 16) from the faulting one → the faulting thread resumed; out[i] is the cycles of the
+/// first touch of page i (faulting or not). Returns -errno where the host does not allow
+/// userfaultfd.
+int umk_baseline_userfaultfd(uint64_t *out, int samples, int ahead);
 /// Two TSC reads back to back (the counter's own cost, subtracted from every sample).
 int umk_baseline_counter(uint64_t *out, int samples);
 

@@ -332,7 +332,8 @@ struct SystemBuilder {
             try give(p, tasks[i].vspace, at: slot, "VSpace of \(t.name) for its pager")
             let start = tasks[i].range.lowerBound + heap.address
             tasks[p].clients.append(StartInfo.PagerClient(badge: BootPlan.Task.badge(ofIndex: i), name: t.name, vspace: slot,
-                                                          start: start, end: start + heap.size))
+                                                          start: start, end: start + heap.size,
+                                                          faultAhead: heap.faultAhead))
         }
         for p in tasks.indices where !tasks[p].clients.isEmpty {
             var need: UInt64 = 0

@@ -4,7 +4,11 @@
 // the client), backs the regions each client declared with zero-filled frames retyped from
 // its own untyped memory, and reports any other fault to its own fault handler (init),
 // which decides what happens to the client. A fault inside a region is answered with a
-// reply, which restarts the faulting instruction.
+// reply, which restarts the faulting instruction. A region may be paged ahead (its
+// faultAhead, a heap's `fault_ahead` in a manifest): a fault then maps the next pages of
+// the region too, frames of one retype in one run, so the kernel mirrors them with one
+// host mapping and the client's next accesses do not fault. Policy, not kernel: the
+// kernel only sees Map invocations.
 
 import UMKGuest
 
@@ -13,8 +17,12 @@ public struct PagerRegion: Sendable {
     public var start: UInt64
     public var end: UInt64
     public var rights: CapRights
-    public init(start: UInt64, end: UInt64, rights: CapRights = .readWrite) {
-        self.start = start; self.end = end; self.rights = rights
+    /// Pages mapped per fault, from the faulting page on (1: that page alone): the pages
+    /// after it that the region still has and that are not backed yet come with it, one
+    /// retype and, contiguous in memory and in the window, one host mapping.
+    public var faultAhead: UInt64
+    public init(start: UInt64, end: UInt64, rights: CapRights = .readWrite, faultAhead: UInt64 = 1) {
+        self.start = start; self.end = end; self.rights = rights; self.faultAhead = max(faultAhead, 1)
     }
     /// A stack that may grow down from `top` to `limit`.
     public static func stack(top: UInt64, limit: UInt64) -> PagerRegion { PagerRegion(start: limit, end: top) }
@@ -43,46 +51,96 @@ public enum PagerOutcome: Equatable, Sendable {
 
 /// The pager's state: its clients by badge, and the memory it hands out.
 public struct Pager {
-    public var clients: [UInt64: PagerClient]
+    public let clients: [UInt64: PagerClient]
     public var allocator: ObjectAllocator
     /// Where refused faults are reported (init), with Call: label InitRequest.invalidAccess,
     /// MR0 client badge, MR1 IP, MR2 address, MR3 0 read / 1 write / 2 execute.
     public var reportTo: CPtr?
     /// Frames mapped so far.
     public private(set) var mapped = 0
-    /// Pages already backed, per client: a second fault there (another thread of the same
-    /// client got there first) is answered without a new frame.
-    var backed: [UInt64: Set<UInt64>] = [:]
+    /// Each client's regions sorted by start (found by binary search), and which of each
+    /// region's pages are backed (one bit a page): a second fault on a backed page (another
+    /// thread of the client got there first) is answered without a new frame. Indexed
+    /// through `index`, by badge: one hash a fault.
+    var backing: [[RegionBacking]] = []
+    var vspaces: [CPtr] = []
+    var index: [UInt64: Int] = [:]
+
+    struct RegionBacking {
+        var region: PagerRegion
+        var bits: [UInt64]
+        init(_ region: PagerRegion) {
+            self.region = region
+            bits = [UInt64](repeating: 0, count: Int((region.end &- region.start) / 0x1000 + 63) / 64)
+        }
+        func isBacked(_ page: Int) -> Bool { bits[page >> 6] & (1 << UInt64(page & 63)) != 0 }
+        mutating func setBacked(_ page: Int) { bits[page >> 6] |= 1 << UInt64(page & 63) }
+    }
 
     public init(clients: [UInt64: PagerClient], allocator: ObjectAllocator, reportTo: CPtr? = nil) {
         self.clients = clients; self.allocator = allocator; self.reportTo = reportTo
+        for (badge, c) in clients {
+            index[badge] = backing.count
+            vspaces.append(c.vspace)
+            backing.append(c.regions.filter { $0.start < $0.end }.sorted { $0.start < $1.start }.map(RegionBacking.init))
+        }
+    }
+
+    /// The index of the region of `regions` (sorted by start) that holds `address`.
+    static func region(holding address: UInt64, in regions: [RegionBacking]) -> Int? {
+        var low = 0, high = regions.count
+        while low < high {
+            let mid = (low + high) / 2
+            if regions[mid].region.start <= address { low = mid + 1 } else { high = mid }
+        }
+        return low > 0 && regions[low - 1].region.contains(address) ? low - 1 : nil
     }
 
     /// Handles the fault message just received (label, MRs in the IPC buffer) from `badge`.
     /// On `.mapped` the caller replies; otherwise the client stays blocked.
     public mutating func handle(_ info: MessageInfo, badge: UInt64) -> PagerOutcome {
         let ip = IPCBuffer.getMR(0), address = IPCBuffer.getMR(1)
-        let fetch = IPCBuffer.getMR(2) != 0, write = IPCBuffer.getMR(3) & 2 != 0
-        guard info.label == FaultType.vmFault.rawValue, let client = clients[badge],
-              let region = client.regions.first(where: { $0.contains(address) }) else {
-            report(badge, ip: ip, address: address, access: fetch ? 2 : write ? 1 : 0)
+        let fetch = IPCBuffer.getMR(2) != 0, fsr = IPCBuffer.getMR(3)
+        let access: UInt64 = fetch ? 2 : fsr & 2 != 0 ? 1 : 0
+        guard info.label == FaultType.vmFault.rawValue, let c = index[badge],
+              let r = Self.region(holding: address, in: backing[c]) else {
+            report(badge, ip: ip, address: address, access: access)
             return .refused(address: address)
         }
-        let page = address & ~0xFFF
         // A protection fault (present bit set) on a page the pager backed: the access is
         // not one the region allows, so it is refused rather than remapped.
-        if IPCBuffer.getMR(3) & 1 != 0 {
-            report(badge, ip: ip, address: address, access: fetch ? 2 : write ? 1 : 0)
+        if fsr & 1 != 0 {
+            report(badge, ip: ip, address: address, access: access)
             return .refused(address: address)
         }
-        if backed[badge]?.contains(page) == true { return .mapped(address: page) }
-        guard let frame = allocator.make(.smallPage),
-              allocator.map(frame, vspace: client.vspace, vaddr: page, rights: region.rights) else {
-            report(badge, ip: ip, address: address, access: fetch ? 2 : write ? 1 : 0)
+        let region = backing[c][r].region
+        let page = address & ~0xFFF
+        let first = Int((page - region.start) >> 12)
+        if backing[c][r].isBacked(first) { return .mapped(address: page) }
+        // The run: up to faultAhead pages from this one, within the region, up to the
+        // first page already backed; the faulting page alone if memory is short for more.
+        var count = 1
+        let limit = Int(min(region.faultAhead, (region.end - page + 0xFFF) >> 12))
+        while count < limit && !backing[c][r].isBacked(first + count) { count += 1 }
+        var frames = allocator.make(.smallPage, count: count)
+        if frames == nil && count > 1 {
+            count = 1
+            frames = allocator.make(.smallPage)
+        }
+        var made = 0
+        if let frames {
+            let vspace = vspaces[c]
+            while made < count, allocator.map(frames + UInt64(made), vspace: vspace,
+                                              vaddr: page + UInt64(made) * 0x1000, rights: region.rights) {
+                backing[c][r].setBacked(first + made)
+                made += 1
+            }
+        }
+        guard made > 0 else {
+            report(badge, ip: ip, address: address, access: access)
             return .exhausted(address: address)
         }
-        mapped += 1
-        backed[badge, default: []].insert(page)
+        mapped += made
         return .mapped(address: page)
     }
 
@@ -117,7 +175,8 @@ public enum PagerProgram {
                                         untypeds: info.untypeds.map { ($0.slot, $0.sizeBits) })
         var clients: [UInt64: PagerClient] = [:]
         for c in info.clients {
-            clients[c.badge] = PagerClient(name: c.name, vspace: c.vspace, regions: [PagerRegion(start: c.start, end: c.end)])
+            clients[c.badge] = PagerClient(name: c.name, vspace: c.vspace,
+                                           regions: [PagerRegion(start: c.start, end: c.end, faultAhead: c.faultAhead)])
         }
         var pager = Pager(clients: clients, allocator: allocator, reportTo: TaskLayout.initSlot)
         pager.serve(TaskLayout.faultReceiveSlot)

@@ -14,7 +14,10 @@ import UMKGuest
 public enum PagerSystem {
     /// Heap the worker touches, in pages.
     nonisolated(unsafe) public static var heapPages: UInt64 = 16384
-    /// Cycles of each first touch (fault → pager → mapped → resumed), filled by the worker.
+    /// Pages the pager maps per fault in the worker's heap.
+    nonisolated(unsafe) public static var faultAhead: UInt64 = 1
+    /// Cycles of each page's first touch (fault → pager → mapped → resumed, or none where
+    /// the pager mapped the page ahead), filled by the worker.
     nonisolated(unsafe) public static var samples: [UInt64] = []
     nonisolated(unsafe) static var pager: Pager?
 
@@ -42,7 +45,7 @@ public enum PagerSystem {
         let workerHeap = worker.address(heap), strayHeap = stray.address(heap)
         pager = Pager(clients: [
             1: PagerClient(name: "worker", vspace: worker.vspace,
-                           regions: [PagerRegion(start: workerHeap, end: workerHeap + heapPages * 0x1000)]),
+                           regions: [PagerRegion(start: workerHeap, end: workerHeap + heapPages * 0x1000, faultAhead: faultAhead)]),
             2: PagerClient(name: "stray", vspace: stray.vspace, regions: [PagerRegion(start: strayHeap, end: strayHeap + 0x1000)]),
         ], allocator: alloc, reportTo: reports)
         guard TCB.configure(pagerTCB, faultEP: 0, cspaceRoot: InitialCap.initThreadCNode.rawValue, cspaceRootData: 0,
