@@ -151,6 +151,15 @@ struct ManifestErrorTests {
             "8:32: heap.pager 'a' runs 'worker', not a pager program (pager)",
             "13:28: region 'r' at 0x40008000-0x40009000 overlaps the heap of 'a' (0x40000000-0x40100000)",
         ])
+        #expect(problems("""
+            tasks:
+              - {name: p, program: pager, priority: 200}
+              - {name: a, program: worker, heap: {size: 1 MiB, pager: p, fault_ahead: 0}}
+              - {name: b, program: worker, heap: {size: 1 MiB, pager: p, fault_ahead: 513}}
+            """) == [
+            "3:75: heap.fault_ahead must be between 1 and 512, not 0",
+            "4:75: heap.fault_ahead must be between 1 and 512, not 513",
+        ])
     }
 
     @Test("MANIFEST0006 unknown programs and tasks, duplicate task and channel names, duplicate and out-of-range ids")
@@ -271,7 +280,7 @@ struct ManifestErrorTests {
               - {name: s, program: pong, priority: 150, mcp: 160, stack: 128 KiB}
               - {name: a, program: ping, args: ["3", x]}
               - {name: p, program: pager, priority: 200}
-              - {name: w, program: worker, heap: {size: 64 KiB, pager: p}}
+              - {name: w, program: worker, heap: {size: 64 KiB, pager: p, fault_ahead: 16}}
             regions:
               - {name: shared, size: 8 KiB, map: [{task: s, address: 0x5000_0000, rights: r}, {task: a, address: 0x6000_0000}]}
             channels:
@@ -285,7 +294,7 @@ struct ManifestErrorTests {
         #expect(plan.tasks.map(\.name) == ["s", "a", "p", "w"])
         #expect(plan.tasks[0].mcp == 160 && plan.tasks[0].stackPages == 32 && plan.tasks[1].priority == 100)
         #expect(plan.tasks[1].args == ["3", "x"])
-        #expect(plan.tasks[3].heap == BootPlan.Heap(address: TaskLayout.defaultHeap, size: 64 << 10, pager: 2))
+        #expect(plan.tasks[3].heap == BootPlan.Heap(address: TaskLayout.defaultHeap, size: 64 << 10, pager: 2, faultAhead: 16))
         #expect(plan.tasks[3].faultHandler == 2 && plan.tasks[1].faultHandler == nil)
         #expect(plan.regions[0].mappings.map(\.rights) == [[.read], [.read, .write]])
         #expect(plan.channels[0].client == BootPlan.End(task: 1, id: 1, badge: 9))

@@ -2,8 +2,8 @@
 //
 // A system with a user-level pager: init (the root task) starts a pager thread and two
 // client tasks whose faults go to it. The worker touches fresh heap page by page (the
-// pager backs it with zeroed frames) and times each first touch; the stray task writes
-// outside its regions, the pager reports it to init, and init stops it while the worker
+// pager backs it with zeroed frames) and times each first touch; the stray task writes its
+// one heap page, then outside it, the pager reports that to init, and init stops it while the worker
 // goes on. `umk bench` and the pager tests run it.
 
 import CShims
@@ -14,8 +14,12 @@ import UMKGuest
 public enum PagerSystem {
     /// Heap the worker touches, in pages.
     nonisolated(unsafe) public static var heapPages: UInt64 = 16384
-    /// Pages the pager maps per fault in the worker's heap.
+    /// Pages the pager maps per fault (both clients' heaps).
     nonisolated(unsafe) public static var faultAhead: UInt64 = 1
+    /// Where the stray task writes after its one heap page, as an offset into its range.
+    nonisolated(unsafe) public static var strayTarget: UInt64 = 0x9000_0000
+    /// Frames the pager has mapped so far.
+    nonisolated(unsafe) public static var mappedFrames = 0
     /// Cycles of each page's first touch (fault → pager → mapped → resumed, or none where
     /// the pager mapped the page ahead), filled by the worker.
     nonisolated(unsafe) public static var samples: [UInt64] = []
@@ -46,7 +50,8 @@ public enum PagerSystem {
         pager = Pager(clients: [
             1: PagerClient(name: "worker", vspace: worker.vspace,
                            regions: [PagerRegion(start: workerHeap, end: workerHeap + heapPages * 0x1000, faultAhead: faultAhead)]),
-            2: PagerClient(name: "stray", vspace: stray.vspace, regions: [PagerRegion(start: strayHeap, end: strayHeap + 0x1000)]),
+            2: PagerClient(name: "stray", vspace: stray.vspace,
+                           regions: [PagerRegion(start: strayHeap, end: strayHeap + 0x1000, faultAhead: faultAhead)]),
         ], allocator: alloc, reportTo: reports)
         guard TCB.configure(pagerTCB, faultEP: 0, cspaceRoot: InitialCap.initThreadCNode.rawValue, cspaceRootData: 0,
                             vspaceRoot: InitialCap.initThreadVSpace.rawValue, vspaceRootData: 0, buffer: pagerBase,
@@ -54,8 +59,9 @@ public enum PagerSystem {
               TCB.setPriority(pagerTCB, authority: InitialCap.initThreadTCB.rawValue, priority: 200) == .noError,
               startThread(pagerTCB, entry: pagerThread, stackTop: pagerBase + 33 * 0x1000, arg0: faults) == .noError,
               startThread(worker.tcb, entry: workerThread, stackTop: worker.stackTop, arg0: workerHeap) == .noError,
-              // Outside its one heap page: the pager reports it.
-              startThread(stray.tcb, entry: strayThread, stackTop: stray.stackTop, arg0: stray.address(0x9000_0000)) == .noError
+              // Its one heap page, then outside it: the pager reports that.
+              startThread(stray.tcb, entry: strayThread, stackTop: stray.stackTop, arg0: stray.address(strayTarget),
+                          arg1: strayHeap) == .noError
         else { return fail("start") }
         // Init: stop whatever the pager reports; the worker's completion arrives through
         // init's bound notification while it waits for reports.
@@ -79,9 +85,19 @@ public enum PagerSystem {
         seL4.debugHalt()
     }
 
+    /// The pager's loop (Pager.serve's), counting the frames it maps.
     static let pagerThread: @convention(c) (UInt64, UInt64) -> Void = { endpoint, _ in
         guard var p = pager else { return fail("no pager state") }
-        p.serve(endpoint)
+        var (msg, badge) = seL4.recv(endpoint)
+        while true {
+            let outcome = p.handle(msg, badge: badge)
+            mappedFrames = p.mapped
+            if case .mapped = outcome {
+                (msg, badge) = seL4.replyRecv(endpoint, MessageInfo(label: 0, length: 0))
+            } else {
+                (msg, badge) = seL4.recv(endpoint)
+            }
+        }
     }
 
     static let workerThread: @convention(c) (UInt64, UInt64) -> Void = { base, _ in
@@ -104,7 +120,8 @@ public enum PagerSystem {
         while true { _ = seL4.wait(3) }
     }
 
-    static let strayThread: @convention(c) (UInt64, UInt64) -> Void = { address, _ in
+    static let strayThread: @convention(c) (UInt64, UInt64) -> Void = { address, heap in
+        UnsafeMutablePointer<UInt64>(bitPattern: UInt(heap))!.pointee = 1
         UnsafeMutablePointer<UInt64>(bitPattern: UInt(address))!.pointee = 1
         debugPrint("stray: still running?\n")
     }

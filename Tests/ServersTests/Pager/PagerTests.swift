@@ -13,6 +13,40 @@ import UMKTestSupport
 
 @Suite("Pager", .serialized)
 struct PagerTests {
+    /// Runs the pager system; its output and the host mapping calls made.
+    func runPagerSystem(pages: UInt64, ahead: UInt64, strayTarget: UInt64 = 0x9000_0000) throws
+        -> (halted: Bool, output: String, hostMappingCalls: Int) {
+        PagerSystem.heapPages = pages
+        PagerSystem.faultAhead = ahead
+        PagerSystem.strayTarget = strayTarget
+        PagerSystem.samples = []
+        PagerSystem.mappedFrames = 0
+        defer { PagerSystem.faultAhead = 1; PagerSystem.strayTarget = 0x9000_0000 }
+        let k = Kernel(hal: try LinuxHAL(ramSize: 64 << 20, echo: false))
+        defer { k.hal.release() }
+        let r = try k.runGuests(root: PagerSystem.root)
+        return (r.halted, k.hal.outputText, k.hal.hostMappingCalls)
+    }
+
+    @Test("PAGER0003 fault-ahead: 16 pages a fault, zeroed and writable, the last run ends at the region's end, an access past it is reported")
+    func faultAhead() throws {
+        // 40 pages: faults at pages 0, 16 and 32, the last run 8 pages long.
+        let ahead = try runPagerSystem(pages: 40, ahead: 16, strayTarget: PagerSystem.heap + 0x1000)
+        #expect(ahead.halted, "\(ahead.output)")
+        #expect(ahead.output.contains("worker: touched 40 pages (0 MiB), 0 not zero, sum \(40 * 39 / 2)"), "\(ahead.output)")
+        // 40 frames for the worker and one for the stray task's one-page heap: no run went
+        // past a region's end.
+        #expect(PagerSystem.mappedFrames == 41)
+        let past = hex(LinuxWindows.address(ofSlot: 2) + PagerSystem.heap + 0x1000)
+        #expect(ahead.output.contains("pager: stray: invalid write at \(past)"), "\(ahead.output)")
+        #expect(ahead.output.contains("init: all clients accounted for"), "\(ahead.output)")
+        // The same system page by page: 40 host mappings for the worker's heap instead of 3.
+        let single = try runPagerSystem(pages: 40, ahead: 1, strayTarget: PagerSystem.heap + 0x1000)
+        #expect(single.output.contains("worker: touched 40 pages (0 MiB), 0 not zero, sum \(40 * 39 / 2)"), "\(single.output)")
+        #expect(PagerSystem.mappedFrames == 41)
+        #expect(single.hostMappingCalls - ahead.hostMappingCalls == 37)
+    }
+
     @Test("PAGER0001 a task touches 64 MiB of fresh heap through the pager; a stray task is reported and stopped")
     func sixtyFourMiB() throws {
         PagerSystem.heapPages = 16384
