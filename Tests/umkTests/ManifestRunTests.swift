@@ -799,6 +799,32 @@ struct ManifestRunTests {
         #expect(!text.contains("server: serving\nswift: sent"), "stopped before the reply: \(text)")
     }
 
+    @Test("RUN0042 umk gdb lets the faults pagers answer pass and stops where a task crashes, its thread where it faulted",
+          .enabled(if: gdb != nil))
+    func gdbStopsOnCrash() throws {
+        let dir = NSTemporaryDirectory() + "umk-gdb-crash-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir + "/c", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let cc = try umk(["cc", "-g", "-O0", "-o", dir + "/c/crash.elf", Self.root.appendingPathComponent("examples/c-crash/c/crash.c").path])
+        #expect(cc.status == 0, "\(cc.all)")
+        // A paged heap beside the crash: its faults go to the pager and pass.
+        try """
+            tasks:
+              - {name: pager, program: pager, priority: 200}
+              - {name: paged, program: heap-worker, heap: {size: 8 MiB, pager: pager}}
+              - {name: null, image: c/crash.elf}
+            """.write(toFile: dir + "/system.yaml", atomically: true, encoding: .utf8)
+        let text = try MicrokitBoardTests().run(CommandLineTests.binary.path,
+            ["gdb", "-batch", "-nx", "-ex", "run", "-ex", "umk-thread null", "-ex", "kill",
+             "--", "umk", "run", "--no-sandbox", dir + "/system.yaml"], in: dir).all
+        #expect(text.contains("umk: stopped: init: task 'null' crashed: VMFault: write at 0x0 (ip 0x"), "\(text)")
+        #expect(text.contains("umk: `umk-thread null` shows where it faulted"), "\(text)")
+        #expect(text.contains("guest thread ") && text.contains(", null (inactive): pc 0x"), "\(text)")
+        #expect(text.contains("write_through_null (p=0x0) at ") && text.contains("crash.c:8"), "\(text)")
+        #expect(text.contains("in main () at ") , "\(text)")
+        #expect(!text.contains("Program received signal SIGSEGV"), "\(text)")
+    }
+
     @Test("RUN0014 a task whose image is not an ELF file: file:line:column, exit 2, nothing started")
     func badImage() throws {
         let path = try manifest("""

@@ -33,6 +33,11 @@ static inline uint64_t umk_program_base(void) {
     return (uint64_t)(uintptr_t)__ehdr_start;
 }
 
+/// A place for a debugger's breakpoint (umk gdb stops there): init calls it once it has
+/// reported a crashed task, a fault nothing else will answer; the task's thread stays
+/// stopped where it faulted. `task` is its name, `report` what init printed.
+void umk_debug_task_crashed(const char *task, const char *report);
+
 /// The running guest's IPC buffer (its TCB's IPC buffer address, a guest address being the
 /// host address), or 0.
 extern uint64_t umk_current_ipc_buffer;

@@ -201,6 +201,8 @@ struct Parent {
             _ = TCB.suspend(tcb)
         }
         debugPrint(text)
+        // A debugger stops here, with the task's thread as it faulted.
+        plan.tasks[task].name.withCString { name in text.withCString { umk_debug_task_crashed(name, $0) } }
     }
 }
 

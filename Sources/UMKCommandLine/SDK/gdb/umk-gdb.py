@@ -4,7 +4,7 @@
 #
 #   gdb -x scripts/umk-gdb.py --args .build/debug/umk run --no-sandbox system.yaml
 #
-# - The signals umk takes as part of its work (demand paging, trapped syscalls, IRQs,
+# - The signals umk takes as part of its work (demand paging, guests' exceptions, trapped syscalls, IRQs,
 #   timers, console input) pass to umk without stopping gdb.
 # - Each program image a task runs gets its symbols at its load address as soon as umk
 #   knows it (a breakpoint on umk_debug_images_ready), so `break server.c:42` stops in a
@@ -15,6 +15,9 @@
 #   pointer) and the object it waits on.
 # - `umk-thread N` shows guest thread N's backtrace from its saved registers (the host
 #   thread's registers are the guest's for the backtrace and are put back at once).
+# - The page faults pagers answer pass unseen (SIGSEGV is umk's demand paging), but gdb
+#   stops where init reports a crashed task, a fault nothing will answer, with that task's
+#   thread stopped where it faulted (`set umk-stop-on-crash off` to go on instead).
 #
 # It reads umk_debug_info (CShims/debug.c), which gives where RAM is and the layout of a
 # TCB, so it needs no debug information for umk's Swift code.
@@ -34,7 +37,7 @@ FIELDS = ["magic", "version", "physmap", "tcb_list", "current_thread", "tcb_next
           "tcb_state", "tcb_priority", "tcb_registers", "tcb_next_ip", "tcb_user_entry",
           "tcb_blocking_object", "tcb_context", "image_count", "tcb_vspace"]
 
-for signal in ["SIGSEGV", "SIGSYS", "SIGBUS", "SIGUSR1", "SIGUSR2", "SIG38", "SIG39", "SIGALRM"]:
+for signal in ["SIGSEGV", "SIGSYS", "SIGBUS", "SIGILL", "SIGFPE", "SIGUSR1", "SIGUSR2", "SIG38", "SIG39", "SIGALRM"]:
     gdb.execute("handle %s nostop noprint pass" % signal, to_string=True)
 
 # The guests' windows (LinuxWindows: 0x1000_0000_0000 up to 0x5000_0000_0000) are
@@ -258,9 +261,45 @@ def quiet_breakpoint(location, commands):
     return b
 
 
+class StopOnCrash(gdb.Parameter):
+    """Whether gdb stops where init reports a crashed task."""
+    set_doc = "Set whether gdb stops when a guest task crashes (a fault no pager or handler answers)."
+    show_doc = "Show whether gdb stops when a guest task crashes."
+
+    def __init__(self):
+        super().__init__("umk-stop-on-crash", gdb.COMMAND_RUNNING, gdb.PARAM_BOOLEAN)
+        self.value = True
+
+    def get_set_string(self):
+        return ""
+
+
+class CrashStop(gdb.Breakpoint):
+    """init's report of a crashed task (umk_debug_task_crashed(task, report), its arguments
+    in rdi and rsi at the function's first instruction): gdb stops, naming the task."""
+
+    def __init__(self, parameter):
+        super().__init__("*umk_debug_task_crashed", internal=True)
+        self.silent = True
+        self.parameter = parameter
+
+    def stop(self):
+        if not self.parameter.value:
+            return False
+        try:
+            task = gdb.parse_and_eval("(const char *)$rdi").string()
+            report = gdb.parse_and_eval("(const char *)$rsi").string()
+        except gdb.error:
+            return True
+        print("umk: stopped: %s" % report.rstrip().split("\n")[0])
+        print("umk: `umk-thread %s` shows where it faulted; `continue` goes on (the rest of the system runs on)" % task)
+        return True
+
+
 Images()
 InfoThreads()
 Thread()
 # The images are known: their symbols, at their load addresses.
 quiet_breakpoint("umk_debug_images_ready", "umk-images")
 gdb.execute("set breakpoint pending on", to_string=True)
+CrashStop(StopOnCrash())
