@@ -764,8 +764,10 @@ struct ManifestRunTests {
                 "\(r.all)")
         #expect(r.stdout.contains("init: task 'trap' crashed: UserException: vector 6 (invalid opcode: a Swift runtime trap, such as a failed precondition, "
                                   + "an arithmetic overflow or a nil unwrapped)"), "\(r.all)")
-        // A Swift guest's IP: its offset into the program, for addr2line.
+        // A Swift guest's IP: its offset into the program, for addr2line, and the function.
         #expect(r.stdout.contains("stack overflow (ip 0x") && r.stdout.contains(", program offset 0x"), "\(r.all)")
+        #expect(r.stdout.contains(", in static ExamplePrograms.Crashes.recurse(Swift.Int) -> Swift.Int + 0x"), "\(r.all)")
+        #expect(r.stdout.contains(" in variable initialization expression of static ExamplePrograms.Crashes.trap"), "\(r.all)")
         #expect(!r.stdout.contains("still running"), "\(r.all)")
     }
 

@@ -9,6 +9,7 @@
 #ifndef UMK_GUEST_H
 #define UMK_GUEST_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /// A syscall as a guest makes it: inputs, then outputs written back in place.
@@ -37,6 +38,11 @@ static inline uint64_t umk_program_base(void) {
 /// reported a crashed task, a fault nothing else will answer; the task's thread stays
 /// stopped where it faulted. `task` is its name, `report` what init printed.
 void umk_debug_task_crashed(const char *task, const char *report);
+
+/// The function of the program holding `offset` (an offset from umk_program_base), its
+/// name demangled into `out` (cut to `size` bytes) and the offset into it; 0, or -1 if
+/// the program's symbol table does not say (a stripped program).
+int umk_program_function(uint64_t offset, char *out, size_t size, uint64_t *function_offset);
 
 /// The running guest's IPC buffer (its TCB's IPC buffer address, a guest address being the
 /// host address), or 0.

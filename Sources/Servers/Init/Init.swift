@@ -153,11 +153,15 @@ struct Parent {
     }
 
     /// An IP, with the function of the task's image it lies in and its source line; in a
-    /// Swift program's code (outside the task's window), its offset into the program, for
-    /// addr2line.
+    /// Swift program's code (outside the task's window), its offset into the program (for
+    /// addr2line's source line) and the program's function there.
     func place(_ task: Int, _ ip: UInt64) -> String {
         if !tasks[task].range.contains(ip), ip >= umk_program_base() {
-            return "\(hex(ip)), program offset \(hex(ip - umk_program_base()))"
+            let offset = ip - umk_program_base()
+            var name = [CChar](repeating: 0, count: 400), within: UInt64 = 0
+            let function = umk_program_function(offset, &name, name.count, &within) == 0
+                ? ", in \(String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)) + \(hex(within))" : ""
+            return "\(hex(ip)), program offset \(hex(offset))\(function)"
         }
         let linked = ip &- tasks[task].imageBias
         guard let function = ImageSymbol.describe(linked, in: tasks[task].symbols) else { return hex(ip) }
