@@ -20,6 +20,9 @@ public enum PagerSystem {
     nonisolated(unsafe) public static var strayTarget: UInt64 = 0x9000_0000
     /// Frames the pager has mapped so far.
     nonisolated(unsafe) public static var mappedFrames = 0
+    /// The address the stray task writes outside its heap (where its window is depends on
+    /// the other machines alive in the process).
+    nonisolated(unsafe) public static var strayAddress: UInt64 = 0
     /// Cycles of each page's first touch (fault → pager → mapped → resumed, or none where
     /// the pager mapped the page ahead), filled by the worker.
     nonisolated(unsafe) public static var samples: [UInt64] = []
@@ -47,6 +50,7 @@ public enum PagerSystem {
         // The pager runs as a thread of init's, in init's CSpace and VSpace, with its own
         // share of the memory (init allocates nothing after this point).
         let workerHeap = worker.address(heap), strayHeap = stray.address(heap)
+        strayAddress = stray.address(strayTarget)
         pager = Pager(clients: [
             1: PagerClient(name: "worker", vspace: worker.vspace,
                            regions: [PagerRegion(start: workerHeap, end: workerHeap + heapPages * 0x1000, faultAhead: faultAhead)]),

@@ -19,7 +19,7 @@ extension LinuxHAL {
         // Mappings made for the thread's own address space become real before it runs
         // (those of other address spaces may wait: a pager's run of Maps for a client is
         // one host mapping when the client next runs).
-        if let run = pendingRun, run.asid == asid { commitMappings() }
+        if pendingRunASID != .max, pendingRunASID == asid { commitMappings() }
         // Strict mode: the thread's window open (its io block is written below), the rest closed.
         if strict { strictSwitch(to: asid) }
         let area = unsafe LinuxThreadArea.of(n, physmap)

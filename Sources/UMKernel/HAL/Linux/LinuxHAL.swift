@@ -27,7 +27,11 @@ public struct LinuxHAL: HAL {
     /// valid while it does not change.
     public private(set) var unmapGeneration: UInt64 = 0
     /// Fresh mappings not made yet: consecutive frames are mapped by one mmap.
-    var pendingRun: PendingRun?
+    var pendingRun: PendingRun? {
+        didSet { pendingRunASID = pendingRun?.asid ?? .max }
+    }
+    /// The pending run's ASID, or .max: one word for every kernel exit to test.
+    private(set) var pendingRunASID: UInt64 = .max
     /// Host mapping calls made (mmap/mprotect), for measurements.
     public private(set) var hostMappingCalls = 0
     /// Debug output so far (also written to stdout if `echo` is set).
@@ -277,7 +281,9 @@ public struct LinuxHAL: HAL {
     }
 
     /// Makes the mappings still pending. restore calls it before a thread of their address
-    /// space runs; anything else that looks at a window's memory must call it first.
+    /// space runs; anything else that looks at a window's memory must call it first. Out of
+    /// line: every kernel exit's restore has its test, none of its body.
+    @inline(never)
     public mutating func commitMappings() {
         guard let run = pendingRun else { return }
         pendingRun = nil
