@@ -118,33 +118,45 @@ public struct ManifestCompiler {
             }
             let mcp = t.mcp?.value ?? t.priority.value
             if let p = t.mcp, p.value > 254 { report(p.at, "mcp must be at most 254, not \(p.value)") }
-            let stack = t.stack?.value ?? 64 << 10
+            // A value out of range is reported, and the plan (never run then) keeps the
+            // default, so nothing below computes with it.
+            var stack: UInt64 = 64 << 10
             if let s = t.stack {
                 if s.value == 0 || s.value % 4096 != 0 {
                     report(s.at, "stack must be a positive multiple of 4 KiB, not \(s.value) bytes")
                 } else if s.value > TaskLayout.maxStack {
                     report(s.at, "stack must be at most 8 MiB, not \(describe(s.value))")
+                } else {
+                    stack = s.value
                 }
             }
             let bitsDefault: UInt64 = m.tasks.contains { $0.heap?.pager.value == t.name.value } ? 14 : 8
-            let cnodeBits = t.cspaceBits?.value ?? bitsDefault
-            if let b = t.cspaceBits, b.value < 7 || b.value > 20 {
-                report(b.at, "cspace_bits must be between 7 and 20 (the task's reserved slots need 2^7), not \(b.value)")
+            var cnodeBits = bitsDefault
+            if let b = t.cspaceBits {
+                if b.value < 7 || b.value > 20 {
+                    report(b.at, "cspace_bits must be between 7 and 20 (the task's reserved slots need 2^7), not \(b.value)")
+                } else {
+                    cnodeBits = b.value
+                }
             }
             var heap: BootPlan.Heap?
             if let h = t.heap {
                 let address = h.address?.value ?? TaskLayout.defaultHeap
                 let where_ = h.address?.at ?? h.at
+                var valid = true
                 if h.size.value == 0 || h.size.value % 4096 != 0 {
                     report(h.size.at, "heap.size must be a positive multiple of 4 KiB, not \(h.size.value) bytes")
+                    valid = false
                 }
-                if checkRange(address, h.size.value, alignment: 4096, at: where_, what: "heap"), let span = imageSpans[i] {
-                    if address < span.end && span.start < address + h.size.value {
+                if checkRange(address, h.size.value, alignment: 4096, at: where_, what: "heap") {
+                    if let span = imageSpans[i], address < span.end && span.start < address + h.size.value {
                         report(where_, "heap: \(hex(address))-\(hex(address + h.size.value)) overlaps the image "
                             + "(\(hex(span.start))-\(hex(span.end)))")
                     }
+                } else {
+                    valid = false
                 }
-                if let p = lookup(h.pager, "heap.pager") {
+                if let p = lookup(h.pager, "heap.pager"), valid {
                     if p == i {
                         report(h.pager.at, "task '\(t.name.value)' cannot be its own pager")
                     } else if !pagerPrograms.contains(m.tasks[p].program?.value ?? "") {
@@ -287,6 +299,10 @@ public struct ManifestCompiler {
                 report(r.size.at, "region '\(r.name.value)': size must be a positive multiple of its page size (\(describe(page))), not \(r.size.value) bytes")
                 continue
             }
+            if r.size.value > Self.maxRAM {
+                report(r.size.at, "region '\(r.name.value)': size \(describe(r.size.value)) is more than the largest RAM (\(describe(Self.maxRAM)))")
+                continue
+            }
             var mappings: [BootPlan.Mapping] = []
             var mappedInto: Set<Int> = []
             for map in r.mappings {
@@ -326,7 +342,7 @@ public struct ManifestCompiler {
             needed = Self.ramNeeded(root: rootImage!.elf)
         }
         let ram = m.ram?.value ?? Manifest.defaultRAM
-        if let r = m.ram, r.value < 4 << 20 || r.value > 64 << 30 {
+        if let r = m.ram, r.value < 4 << 20 || r.value > Self.maxRAM {
             report(r.at, "ram must be between 4 MiB and 64 GiB, not \(describe(r.value))")
         } else if needed > ram {
             report(m.ram?.at ?? m.at, "RAM too small for the plan: \(describe(ram)) given, at least \(describe(needed)) needed (kernel and init, every task's objects, stacks, regions and heaps)")
@@ -357,7 +373,8 @@ public struct ManifestCompiler {
         }
         let (end, overflow) = start.addingReportingOverflow(size)
         if start < TaskLayout.reservedEnd || overflow || end > TaskLayout.addressSpaceEnd {
-            report(at, "\(what): \(hex(start))-\(hex(end)) is out of range (a task's regions lie between \(hex(TaskLayout.reservedEnd)) and \(hex(TaskLayout.addressSpaceEnd)))")
+            let range = overflow ? "\(hex(start)) + \(hex(size)) (past 2^64)" : "\(hex(start))-\(hex(end))"
+            report(at, "\(what): \(range) is out of range (a task's regions lie between \(hex(TaskLayout.reservedEnd)) and \(hex(TaskLayout.addressSpaceEnd)))")
             return false
         }
         return true
@@ -452,22 +469,27 @@ public struct ManifestCompiler {
     /// boot objects, then per task its TCB, CNode, VSpace, IPC buffer, start info, stack and
     /// the paging structures for each area it maps, regions (once), and heaps with the
     /// tables and slots their pager needs.
+    /// The most RAM a manifest may give.
+    static let maxRAM: UInt64 = 64 << 30
+
+    /// Saturating: a plan whose sizes add up past 2^64 needs "more than any RAM".
     public static func ramNeeded(_ plan: BootPlan, images: [ImageModule] = []) -> UInt64 {
         let page: UInt64 = 4096
-        var total: UInt64 = 0x8000 + (1 << (12 + ObjectSize.slotBits)) + (1 << 20) + 64 * page
+        var total = Saturating(0x8000 + (1 << (12 + ObjectSize.slotBits)) + (1 << 20) + 64 * page)
         // Each image travels once as a boot module and is loaded into each task that runs it.
         for image in images { total += (UInt64(image.bytes.count) + 2 * page) & ~(page - 1) }
         for t in plan.tasks {
-            if let i = t.image, Int(i) < images.count { total += images[Int(i)].elf.memoryBytes + 4 * page }
-            total += (1 << ObjectSize.tcbBits) + (1 << (t.cnodeBits + ObjectSize.slotBits)) + page
-            total += (1 + TaskLayout.startInfoMaxPages + t.stackPages) * page + 4 * page
-            if let h = t.heap { total += h.size + (h.size >> 9) + 3 * page }
+            if let i = t.image, Int(i) < images.count { total += Saturating(images[Int(i)].elf.memoryBytes) + 4 * page }
+            total += (1 << ObjectSize.tcbBits) + page
+            total += t.cnodeBits + ObjectSize.slotBits < 64 ? 1 << (t.cnodeBits + ObjectSize.slotBits) : .max
+            total += (Saturating(1 + TaskLayout.startInfoMaxPages) + t.stackPages) * page + 4 * page
+            if let h = t.heap { total += Saturating(h.size) + (h.size >> 9) + 3 * page }
         }
         for r in plan.regions {
             total += r.size
-            total += UInt64(r.mappings.count) * (3 + (r.size >> 21) + 1) * page
+            total += Saturating(UInt64(r.mappings.count)) * (Saturating(3 + 1) + (r.size >> 21)) * page
         }
-        return total
+        return total.value
     }
 }
 
@@ -477,6 +499,7 @@ func describe(_ bytes: UInt64) -> String {
     if bytes >= 1 << 30 && bytes % (1 << 30) == 0 { return "\(bytes >> 30) GiB" }
     if bytes >= 1 << 20 && bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
     if bytes >= 1 << 10 && bytes % (1 << 10) == 0 { return "\(bytes >> 10) KiB" }
+    if bytes >= 1 << 30 { return String(format1(Double(bytes) / Double(1 << 30))) + " GiB" }
     if bytes >= 1 << 20 { return String(format1(Double(bytes) / Double(1 << 20))) + " MiB" }
     return "\(bytes) bytes"
 }

@@ -16,6 +16,11 @@ public struct ManifestParser {
     /// Parses `text`; throws every problem found (shape and meaning are reported together
     /// by `Manifest.load`).
     public mutating func parse(_ text: String) -> Manifest? {
+        if let at = YAMLAliasBudget.firstExcess(in: text) {
+            report(at, "YAML aliases here expand to more than \(YAMLAliasBudget.limit) nodes (umk's limit; an alias "
+                + "bomb?): write the values out, or use fewer aliases of aliases")
+            return nil
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -283,6 +288,12 @@ public struct ManifestParser {
         guard let node, let s = scalarText(node, what) else { return nil }
         guard let v = Self.parseDuration(s), v > 0 else {
             report(at(node), "\(what) must be a duration such as 10 s or 500 ms, not '\(s)'")
+            return nil
+        }
+        // The run's clocks count nanoseconds in 64 bits; a limit below a millisecond would
+        // round to none.
+        guard v >= 0.001, v <= 1_000_000 else {
+            report(at(node), "\(what) must be between 1 ms and 1000000 s, not '\(s)'")
             return nil
         }
         return Located(v, at: at(node))

@@ -25,6 +25,56 @@ struct ManifestErrorTests {
         }
     }
 
+    @Test("MANIFEST0013 hostile numbers are refused at their place, never trap: sizes near 2^64, huge cspace_bits, timeouts out of range")
+    func hostileNumbers() {
+        #expect(problems("""
+            tasks:
+              - {name: p, program: pager, priority: 200}
+              - {name: w, program: ping, heap: {size: 0xFFFFFFFFFFFFF000, pager: p}}
+              - {name: s, program: ping, stack: 0xFFFFFFFFFFFFF000, cspace_bits: 18446744073709551615}
+            regions:
+              - {name: r, size: 0xFFFFFFFFFFFFF000, map: [{task: w, address: 0x5000_0000}]}
+              - {name: q, size: 4 KiB, map: [{task: s, address: 0xFFFFFFFFFFFFF000}]}
+            """) == [
+            "3:36: heap: 0x40000000 + 0xfffffffffffff000 (past 2^64) is out of range (a task's regions lie between 0x2000000 and 0x400000000)",
+            "4:37: stack must be at most 8 MiB, not 18014398509481980 KiB",
+            "4:70: cspace_bits must be between 7 and 20 (the task's reserved slots need 2^7), not 18446744073709551615",
+            "6:21: region 'r': size 18014398509481980 KiB is more than the largest RAM (64 GiB)",
+            "7:53: region 'q': 0xfffffffffffff000 + 0x1000 (past 2^64) is out of range (a task's regions lie between 0x2000000 and 0x400000000)",
+        ])
+        #expect(problems("""
+            tasks:
+              - {name: a, program: ping}
+            expect: {timeout: 99999999999 s}
+            """) == ["3:19: expect.timeout must be between 1 ms and 1000000 s, not '99999999999 s'"])
+        #expect(problems("""
+            tasks:
+              - {name: a, program: ping}
+            expect: {timeout: 0.0000000001 s}
+            """) == ["3:19: expect.timeout must be between 1 ms and 1000000 s, not '0.0000000001 s'"])
+    }
+
+    @Test("MANIFEST0014 YAML aliases that would expand past 100,000 nodes (an alias bomb) are refused at the alias, at once")
+    func aliasBomb() {
+        var lines = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+        for (previous, name) in zip("abcdefgh", "bcdefghi") {
+            lines.append("\(name): &\(name) [\(Array(repeating: "*\(previous)", count: 9).joined(separator: ", "))]")
+        }
+        lines += ["tasks:", "  - {name: t, program: ping, ? *i : 1}"]
+        let clock = ContinuousClock()
+        var found: [String] = []
+        let took = clock.measure { found = problems(lines.joined(separator: "\n")) }
+        #expect(found == ["6:8: YAML aliases here expand to more than 100000 nodes (umk's limit; an alias bomb?): write the values out, or use fewer aliases of aliases"])
+        // Refused before any expansion (Yams would take minutes); generous for a slow host.
+        #expect(took < .seconds(5))
+        // A few aliases, as manifests use them, are fine.
+        #expect(problems("""
+            defaults: &d {program: ping, priority: 100}
+            tasks:
+              - {name: a, <<: *d}
+            """).allSatisfy { !$0.contains("alias") })
+    }
+
     @Test("MANIFEST0012 a task beyond the address spaces the machine runs at once is refused where it is named")
     func tooManyAddressSpaces() {
         let yaml = """
