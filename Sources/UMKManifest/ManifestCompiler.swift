@@ -93,15 +93,29 @@ public struct ManifestCompiler {
         }
         func lookup(_ name: Located<String>, _ role: String) -> Int? {
             guard let i = index[name.value] else {
-                let known = Set(m.tasks.map(\.name.value)).sorted().joined(separator: ", ")
+                // The first few names (a long list would repeat in every such message).
+                let some = Set(m.tasks.prefix(20).map(\.name.value)).sorted().joined(separator: ", ")
+                let known = m.tasks.count > 20 ? some + ", ... (\(m.tasks.count) tasks)" : some
                 report(name.at, "\(role) '\(name.value)' is not a task of this manifest (tasks: \(known))")
                 return nil
             }
             return i
         }
 
+        let pagerNames = Set(m.tasks.compactMap { $0.heap?.pager.value })
         var tasks: [BootPlan.Task] = []
         for (i, t) in m.tasks.enumerated() {
+            if t.name.value.utf8.count > Self.maxNameBytes {
+                report(t.name.at, "a task's name must be at most \(Self.maxNameBytes) bytes, not \(t.name.value.utf8.count)")
+            }
+            // Name, program and arguments travel in the task's start info, with its caps.
+            let startInfoText = t.args.reduce(16 + t.name.value.utf8.count + (t.program?.value.utf8.count ?? 0)) {
+                $0 + 16 + $1.utf8.count
+            }
+            if startInfoText > Self.maxStartInfoText {
+                report(t.at, "task '\(t.name.value)': its name, program and \(t.args.count) arguments take \(startInfoText) "
+                    + "bytes; a task's start info holds at most \(Self.maxStartInfoText)")
+            }
             if i + 1 == addressSpaces {
                 report(t.name.at, "task '\(t.name.value)' would be address space \(i + 2) with init's; this machine runs "
                     + "at most \(addressSpaces) at once (\(m.tasks.count) tasks here)")
@@ -126,11 +140,14 @@ public struct ManifestCompiler {
                     report(s.at, "stack must be a positive multiple of 4 KiB, not \(s.value) bytes")
                 } else if s.value > TaskLayout.maxStack {
                     report(s.at, "stack must be at most 8 MiB, not \(describe(s.value))")
+                } else if s.value < Self.minStack {
+                    report(s.at, "stack must be at least \(describe(Self.minStack)) (a task's first frames need that much), "
+                        + "not \(describe(s.value))")
                 } else {
                     stack = s.value
                 }
             }
-            let bitsDefault: UInt64 = m.tasks.contains { $0.heap?.pager.value == t.name.value } ? 14 : 8
+            let bitsDefault: UInt64 = pagerNames.contains(t.name.value) ? 14 : 8
             var cnodeBits = bitsDefault
             if let b = t.cspaceBits {
                 if b.value < 7 || b.value > 20 {
@@ -170,7 +187,14 @@ public struct ManifestCompiler {
             var handler: UInt64?
             if let f = t.faultHandler, f.value != "init" {
                 if let j = lookup(f, "fault_handler") {
-                    if j == i { report(f.at, "task '\(t.name.value)' cannot handle its own faults") }
+                    if j == i {
+                        report(f.at, "task '\(t.name.value)' cannot handle its own faults")
+                    } else if let program = m.tasks[j].program?.value, programs.contains(program),
+                              !pagerPrograms.contains(program) {
+                        // An image may serve faults; of the programs, only the pagers do.
+                        report(f.at, "fault_handler '\(f.value)' runs '\(program)', which never receives faults: "
+                            + "the faults of '\(t.name.value)' would be lost (name a pager program, an image, or init)")
+                    }
                     handler = UInt64(j)
                 }
             } else if let heap {
@@ -183,6 +207,8 @@ public struct ManifestCompiler {
                 ports: t.ports.map { BootPlan.PortGrant(first: $0.first, last: $0.last, id: $0.id.value) },
                 image: image.map(UInt64.init)))
         }
+
+        checkPagerCycles(tasks, m)
 
         // Local ids: one cap per (task, id), except server ends shared by channels of one kind.
         var used: [[UInt64: (what: String, at: SourceLocation)]] = Array(repeating: [:], count: m.tasks.count)
@@ -198,7 +224,7 @@ public struct ManifestCompiler {
             }
         }
         var irqOwner: [UInt64: SourceLocation] = [:]
-        var portOwners: [(first: UInt64, last: UInt64, at: SourceLocation)] = []
+        var portOwners = IntervalSet<SourceLocation>()
         for (i, t) in m.tasks.enumerated() {
             for g in t.irqs {
                 claim(i, g.id, "IRQ \(g.irq.value)")
@@ -212,10 +238,8 @@ public struct ManifestCompiler {
             }
             for g in t.ports {
                 claim(i, g.id, "ports")
-                if let o = portOwners.first(where: { g.first <= $0.last && $0.first <= g.last }) {
-                    report(g.ports, "ports \(hex(g.first))-\(hex(g.last)) overlap ports \(hex(o.first))-\(hex(o.last)) granted at \(o.at)")
-                } else {
-                    portOwners.append((g.first, g.last, g.ports))
+                if let o = portOwners.insert(g.first, g.last + 1, g.ports) {
+                    report(g.ports, "ports \(hex(g.first))-\(hex(g.last)) overlap ports \(hex(o.start))-\(hex(o.end - 1)) granted at \(o.payload)")
                 }
             }
         }
@@ -278,11 +302,15 @@ public struct ManifestCompiler {
         // Regions.
         var regions: [BootPlan.Region] = []
         var regionNames: [String: SourceLocation] = [:]
-        var spans: [[(start: UInt64, end: UInt64, what: String)]] = tasks.map { t in
-            (t.heap.map { [($0.address, $0.address + $0.size, "the heap")] } ?? [])
+        // What each task has mapped so far (a heap and an image that overlap each other
+        // were reported above; the image then does not count again).
+        var spans: [IntervalSet<String>] = tasks.map { t in
+            var set = IntervalSet<String>()
+            if let h = t.heap { _ = set.insert(h.address, h.address + h.size, "the heap") }
+            return set
         }
         for (i, span) in imageSpans.enumerated() {
-            if let span { spans[i].append((span.start, span.end, "the image")) }
+            if let span { _ = spans[i].insert(span.start, span.end, "the image") }
         }
         for r in m.regions {
             if let previous = regionNames[r.name.value] {
@@ -322,10 +350,8 @@ public struct ManifestCompiler {
                 if !rights.contains(.read) { report(map.rights.at, "a mapping must at least be readable ('r')") }
                 let a = map.address.value
                 if checkRange(a, r.size.value, alignment: page, at: map.address.at, what: "region '\(r.name.value)'") {
-                    if let o = spans[t].first(where: { a < $0.end && $0.start < a + r.size.value }) {
-                        report(map.address.at, "region '\(r.name.value)' at \(hex(a))-\(hex(a + r.size.value)) overlaps \(o.what) of '\(map.task.value)' (\(hex(o.start))-\(hex(o.end)))")
-                    } else {
-                        spans[t].append((a, a + r.size.value, "region '\(r.name.value)'"))
+                    if let o = spans[t].insert(a, a + r.size.value, "region '\(r.name.value)'") {
+                        report(map.address.at, "region '\(r.name.value)' at \(hex(a))-\(hex(a + r.size.value)) overlaps \(o.payload) of '\(map.task.value)' (\(hex(o.start))-\(hex(o.end)))")
                     }
                 }
                 mappings.append(BootPlan.Mapping(task: UInt64(t), address: a, rights: rights))
@@ -380,26 +406,61 @@ public struct ManifestCompiler {
         return true
     }
 
+    /// Tasks whose heaps are paged by each other (p's by q and q's by p, or a longer loop)
+    /// can deadlock: a pager faulting on its own heap waits for a pager that may be waiting
+    /// for it. Each task has at most one pager, so each loop is found by following pagers.
+    mutating func checkPagerCycles(_ tasks: [BootPlan.Task], _ m: Manifest) {
+        var done = [Bool](repeating: false, count: tasks.count)
+        for start in tasks.indices where !done[start] {
+            var path: [Int] = [], onPath: [Int: Int] = [:]
+            var t: Int? = start
+            while let current = t, !done[current], onPath[current] == nil {
+                onPath[current] = path.count
+                path.append(current)
+                t = tasks[current].heap.map { Int($0.pager) }
+            }
+            if let current = t, let first = onPath[current] {
+                let loop = path[first...]
+                let names = (loop + [current]).map { "'\(m.tasks[$0].name.value)'" }.joined(separator: " is paged by ")
+                let at = m.tasks[loop.min()!].heap!.pager.at
+                report(at, "pagers paging each other can deadlock: \(names)")
+            }
+            for p in path { done[p] = true }
+        }
+    }
+
     /// Microkit's rule: the endpoint call graph has no cycles (with strictly rising
     /// priorities it cannot, but each is reported on its own terms).
     mutating func checkCycles(_ calls: [Int: [(to: Int, channel: Manifest.Channel)]], _ m: Manifest) {
         var state: [Int: Int] = [:] // 1 on the path, 2 done
         var path: [Int] = []
         var reported = false
-        func visit(_ t: Int) {
-            state[t] = 1
-            path.append(t)
-            for (to, channel) in calls[t] ?? [] where !reported {
+        // Depth first without recursion (a chain of thousands of tasks is a deep path):
+        // each entry is a task on the path and the index of its next call to follow.
+        func visit(_ root: Int) {
+            var stack: [(task: Int, next: Int)] = [(root, 0)]
+            state[root] = 1
+            path.append(root)
+            while let (t, next) = stack.last, !reported {
+                let edges = calls[t] ?? []
+                guard next < edges.count else {
+                    stack.removeLast()
+                    path.removeLast()
+                    state[t] = 2
+                    continue
+                }
+                stack[stack.count - 1].next += 1
+                let (to, channel) = edges[next]
                 if state[to] == 1 {
                     let loop = path[path.firstIndex(of: to)!...].map { m.tasks[$0].name.value } + [m.tasks[to].name.value]
                     report(channel.at, "channel '\(channel.name.value)' closes a call cycle: \(loop.joined(separator: " -> "))")
                     reported = true
                 } else if state[to] == nil {
-                    visit(to)
+                    state[to] = 1
+                    path.append(to)
+                    stack.append((to, 0))
                 }
             }
-            path.removeLast()
-            state[t] = 2
         }
         for t in calls.keys.sorted() where state[t] == nil && !reported { visit(t) }
     }
@@ -471,6 +532,14 @@ public struct ManifestCompiler {
     /// tables and slots their pager needs.
     /// The most RAM a manifest may give.
     static let maxRAM: UInt64 = 64 << 30
+    /// The smallest stack a task may have: a Swift program's first frames (a debug build's)
+    /// need more than 12 KiB.
+    static let minStack: UInt64 = 16 << 10
+    /// A task name's longest (it names the task's thread, reports and channels).
+    static let maxNameBytes = 64
+    /// Bytes of name, program and arguments a task's start info holds (half of its 15
+    /// pages; caps, regions and a pager's clients take the rest).
+    static let maxStartInfoText = 30 << 10
 
     /// Saturating: a plan whose sizes add up past 2^64 needs "more than any RAM".
     public static func ramNeeded(_ plan: BootPlan, images: [ImageModule] = []) -> UInt64 {

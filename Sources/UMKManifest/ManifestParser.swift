@@ -16,9 +16,8 @@ public struct ManifestParser {
     /// Parses `text`; throws every problem found (shape and meaning are reported together
     /// by `Manifest.load`).
     public mutating func parse(_ text: String) -> Manifest? {
-        if let at = YAMLAliasBudget.firstExcess(in: text) {
-            report(at, "YAML aliases here expand to more than \(YAMLAliasBudget.limit) nodes (umk's limit; an alias "
-                + "bomb?): write the values out, or use fewer aliases of aliases")
+        if let excess = YAMLPrecheck.firstExcess(in: text) {
+            report(excess.at, excess.problem)
             return nil
         }
         let root: Node?

@@ -75,6 +75,74 @@ struct ManifestErrorTests {
             """).allSatisfy { !$0.contains("alias") })
     }
 
+    /// A valid manifest of `n` tasks: callers and servers in pairs, a notification chain
+    /// between the pairs, and a region for every tenth task.
+    static func sized(_ n: Int) -> String {
+        var lines = ["ram: 64 GiB", "tasks:"]
+        for i in 0..<n { lines.append("  - {name: t\(i), program: \(i % 2 == 0 ? "ping" : "pong"), priority: \(i % 2 == 0 ? 100 : 150)}") }
+        lines.append("regions:")
+        for i in stride(from: 0, to: n, by: 10) { lines.append("  - {name: r\(i), size: 4 KiB, map: [{task: t\(i), address: 0x5000_0000}]}") }
+        lines.append("channels:")
+        for i in stride(from: 0, to: n - 1, by: 2) {
+            lines.append("  - {name: c\(i), client: {task: t\(i), id: 1}, server: {task: t\(i + 1), id: 2}}")
+            if i + 2 < n { lines.append("  - {name: n\(i), kind: notification, client: {task: t\(i + 1), id: 3}, server: {task: t\(i + 2), id: 4}}") }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    @Test("MANIFEST0015 checking grows linearly: 10,000 tasks take about ten times 1,000 (a quadratic step would take a hundred); past 16,384 items a list is refused before it is built")
+    func linearCheck() {
+        let clock = ContinuousClock()
+        func seconds(_ n: Int) -> Double {
+            let text = Self.sized(n)
+            var problems: [String] = []
+            let d = clock.measure {
+                do throws(ManifestError) {
+                    _ = try Manifest.compile(text, file: "m.yaml", programs: Self.programs, addressSpaces: 1 << 20)
+                } catch {
+                    problems = error.diagnostics.map { $0.message }
+                }
+            }
+            // Checked through: at most the plan is too large for init's boot modules.
+            #expect(problems.allSatisfy { $0.hasPrefix("the compiled plan") }, "\(problems.prefix(3))")
+            return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        }
+        _ = seconds(200)  // warm up
+        let small = seconds(1_000), large = seconds(10_000)
+        // Generous: linear is about 10; quadratic would be about 100.
+        #expect(large / small < 35, "1,000 tasks \(small) s, 10,000 tasks \(large) s")
+        var huge = ["tasks:"]
+        for i in 0..<20_000 { huge.append("  - {name: t\(i), program: ping}") }
+        #expect(problems(huge.joined(separator: "\n")) == ["16386:5: 'tasks' has more than 16384 items (umk's limit; no machine runs that many)"])
+    }
+
+    @Test("MANIFEST0016 pagers paging each other, a fault handler that never receives faults, names, arguments and stacks that could not boot: each refused at its place")
+    func onlyWhatBoots() {
+        #expect(problems("""
+            tasks:
+              - {name: p, program: pager, priority: 200, heap: {size: 64 KiB, pager: q}}
+              - {name: q, program: pager, priority: 200, heap: {size: 64 KiB, pager: r}}
+              - {name: r, program: pager, priority: 200, heap: {size: 64 KiB, pager: p}}
+              - {name: w, program: ping, heap: {size: 64 KiB, pager: p}, fault_handler: h}
+              - {name: h, program: pong}
+              - {name: s, program: ping, stack: 8 KiB}
+            """) == [
+            "2:74: pagers paging each other can deadlock: 'p' is paged by 'q' is paged by 'r' is paged by 'p'",
+            "5:77: fault_handler 'h' runs 'pong', which never receives faults: the faults of 'w' would be lost (name a pager program, an image, or init)",
+            "7:37: stack must be at least 16 KiB (a task's first frames need that much), not 8 KiB",
+        ])
+        let long = String(repeating: "n", count: 65)
+        let args = Array(repeating: "x", count: 2_000).joined(separator: ", ")
+        #expect(problems("""
+            tasks:
+              - {name: \(long), program: ping}
+              - {name: a, program: ping, args: [\(args)]}
+            """) == [
+            "2:12: a task's name must be at most 64 bytes, not 65",
+            "3:5: task 'a': its name, program and 2000 arguments take 34021 bytes; a task's start info holds at most 30720",
+        ])
+    }
+
     @Test("MANIFEST0012 a task beyond the address spaces the machine runs at once is refused where it is named")
     func tooManyAddressSpaces() {
         let yaml = """
