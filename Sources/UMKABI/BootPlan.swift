@@ -71,7 +71,8 @@ public enum InitRequest: UInt64, Sendable {
     case exit = 1
     /// MR0 = status: stop the whole system with this exit status.
     case halt = 2
-    /// From a pager: MR0 client task id, MR1 IP, MR2 address, MR3 0 read / 1 write / 2 execute.
+    /// From a pager: MR0 client task id, MR1 IP, MR2 address, MR3 0 read / 1 write / 2 execute,
+    /// or 3: the pager ran out of memory for that page.
     case invalidAccess = 3
 }
 

@@ -95,6 +95,10 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         umk_line_buffer_stdout()
         if sandboxedSamples { return try printSandboxedSamples() }
+        #if DEBUG
+        FileHandle.standardError.write(Data(("umk bench: this is a debug build: its figures are not meaningful "
+            + "(build with swift build -c release)\n").utf8))
+        #endif
         let hz = Double(tscHz())
         var counter = [UInt64](repeating: 0, count: 10_000)
         _ = umk_baseline_counter(&counter, Int32(counter.count))
@@ -241,6 +245,10 @@ struct BenchCommand: ParsableCommand {
             progress("idle CPU")
             let idle = try idleCPU(seconds: 1)
             idleLine = "idle: console driver + timer server waiting \(String(format: "%.2f", idle.wall)) s used \(String(format: "%.3f", idle.cpu * 1000)) ms of CPU (\(String(format: "%.3f", idle.cpu / idle.wall * 100)) %)"
+        }
+        if rows.isEmpty && idleLine == nil, let filter {
+            throw ValidationError("--filter '\(filter)' matches no row (rows are named kernel-*, ipc-*, trap-*, signal, poll, "
+                + "yield, send-higher, user-exception*, thread-create, vmfault*, irq-*, idle)")
         }
         if json {
             let encoder = JSONEncoder()

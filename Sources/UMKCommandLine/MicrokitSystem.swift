@@ -12,7 +12,10 @@ enum MicrokitSystem {
     /// The SDF and search path `file` stands for, or nil if `file` is not a Microkit system
     /// (a YAML manifest). Search paths given on the command line win over an image's.
     static func locate(_ file: String, searchPaths: [String]) throws(ManifestError) -> (sdf: String, searchPaths: [String])? {
-        let head = FileHandle(forReadingAtPath: file).map { h in defer { try? h.close() }; return h.readData(ofLength: 512) } ?? Data()
+        // What cannot be read (a directory, a missing file) is not Microkit's: the manifest
+        // loader says why.
+        guard case .success(let data) = FileText.read(file) else { return nil }
+        let head = data.prefix(512)
         if MicrokitImage.isImage(head) {
             let image = try MicrokitImage.load(path: file)
             return (image.system, searchPaths.isEmpty ? image.searchPaths : searchPaths)

@@ -122,6 +122,17 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        do {
+            try runChecked()
+        } catch let failure as HostError {
+            // What the host refused before or while a system ran (a console socket that
+            // cannot be bound, a recording that cannot be written): the documented status.
+            FileHandle.standardError.write(Data("umk: host failure: \(failure)\n".utf8))
+            throw ExitCode(4)
+        }
+    }
+
+    private func runChecked() throws {
         umk_line_buffer_stdout()
         if let root { return try runRoot(root) }
         guard let file else { return try runDemo() }

@@ -7,6 +7,8 @@
 
 import ArgumentParser
 import CShims
+import Foundation
+import UMKManifest
 import UMKernel
 
 /// The umk command line.
@@ -37,6 +39,18 @@ public struct UMK: ParsableCommand {
     /// programs (`ProgramRegistry.register`) first: manifests name them.
     public static func main() {
         started = umk_monotonic_ns()
+        suggestCommand(Array(CommandLine.arguments.dropFirst()))
         main(nil)
+    }
+
+    /// A first argument that is no command but close to one (`umk rnu`): say which was
+    /// meant, and stop with the usage error status.
+    static func suggestCommand(_ arguments: [String]) {
+        guard let first = arguments.first, !first.hasPrefix("-") else { return }
+        let names = configuration.subcommands.map { $0._commandName } + ["help"]
+        guard !names.contains(first),
+              let near = names.min(by: { distance($0, first) < distance($1, first) }), distance(near, first) <= 2 else { return }
+        FileHandle.standardError.write(Data("umk: '\(first)' is not a command; did you mean '\(near)'? (umk --help lists them)\n".utf8))
+        Foundation.exit(64)
     }
 }

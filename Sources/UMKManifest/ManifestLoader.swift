@@ -40,14 +40,7 @@ extension Manifest {
     /// Reads and compiles the manifest at `path`.
     public static func load(path: String, programs: Set<String>, addressSpaces: Int = .max,
                             taskAddressRange: ((Int) -> Range<UInt64>)? = nil) throws(ManifestError) -> CompiledSystem {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ManifestError([ManifestDiagnostic(file: path, location: SourceLocation(line: 1, column: 1),
-                                                    message: "cannot read the file")])
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ManifestError([ManifestDiagnostic(file: path, location: SourceLocation(line: 1, column: 1),
-                                                    message: "not UTF-8 text")])
-        }
+        let text = try FileText.text(path).get()
         return try compile(text, file: path, programs: programs, addressSpaces: addressSpaces,
                            taskAddressRange: taskAddressRange)
     }

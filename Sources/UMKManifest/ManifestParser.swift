@@ -275,6 +275,12 @@ public struct ManifestParser {
     /// A size: bytes, or a number with B, KiB, MiB or GiB (K, M, G also).
     mutating func size(_ node: Node?, _ what: String) -> Located<UInt64>? {
         guard let node, let s = scalarText(node, what) else { return nil }
+        let t = s.trimmingCharacters()
+        if (t.hasPrefix("0x") || t.hasPrefix("0X")), t.last == "B" || t.last == "b", !t.contains(" ") {
+            // 0x1000B: B is a hex digit too.
+            report(at(node), "\(what) '\(s)' is ambiguous (B is a hex digit): write '\(t.dropLast()) B' for bytes")
+            return nil
+        }
         guard let v = Self.parseSize(s) else {
             report(at(node), "\(what) must be a size such as 4096, 64 KiB or 16 MiB, not '\(s)'")
             return nil
@@ -326,8 +332,10 @@ public struct ManifestParser {
 
     static func parseSize(_ text: String) -> UInt64? {
         let s = text.trimmingCharacters()
-        let digits = s.prefix { $0.isHexDigit || $0 == "x" || $0 == "X" || $0 == "_" }
-        guard let n = parseInteger(String(digits)) else { return nil }
+        // Hex digits after 0x, else decimal ones: "16777216B" is 16777216 bytes.
+        let hex = s.hasPrefix("0x") || s.hasPrefix("0X")
+        let digits = hex ? "0x" + s.dropFirst(2).prefix { $0.isHexDigit || $0 == "_" } : String(s.prefix { $0.isNumber || $0 == "_" })
+        guard let n = parseInteger(digits) else { return nil }
         let unit = s.dropFirst(digits.count).trimmingCharacters()
         let shift: UInt64
         switch unit {
@@ -359,6 +367,13 @@ public struct ManifestParser {
             return SourceLocation(line: mark.line, column: mark.column)
         case .duplicatedKeysInMapping(_, let context):
             return SourceLocation(line: context.mark.line, column: context.mark.column)
+        case .reader(_, let offset?, _, let yaml):
+            // A byte libyaml's reader refused (a NUL, a control character): its line and
+            // column in the text.
+            let before = yaml.utf8.prefix(max(0, offset))
+            let line = before.reduce(1) { $0 + ($1 == 0x0A ? 1 : 0) }
+            let column = String(decoding: before.reversed().prefix { $0 != 0x0A }.reversed(), as: UTF8.self).unicodeScalars.count + 1
+            return SourceLocation(line: line, column: column)
         default:
             return SourceLocation(line: 1, column: 1)
         }
@@ -371,14 +386,16 @@ public struct ManifestParser {
             return "YAML: \(problem)" + (context.map { " (\($0.text))" } ?? "")
         case .duplicatedKeysInMapping(let duplicates, _):
             return "YAML: keys given twice: \(duplicates.joined(separator: ", "))"
+        case .reader(let problem, _, let value, _):
+            return "YAML: \(problem) (\(value >= 0 ? "U+" + String(value, radix: 16, uppercase: true) : "a byte that is not UTF-8"))"
         default:
             return "YAML: \(error)"
         }
     }
 }
 
-/// Edit distance, for "did you mean" on unknown keys.
-func distance(_ a: String, _ b: String) -> Int {
+/// Edit distance, for "did you mean" on unknown keys (and commands).
+public func distance(_ a: String, _ b: String) -> Int {
     let a = Array(a), b = Array(b)
     var row = Array(0...b.count)
     for i in 1...max(1, a.count) where !a.isEmpty {

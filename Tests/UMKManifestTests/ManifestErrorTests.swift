@@ -143,6 +143,20 @@ struct ManifestErrorTests {
         ])
     }
 
+    @Test("MANIFEST0017 sizes: B is a unit after a decimal number; after a hex one without a space it is ambiguous")
+    func byteUnit() throws {
+        let system = try Manifest.compile("""
+            ram: 16777216B
+            tasks:
+              - {name: a, program: ping, stack: 0x10000 B}
+            """, file: "m.yaml", programs: Self.programs)
+        #expect(system.ram == 16 << 20 && system.plan.tasks[0].stackPages == 16)
+        #expect(problems("""
+            tasks:
+              - {name: a, program: ping, stack: 0x1000B}
+            """) == ["2:37: stack '0x1000B' is ambiguous (B is a hex digit): write '0x1000 B' for bytes"])
+    }
+
     @Test("MANIFEST0012 a task beyond the address spaces the machine runs at once is refused where it is named")
     func tooManyAddressSpaces() {
         let yaml = """

@@ -80,7 +80,8 @@ struct CommandLineTests {
     func benchJSON() throws {
         let r = try run(["bench", "--filter", "poll", "--samples", "200", "--json"])
         #expect(r.status == 0, "\(r.output)")
-        let json = r.output.split(separator: "\n").filter { !$0.hasPrefix("bench: ") }.joined(separator: "\n")
+        // Progress and the debug-build notice go to stderr, merged here.
+        let json = r.output.split(separator: "\n").filter { !$0.hasPrefix("bench: ") && !$0.hasPrefix("umk bench: ") }.joined(separator: "\n")
         let rows = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]]
         #expect(rows?.count == 1)
         #expect(rows?.first?["name"] as? String == "poll")

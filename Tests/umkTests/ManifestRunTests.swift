@@ -827,6 +827,32 @@ struct ManifestRunTests {
         #expect(!text.contains("Program received signal SIGSEGV"), "\(text)")
     }
 
+    @Test("RUN0043 what the command line says when things go wrong: an unreadable file's reason, control characters escaped and placed, a mistyped command, host failures as status 4, a bench filter that matches nothing")
+    func messages() throws {
+        let dir = NSTemporaryDirectory()
+        let directory = try umk(["run", dir])
+        #expect(directory.status == 2 && directory.stderr.contains(": cannot read it: it is a directory"), "\(directory.all)")
+        let control = try manifest("tasks:\n  - {name: \"t\u{1B}[31mred\", program: hello}\n")
+        defer { try? FileManager.default.removeItem(atPath: control) }
+        let c = try umk(["check", control])
+        #expect(c.status == 2 && c.stderr.contains("\(control):2:14: YAML: control characters are not allowed (U+1B)"), "\(c.all)")
+        #expect(!c.all.contains("\u{1B}"), "raw escape in: \(c.all)")
+        let nul = try manifest("tasks:\n  - {name: t, program: hel\u{0}lo}\n")
+        defer { try? FileManager.default.removeItem(atPath: nul) }
+        let n = try umk(["check", nul])
+        #expect(n.status == 2 && n.stderr.contains("\(nul):2:27: YAML: control characters are not allowed (U+0)"), "\(n.all)")
+        let typo = try umk(["rnu", "x.yaml"])
+        #expect(typo.status == 64 && typo.stderr.contains("umk: 'rnu' is not a command; did you mean 'run'?"), "\(typo.all)")
+        let socket = try manifest("console: unix:/nonexistent/dir/sock\ntasks:\n  - {name: t, program: hello}\n")
+        defer { try? FileManager.default.removeItem(atPath: socket) }
+        let s = try umk(["run", socket])
+        #expect(s.status == 4 && s.stderr.contains("umk: host failure: bind/listen(/nonexistent/dir/sock) failed: No such file or directory"), "\(s.all)")
+        let record = try umk(["run", "--record", "/nonexistent/run.rec", Self.example("hello")])
+        #expect(record.status == 4 && record.stderr.contains("umk: host failure: open(/nonexistent/run.rec) failed"), "\(record.all)")
+        let bench = try umk(["bench", "--filter", "no-such-row", "--samples", "10"])
+        #expect(bench.status != 0 && bench.stderr.contains("--filter 'no-such-row' matches no row"), "\(bench.all)")
+    }
+
     @Test("RUN0014 a task whose image is not an ELF file: file:line:column, exit 2, nothing started")
     func badImage() throws {
         let path = try manifest("""
@@ -889,7 +915,7 @@ struct ManifestRunTests {
             #expect(!r.stdout.contains("init:"), "nothing may start: \(r.all)")
         }
         let missing = try umk(["check", "/nonexistent/system.yaml"])
-        #expect(missing.status == 2 && missing.stderr.contains("/nonexistent/system.yaml:1:1: cannot read the file"))
+        #expect(missing.status == 2 && missing.stderr.contains("/nonexistent/system.yaml: cannot read it: No such file or directory"))
     }
 
     @Test("RUN0009 expectations: output stops the run with success; a wrong exit status or a time limit fails it")

@@ -104,14 +104,20 @@ struct Parent {
             case .invalidAccess?:
                 let client = Int(IPCBuffer.getMR(0)) - 1
                 let ip = IPCBuffer.getMR(1), address = IPCBuffer.getMR(2)
-                let access = ["read", "write", "execute"][Int(min(IPCBuffer.getMR(3), 2))]
+                let kind = IPCBuffer.getMR(3)
                 guard client >= 0 && client < tasks.count else {
                     seL4.reply(MessageInfo(label: 1, length: 0))
                     continue
                 }
                 seL4.reply(MessageInfo(label: 0, length: 0))
-                report(client, "invalid \(access) at \(hex(address))\(stackOverflow(client, address)) (ip \(place(client, ip))), "
-                       + "reported by pager '\(plan.tasks[task].name)'")
+                if kind == 3 {
+                    report(client, "pager '\(plan.tasks[task].name)' ran out of memory for the page at \(hex(address)) "
+                           + "(ip \(place(client, ip))): give the manifest more ram")
+                } else {
+                    let access = ["read", "write", "execute"][Int(min(kind, 2))]
+                    report(client, "invalid \(access) at \(hex(address))\(stackOverflow(client, address)) (ip \(place(client, ip))), "
+                           + "reported by pager '\(plan.tasks[task].name)'")
+                }
                 end(client)
             case nil:
                 break

@@ -42,7 +42,13 @@ struct BuiltTask {
 struct BuildError: Error, CustomStringConvertible {
     var step: String
     var error: KernelError
-    var description: String { "\(step): \(error)" }
+    var description: String {
+        // What the kernel's answer means for the step, where it is not plain.
+        let meaning = step.hasPrefix("ASID of ") && error == .deleteFirst
+            ? " (the machine has no address space left: every ASID pool is full)"
+            : error == .notEnoughMemory ? " (init's untyped memory ran out: give the manifest more ram)" : ""
+        return "\(step): \(error)\(meaning)"
+    }
 }
 
 /// Builds the system of a boot plan.

@@ -54,7 +54,8 @@ public struct Pager {
     public let clients: [UInt64: PagerClient]
     public var allocator: ObjectAllocator
     /// Where refused faults are reported (init), with Call: label InitRequest.invalidAccess,
-    /// MR0 client badge, MR1 IP, MR2 address, MR3 0 read / 1 write / 2 execute.
+    /// MR0 client badge, MR1 IP, MR2 address, MR3 0 read / 1 write / 2 execute, or 3 when the
+    /// pager ran out of memory for the page.
     public var reportTo: CPtr?
     /// Frames mapped so far.
     public private(set) var mapped = 0
@@ -137,19 +138,22 @@ public struct Pager {
             }
         }
         guard made > 0 else {
-            report(badge, ip: ip, address: address, access: access)
+            report(badge, ip: ip, address: address, access: access, outOfMemory: true)
             return .exhausted(address: address)
         }
         mapped += made
         return .mapped(address: page)
     }
 
-    private func report(_ badge: UInt64, ip: UInt64, address: UInt64, access: UInt64) {
+    /// Reports a fault it will not answer; MR3 is the access, or 3 when the pager's own
+    /// memory (or slots) ran out for a page the client may have.
+    private func report(_ badge: UInt64, ip: UInt64, address: UInt64, access: UInt64, outOfMemory: Bool = false) {
         let name = clients[badge]?.name ?? "badge \(badge)"
         let kind = ["read", "write", "execute"][Int(access)]
-        debugPrint("pager: \(name): invalid \(kind) at \(hex(address)) (ip \(hex(ip)))\n")
+        debugPrint(outOfMemory ? "pager: \(name): out of memory for the page at \(hex(address)) (a \(kind), ip \(hex(ip)))\n"
+                               : "pager: \(name): invalid \(kind) at \(hex(address)) (ip \(hex(ip)))\n")
         guard let reportTo else { return }
-        for (i, w) in [badge, ip, address, access].enumerated() { IPCBuffer.setMR(i, w) }
+        for (i, w) in [badge, ip, address, outOfMemory ? 3 : access].enumerated() { IPCBuffer.setMR(i, w) }
         seL4.call(reportTo, MessageInfo(label: InitRequest.invalidAccess.rawValue, length: 4))
     }
 

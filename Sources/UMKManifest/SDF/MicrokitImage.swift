@@ -44,7 +44,7 @@ public struct MicrokitImage: Sendable, Equatable {
         func failure(_ line: Int, _ column: Int, _ message: String) -> ManifestError {
             ManifestError([ManifestDiagnostic(file: path, location: SourceLocation(line: line, column: column), message: message)])
         }
-        guard let data = FileManager.default.contents(atPath: path) else { throw failure(1, 1, "cannot read the file") }
+        let data = try FileText.read(path).get()
         guard isImage(data) else { throw failure(1, 1, "not a umk Microkit image (no '\(magic)' line)") }
         var system: String?
         var searchPaths: [String] = []

@@ -403,12 +403,7 @@ extension SystemDescription {
     /// Reads and checks the SDF at `path`; program images are looked for in `searchPaths`
     /// (the SDF's own directory when empty).
     public static func load(path: String, searchPaths: [String] = []) throws(ManifestError) -> SystemDescription {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ManifestError([ManifestDiagnostic(file: path, location: SourceLocation(line: 1, column: 1), message: "cannot read the file")])
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ManifestError([ManifestDiagnostic(file: path, location: SourceLocation(line: 1, column: 1), message: "not UTF-8 text")])
-        }
+        let text = try FileText.text(path).get()
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         return try check(text, file: path, searchPaths: searchPaths.isEmpty ? [directory] : searchPaths)
     }

@@ -47,6 +47,17 @@ struct PagerTests {
         #expect(single.hostMappingCalls - ahead.hostMappingCalls == 37)
     }
 
+    @Test("PAGER0004 a pager out of memory says so (not an invalid access), and init hears it as such")
+    func outOfMemory() throws {
+        PagerSystem.heapPages = 16384
+        PagerSystem.samples = []
+        // 64 MiB of heap in 32 MiB of RAM.
+        let (_, out) = try runSystem(ramMiB: 32, PagerSystem.root)
+        #expect(out.contains("pager: worker: out of memory for the page at 0x"), "\(out)")
+        #expect(!out.contains("pager: worker: invalid"), "\(out)")
+        #expect(!out.contains("worker: touched"), "\(out)")
+    }
+
     @Test("PAGER0001 a task touches 64 MiB of fresh heap through the pager; a stray task is reported and stopped")
     func sixtyFourMiB() throws {
         PagerSystem.heapPages = 16384

@@ -7,12 +7,13 @@
 // HAL/Linux calls the host (scripts/lint-kernel.sh checks the imports).
 
 import CShims
+import Glibc
 
 /// A failed host call: which and its errno.
 public struct HostError: Error, CustomStringConvertible {
     public var call: String
     public var errno: Int32
-    public var description: String { "\(call) failed: errno \(errno)" }
+    public var description: String { "\(call) failed: \(unsafe String(cString: strerror(errno))) (errno \(errno))" }
 }
 
 /// Host memory calls.
