@@ -4,4 +4,4 @@
 cd "$SRC/umk"
 target=$(scripts/build-libfuzzer.sh)
 cp "$target" "$OUT/umk_syscalls"
-(cd fuzz/corpus && zip -q -r "$OUT/umk_syscalls_seed_corpus.zip" .)
+(cd fuzz/seeds && zip -q -r "$OUT/umk_syscalls_seed_corpus.zip" .)

@@ -44,6 +44,9 @@ struct FuzzCommand: ParsableCommand {
     @Option(help: "Corpus directory: inputs are read from it and new coverage is written to it.")
     var corpus: String?
 
+    @Option(help: "Seed directory: inputs are read from it, never written (a tracked seed corpus such as fuzz/seeds).")
+    var seeds: String?
+
     @Option(help: "Where a failing input is written.")
     var artifacts: String = "."
 
@@ -243,10 +246,10 @@ struct FuzzCommand: ParsableCommand {
         let start = umk_monotonic_ns()
         var lastReport = start
         var seeds: [SyscallProgram] = []
-        if let corpus {
-            try? FileManager.default.createDirectory(atPath: corpus, withIntermediateDirectories: true)
-            for name in ((try? FileManager.default.contentsOfDirectory(atPath: corpus)) ?? []).sorted() {
-                if let data = FileManager.default.contents(atPath: corpus + "/" + name) {
+        if let corpus { try? FileManager.default.createDirectory(atPath: corpus, withIntermediateDirectories: true) }
+        for directory in [self.seeds, corpus].compactMap({ $0 }) {
+            for name in ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted() {
+                if let data = FileManager.default.contents(atPath: directory + "/" + name) {
                     seeds.append(SyscallProgram(decoding: [UInt8](data)))
                 }
             }

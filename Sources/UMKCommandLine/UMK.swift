@@ -19,10 +19,10 @@ public struct UMK: ParsableCommand {
         commandName: "umk",
         abstract: "An seL4-style microkernel that runs as one ordinary Linux process.",
         discussion: """
-            umk runs guest servers and drivers written against seL4's API as contexts of a
-            single host process. The kernel core implements seL4's non-MCS objects,
-            capabilities, IPC and scheduling. `umk run` boots a system, `umk fuzz` fuzzes the
-            syscall interface with the kernel's invariants checked after every call, and
+            umk runs guest servers and drivers written against seL4's API as contexts of a \
+            single host process. The kernel core implements seL4's non-MCS objects, \
+            capabilities, IPC and scheduling. `umk run` boots a system, `umk fuzz` fuzzes the \
+            syscall interface with the kernel's invariants checked after every call, and \
             `umk bench` measures IPC, faults and interrupts.
             """,
         version: version,

@@ -110,8 +110,8 @@ public struct ManifestParser {
         if let list = m["irqs"] {
             for item in sequence(list, "irqs") {
                 guard let g = mapping(item, "an IRQ grant", keys: ["irq", "id"]) else { continue }
-                if let irq = need(g, "irq", in: item, "an IRQ grant").flatMap { integer($0, "irq", range: 0...255) },
-                   let id = need(g, "id", in: item, "an IRQ grant").flatMap { integer($0, "id", range: 0...UInt64.max) } {
+                if let irq = need(g, "irq", in: item, "an IRQ grant").flatMap({ integer($0, "irq", range: 0...255) }),
+                   let id = need(g, "id", in: item, "an IRQ grant").flatMap({ integer($0, "id", range: 0...UInt64.max) }) {
                     irqs.append(Manifest.IRQGrant(irq: irq, id: id))
                 }
             }

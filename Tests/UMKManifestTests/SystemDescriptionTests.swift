@@ -13,7 +13,7 @@ struct SystemDescriptionTests {
     static let images: String = {
         let dir = NSTemporaryDirectory() + "umk-sdf-\(UUID().uuidString)"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        for name in ["a.elf", "b.elf"] { FileManager.default.createFile(atPath: "\(dir)/\(name)", contents: Data([0x7F])) }
+        for name in ["a.elf", "b.elf"] { _ = FileManager.default.createFile(atPath: "\(dir)/\(name)", contents: Data([0x7F])) }
         return dir
     }()
 

@@ -396,7 +396,7 @@ struct ManifestRunTests {
         let dir = NSTemporaryDirectory() + "umk-check-sdf-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir + "/build", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        FileManager.default.createFile(atPath: dir + "/build/hello.elf", contents: Data([0x7F]))
+        _ = FileManager.default.createFile(atPath: dir + "/build/hello.elf", contents: Data([0x7F]))
         let sdf = dir + "/call.system"
         try """
             <?xml version="1.0" encoding="UTF-8"?>

@@ -63,7 +63,7 @@ extension SystemBuilder {
         }
         for page in elf.loadedPages(file: image.bytes, bias: bias, patches: patches) {
             try placePage(i, at: page.address, rights: page.writable ? .readWrite : .read, "image of \(name)") { scratch in
-                page.bytes.withUnsafeBytes { source in
+                unsafe page.bytes.withUnsafeBytes { source in
                     // SAFETY: the scratch page is mapped read-write, and a page is 4096 bytes.
                     unsafe UnsafeMutableRawPointer(bitPattern: UInt(scratch))!.copyMemory(from: source.baseAddress!, byteCount: 4096)
                 }
@@ -114,7 +114,7 @@ private func copy(_ file: [UInt8], bytes range: Range<UInt64>, at offset: UInt64
     let low = max(page, range.lowerBound), high = min(page + 4096, range.upperBound)
     guard low < high else { return }
     let from = Int(offset + (low - range.lowerBound)), count = Int(high - low)
-    file.withUnsafeBytes { source in
+    unsafe file.withUnsafeBytes { source in
         // SAFETY: the scratch page is mapped read-write and (low - page) + count <= 4096;
         // the source bytes lie in the file (ELFImage checked the segment's and TLS's).
         let target = unsafe UnsafeMutableRawPointer(bitPattern: UInt(scratch + (low - page)))!

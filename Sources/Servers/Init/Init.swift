@@ -165,7 +165,7 @@ struct Parent {
         if !tasks[task].range.contains(ip), ip >= umk_program_base() {
             let offset = ip - umk_program_base()
             var name = [CChar](repeating: 0, count: 400), within: UInt64 = 0
-            let function = umk_program_function(offset, &name, name.count, &within) == 0
+            let function = unsafe umk_program_function(offset, &name, name.count, &within) == 0
                 ? ", in \(String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)) + \(hex(within))" : ""
             return "\(hex(ip)), program offset \(hex(offset))\(function)"
         }
@@ -212,7 +212,7 @@ struct Parent {
         }
         debugPrint(text)
         // A debugger stops here, with the task's thread as it faulted.
-        plan.tasks[task].name.withCString { name in text.withCString { umk_debug_task_crashed(name, $0) } }
+        unsafe plan.tasks[task].name.withCString { name in unsafe text.withCString { unsafe umk_debug_task_crashed(name, $0) } }
     }
 }
 

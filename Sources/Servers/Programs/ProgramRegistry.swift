@@ -21,11 +21,11 @@ public enum ProgramRegistry {
     ]
 
     /// Registers `program` as `name` (replacing one of the same name).
-    public static func register(_ name: String, _ program: @escaping Program) { programs[name] = program }
+    public static func register(_ name: String, _ program: @escaping Program) { unsafe programs[name] = program }
 
     /// The names a manifest may use.
-    public static var names: Set<String> { Set(programs.keys) }
+    public static var names: Set<String> { unsafe Set(programs.keys) }
 
     /// The program called `name`.
-    public static func program(named name: String) -> Program? { programs[name] }
+    public static func program(named name: String) -> Program? { unsafe programs[name] }
 }

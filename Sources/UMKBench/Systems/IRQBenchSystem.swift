@@ -43,7 +43,7 @@ public enum IRQBenchSystem {
               IRQHandler.setNotification(handler, notification: badged) == .noError,
               alloc.give(driver, ntfn, at: 1) == .noError, alloc.give(driver, handler, at: 2) == .noError,
               alloc.give(driver, done, at: 3) == .noError else { return halt("caps") }
-        if busy {
+        if unsafe busy {
             guard let spinner = alloc.makeTask(priority: 100, offset: 0x2000_0000),
                   startThread(spinner.tcb, entry: spin, stackTop: spinner.stackTop) == .noError else { return halt("spinner") }
         }
@@ -54,9 +54,9 @@ public enum IRQBenchSystem {
     }
 
     static let driverLoop: ThreadEntry = { _, _ in
-        var lat = [UInt64](repeating: 0, count: rounds)
-        var ack = [UInt64](repeating: 0, count: rounds)
-        for i in 0..<(rounds + warmUp) {
+        var lat = unsafe [UInt64](repeating: 0, count: rounds)
+        var ack = unsafe [UInt64](repeating: 0, count: rounds)
+        for i in unsafe 0..<(rounds + warmUp) {
             waitingFor.store(i + 1, ordering: .sequentiallyConsistent)
             _ = seL4.wait(1)
             let now = umk_cycles()
@@ -69,8 +69,8 @@ public enum IRQBenchSystem {
                 ack[i - warmUp] = t1 &- t0
             }
         }
-        latencies = lat
-        acks = ack
+        unsafe latencies = lat
+        unsafe acks = ack
         seL4.signal(3)
         _ = seL4.wait(1)
     }

@@ -50,8 +50,8 @@ public enum PagerSystem {
         // The pager runs as a thread of init's, in init's CSpace and VSpace, with its own
         // share of the memory (init allocates nothing after this point).
         let workerHeap = worker.address(heap), strayHeap = stray.address(heap)
-        strayAddress = stray.address(strayTarget)
-        pager = Pager(clients: [
+        unsafe strayAddress = stray.address(strayTarget)
+        unsafe pager = Pager(clients: [
             1: PagerClient(name: "worker", vspace: worker.vspace,
                            regions: [PagerRegion(start: workerHeap, end: workerHeap + heapPages * 0x1000, faultAhead: faultAhead)]),
             2: PagerClient(name: "stray", vspace: stray.vspace,
@@ -64,7 +64,7 @@ public enum PagerSystem {
               startThread(pagerTCB, entry: pagerThread, stackTop: pagerBase + 33 * 0x1000, arg0: faults) == .noError,
               startThread(worker.tcb, entry: workerThread, stackTop: worker.stackTop, arg0: workerHeap) == .noError,
               // Its one heap page, then outside it: the pager reports that.
-              startThread(stray.tcb, entry: strayThread, stackTop: stray.stackTop, arg0: stray.address(strayTarget),
+              unsafe startThread(stray.tcb, entry: strayThread, stackTop: stray.stackTop, arg0: stray.address(strayTarget),
                           arg1: strayHeap) == .noError
         else { return fail("start") }
         // Init: stop whatever the pager reports; the worker's completion arrives through
@@ -91,11 +91,11 @@ public enum PagerSystem {
 
     /// The pager's loop (Pager.serve's), counting the frames it maps.
     static let pagerThread: @convention(c) (UInt64, UInt64) -> Void = { endpoint, _ in
-        guard var p = pager else { return fail("no pager state") }
+        guard var p = unsafe pager else { return fail("no pager state") }
         var (msg, badge) = seL4.recv(endpoint)
         while true {
             let outcome = p.handle(msg, badge: badge)
-            mappedFrames = p.mapped
+            unsafe mappedFrames = p.mapped
             if case .mapped = outcome {
                 (msg, badge) = seL4.replyRecv(endpoint, MessageInfo(label: 0, length: 0))
             } else {
@@ -105,28 +105,28 @@ public enum PagerSystem {
     }
 
     static let workerThread: @convention(c) (UInt64, UInt64) -> Void = { base, _ in
-        let n = Int(heapPages)
+        let n = unsafe Int(heapPages)
         var cycles = [UInt64](repeating: 0, count: n)
         var nonzero = 0
         for i in 0..<n {
-            let p = UnsafeMutablePointer<UInt64>(bitPattern: UInt(base + UInt64(i) * 0x1000))!
+            let p = unsafe UnsafeMutablePointer<UInt64>(bitPattern: UInt(base + UInt64(i) * 0x1000))!
             let t0 = umk_cycles()
-            let v = p.pointee
+            let v = unsafe p.pointee
             cycles[i] = umk_cycles() &- t0
             if v != 0 { nonzero += 1 }
-            p.pointee = UInt64(i)
+            unsafe p.pointee = UInt64(i)
         }
         var sum: UInt64 = 0
-        for i in 0..<n { sum &+= UnsafeMutablePointer<UInt64>(bitPattern: UInt(base + UInt64(i) * 0x1000))!.pointee }
-        samples = cycles
+        for i in 0..<n { unsafe sum &+= UnsafeMutablePointer<UInt64>(bitPattern: UInt(base + UInt64(i) * 0x1000))!.pointee }
+        unsafe samples = cycles
         debugPrint("worker: touched \(n) pages (\(n / 256) MiB), \(nonzero) not zero, sum \(sum)\n")
         seL4.signal(2)
         while true { _ = seL4.wait(3) }
     }
 
     static let strayThread: @convention(c) (UInt64, UInt64) -> Void = { address, heap in
-        UnsafeMutablePointer<UInt64>(bitPattern: UInt(heap))!.pointee = 1
-        UnsafeMutablePointer<UInt64>(bitPattern: UInt(address))!.pointee = 1
+        unsafe UnsafeMutablePointer<UInt64>(bitPattern: UInt(heap))!.pointee = 1
+        unsafe UnsafeMutablePointer<UInt64>(bitPattern: UInt(address))!.pointee = 1
         debugPrint("stray: still running?\n")
     }
 

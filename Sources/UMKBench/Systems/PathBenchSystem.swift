@@ -58,8 +58,8 @@ public enum PathBenchSystem {
             }
             run(server, serverLoop, client, clientLoop, length: len)
             finish(done, server, client)
-            results["call-\(name)"] = samplesA
-            results["replyrecv-\(name)"] = samplesB
+            unsafe results["call-\(name)"] = samplesA
+            unsafe results["replyrecv-\(name)"] = samplesB
         }
         // The same address space: both threads in one task.
         guard let ep = alloc.make(.endpoint), let task = alloc.makeTask(priority: 100, offset: 0x4000_0000),
@@ -67,13 +67,13 @@ public enum PathBenchSystem {
               alloc.give(task, ep, at: Slot.endpoint) == .noError, alloc.give(task, done, at: Slot.done) == .noError else {
             return halt("same-space task")
         }
-        length = 0
-        samplesA = []; samplesB = []
+        unsafe length = 0
+        unsafe samplesA = []; unsafe samplesB = []
         guard startThread(second.tcb, entry: serverLoop, stackTop: second.stackTop) == .noError,
               startThread(task.tcb, entry: clientLoop, stackTop: task.stackTop) == .noError else { return halt("start") }
         finish(done, second, task)
-        results["call-same"] = samplesA
-        results["replyrecv-same"] = samplesB
+        unsafe results["call-same"] = samplesA
+        unsafe results["replyrecv-same"] = samplesB
         // Signal to a higher-priority waiter in another address space.
         guard let ntfn = alloc.make(.notification),
               let waiter = alloc.makeTask(priority: 200, offset: 0x5000_0000),
@@ -83,30 +83,30 @@ public enum PathBenchSystem {
                 return halt("caps")
             }
         }
-        samplesA = []
+        unsafe samplesA = []
         run(waiter, waitLoop, signaller, signalLoop, length: 0)
         finish(done, waiter, signaller)
-        results["signal"] = samplesA
+        unsafe results["signal"] = samplesA
         // Poll on an idle notification.
         var polls: [UInt64] = []
-        polls.reserveCapacity(rounds)
-        for i in 0..<(2 * rounds) {
+        unsafe polls.reserveCapacity(rounds)
+        for i in unsafe 0..<(2 * rounds) {
             let t0 = umk_cycles()
             _ = seL4.poll(ntfn)
             let t1 = umk_cycles()
-            if i >= rounds { polls.append(t1 &- t0) }
+            if unsafe i >= rounds { polls.append(t1 &- t0) }
         }
-        results["poll"] = polls
+        unsafe results["poll"] = polls
         // Yield between two threads of equal priority.
         guard let a = alloc.makeTask(priority: 150, offset: 0x7000_0000), let b = alloc.makeTask(priority: 150, offset: 0x7800_0000),
               alloc.give(a, done, at: Slot.done) == .noError, alloc.give(b, done, at: Slot.done) == .noError else {
             return halt("yield tasks")
         }
-        samplesA = []
-        stamp = 0
+        unsafe samplesA = []
+        unsafe stamp = 0
         run(a, yieldLoop, b, yieldLoop, length: 0, arg: 1)
         finish(done, a, b)
-        results["yield"] = samplesA
+        unsafe results["yield"] = samplesA
         sendPhase(&alloc, done)
         if let ownRange { trapPhase(&alloc, done, scratch: ownRange.lowerBound + 0x3000_0000) }
         capPhase(&alloc, done)
@@ -125,7 +125,7 @@ public enum PathBenchSystem {
               alloc.give(receiver, done, at: Slot.done) == .noError else { return halt("send tasks") }
         run(receiver, receiveLoop, sender, sendLoop, length: 0)
         finish(done, receiver, sender)
-        results["send-higher"] = samplesA
+        unsafe results["send-higher"] = samplesA
     }
 
     /// Call and ReplyRecv by seL4's syscall instruction, trapped (Syscall User Dispatch):
@@ -147,24 +147,24 @@ public enum PathBenchSystem {
         let code = task.address(offset + 0x40_0000)
         guard Page.unmap(page) == .noError,
               alloc.map(page, vspace: task.vspace, vaddr: code, rights: .read) else { return halt("trap code") }
-        let n = UInt64(rounds)
+        let n = unsafe UInt64(rounds)
         let stamp = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
         let calls = UnsafeMutablePointer<UInt64>.allocate(capacity: Int(2 * n))
         let replies = UnsafeMutablePointer<UInt64>.allocate(capacity: Int(2 * n))
         let params = UnsafeMutablePointer<umk_trap_bench_t>.allocate(capacity: 2)
-        defer { stamp.deallocate(); calls.deallocate(); replies.deallocate(); params.deallocate() }
-        params[0] = umk_trap_bench_t(endpoint: Slot.endpoint, done: Slot.done, rounds: 2 * n, stamp: stamp, samples: replies)
-        params[1] = umk_trap_bench_t(endpoint: Slot.endpoint, done: Slot.done, rounds: 2 * n, stamp: stamp, samples: calls)
+        defer { unsafe stamp.deallocate(); unsafe calls.deallocate(); unsafe replies.deallocate(); unsafe params.deallocate() }
+        unsafe params[0] = umk_trap_bench_t(endpoint: Slot.endpoint, done: Slot.done, rounds: 2 * n, stamp: stamp, samples: replies)
+        unsafe params[1] = umk_trap_bench_t(endpoint: Slot.endpoint, done: Slot.done, rounds: 2 * n, stamp: stamp, samples: calls)
         let paramsAddress = UInt64(UInt(bitPattern: params))
-        guard startThread(second.tcb, ip: code + (server - start), stackTop: second.stackTop,
+        guard unsafe startThread(second.tcb, ip: code + (server - start), stackTop: second.stackTop,
                           arguments: [paramsAddress + UInt64(MemoryLayout<umk_trap_bench_t>.stride)]) == .noError,
               startThread(task.tcb, ip: code, stackTop: task.stackTop, arguments: [paramsAddress]) == .noError else {
             return halt("trap start")
         }
         finish(done, second, task)
         // The second half of each (the first warms the path up).
-        results["trap-call"] = (Int(n)..<Int(2 * n)).map { calls[$0] }
-        results["trap-replyrecv"] = (Int(n)..<Int(2 * n)).map { replies[$0] }
+        unsafe results["trap-call"] = (Int(n)..<Int(2 * n)).map { unsafe calls[$0] }
+        unsafe results["trap-replyrecv"] = (Int(n)..<Int(2 * n)).map { unsafe replies[$0] }
     }
 
     static let receiveLoop: ThreadEntry = { _, _ in timeArrivals { _ = seL4.recv(Slot.endpoint) } }
@@ -175,13 +175,13 @@ public enum PathBenchSystem {
     /// Inline, so the wait is the syscall itself, not a closure call before the stamp.
     @inline(__always)
     static func timeArrivals(_ wait: () -> Void) {
-        let n = rounds
+        let n = unsafe rounds
         var arrivals = [UInt64](repeating: 0, count: 2 * n)
         for i in 0..<(2 * n) {
             wait()
-            arrivals[i] = umk_cycles() &- stamp
+            arrivals[i] = unsafe umk_cycles() &- stamp
         }
-        samplesA = Array(arrivals[n...])
+        unsafe samplesA = Array(arrivals[n...])
         seL4.signal(Slot.done)
     }
 
@@ -189,7 +189,7 @@ public enum PathBenchSystem {
     @inline(__always)
     static func stampForever(_ send: () -> Void) -> Never {
         while true {
-            stamp = umk_cycles()
+            unsafe stamp = umk_cycles()
             send()
         }
     }
@@ -205,20 +205,20 @@ public enum PathBenchSystem {
               alloc.give(client, gift, at: Slot.notification) == .noError else { return halt("cap tasks") }
         run(server, capServer, client, capClient, length: 0)
         finish(done, server, client)
-        results["call-cap"] = samplesA
+        unsafe results["call-cap"] = samplesA
     }
 
     static let capServer: ThreadEntry = { _, _ in
-        let n = rounds
+        let n = unsafe rounds
         var arrivals = [UInt64](repeating: 0, count: 2 * n)
         IPCBuffer.setCapReceivePath(root: 4, index: 9, depth: 8)
         _ = seL4.recv(Slot.endpoint)
         var i = 0
         while true {
             let now = umk_cycles()
-            if i < 2 * n { arrivals[i] = now &- stamp }
+            if i < 2 * n { arrivals[i] = unsafe now &- stamp }
             i += 1
-            if i == 2 * n { samplesA = Array(arrivals[n...]) }
+            if i == 2 * n { unsafe samplesA = Array(arrivals[n...]) }
             _ = CNode.delete(4, index: 9, depth: 8)
             IPCBuffer.setCapReceivePath(root: 4, index: 9, depth: 8)
             _ = seL4.replyRecv(Slot.endpoint, MessageInfo(label: 0, length: 0))
@@ -226,9 +226,9 @@ public enum PathBenchSystem {
     }
 
     static let capClient: ThreadEntry = { _, _ in
-        for _ in 0..<(2 * rounds) {
+        for _ in unsafe 0..<(2 * rounds) {
             IPCBuffer.setCap(0, Slot.notification)
-            stamp = umk_cycles()
+            unsafe stamp = umk_cycles()
             _ = seL4.call(Slot.endpoint, MessageInfo(label: 0, extraCaps: 1, length: 0))
         }
         seL4.signal(Slot.done)
@@ -246,10 +246,10 @@ public enum PathBenchSystem {
                   let handler = alloc.makeTask(priority: 200, offset: base + 0x0100_0000),
                   alloc.give(faulter, ep, at: 5) == .noError, alloc.give(faulter, done, at: Slot.done) == .noError,
                   alloc.give(handler, ep, at: Slot.endpoint) == .noError else { return halt("exception tasks") }
-            trapWithUD2 = ud2
+            unsafe trapWithUD2 = ud2
             run(handler, exceptionHandler, faulter, faulterLoop, length: 0)
             finish(done, handler, faulter)
-            results[name] = samplesA
+            unsafe results[name] = samplesA
         }
     }
 
@@ -257,7 +257,7 @@ public enum PathBenchSystem {
         while true {
             _ = seL4.recv(Slot.endpoint)
             let ip = IPCBuffer.getMR(0), sp = IPCBuffer.getMR(1), flags = IPCBuffer.getMR(2)
-            IPCBuffer.setMR(0, trapWithUD2 ? ip + 2 : ip)
+            unsafe IPCBuffer.setMR(0, trapWithUD2 ? ip + 2 : ip)
             IPCBuffer.setMR(1, sp)
             IPCBuffer.setMR(2, flags)
             seL4.reply(MessageInfo(label: 0, length: 3))
@@ -265,14 +265,14 @@ public enum PathBenchSystem {
     }
 
     static let faulterLoop: ThreadEntry = { _, _ in
-        let n = min(rounds, 2_000)
+        let n = unsafe min(rounds, 2_000)
         var trips = [UInt64](repeating: 0, count: 2 * n)
         for i in 0..<(2 * n) {
             let t0 = umk_cycles()
-            if trapWithUD2 { umk_trap_ud2() } else { umk_trap_int3() }
+            if unsafe trapWithUD2 { umk_trap_ud2() } else { umk_trap_int3() }
             trips[i] = umk_cycles() &- t0
         }
-        samplesA = Array(trips[n...])
+        unsafe samplesA = Array(trips[n...])
         seL4.signal(Slot.done)
     }
 
@@ -288,7 +288,7 @@ public enum PathBenchSystem {
             // Out of the later phases' way.
             for tcb in made { _ = TCB.suspend(tcb) }
         }
-        for _ in 0..<min(rounds, 500) {
+        for _ in unsafe 0..<min(rounds, 500) {
             let t0 = umk_cycles()
             guard let tcb = alloc.make(.tcb),
                   TCB.configure(tcb, faultEP: 0, cspaceRoot: host.cnode, cspaceRootData: 64 - host.cnodeRadix,
@@ -298,7 +298,7 @@ public enum PathBenchSystem {
             samples.append(umk_cycles() &- t0)
             made.append(tcb)
         }
-        results["thread-create"] = samples
+        unsafe results["thread-create"] = samples
     }
 
     static let parked: ThreadEntry = { _, _ in
@@ -328,20 +328,20 @@ public enum PathBenchSystem {
             return halt("four-level CSpace")
         }
         // Level 1: guard 8 + radix 8 → slot 7; then 12 + 4 → 1; 12 + 4 → 1; 12 + 4 → 2.
-        clientEndpoint = 7 << 48 | 1 << 32 | 1 << 16 | 2
-        clientDone = Slot.done << 48
+        unsafe clientEndpoint = 7 << 48 | 1 << 32 | 1 << 16 | 2
+        unsafe clientDone = Slot.done << 48
         run(server, serverLoop, client, clientLoop, length: 0)
         finish(done, server, client)
-        clientEndpoint = Slot.endpoint
-        clientDone = Slot.done
-        results["call-4level"] = samplesA
+        unsafe clientEndpoint = Slot.endpoint
+        unsafe clientDone = Slot.done
+        unsafe results["call-4level"] = samplesA
     }
 
     /// Call across address spaces with many threads alive (made, configured, inactive).
     static func scalingPhase(_ alloc: inout ObjectAllocator, _ done: CPtr) {
         var alive = 0
-        guard scaling.isEmpty || alloc.enlargeCSpace(radix: 15) else { return halt("CSpace for scaling") }
-        for target in scaling {
+        guard unsafe scaling.isEmpty || alloc.enlargeCSpace(radix: 15) else { return halt("CSpace for scaling") }
+        for target in unsafe scaling {
             while alive < target {
                 guard alloc.make(.tcb) != nil else { return halt("threads for scaling") }
                 alive += 1
@@ -353,7 +353,7 @@ public enum PathBenchSystem {
                   alloc.give(client, done, at: Slot.done) == .noError else { return halt("scaling tasks") }
             run(server, serverLoop, client, clientLoop, length: 0)
             finish(done, server, client)
-            results["call-threads-\(target)"] = samplesA
+            unsafe results["call-threads-\(target)"] = samplesA
         }
     }
 
@@ -366,9 +366,9 @@ public enum PathBenchSystem {
 
     static func run(_ first: Task, _ firstEntry: ThreadEntry, _ second: Task, _ secondEntry: ThreadEntry, length len: UInt64,
                     arg: UInt64 = 0) {
-        length = len
-        samplesA = []
-        samplesB = []
+        unsafe length = len
+        unsafe samplesA = []
+        unsafe samplesB = []
         guard startThread(first.tcb, entry: firstEntry, stackTop: first.stackTop, arg0: arg) == .noError,
               startThread(second.tcb, entry: secondEntry, stackTop: second.stackTop, arg0: arg &* 2) == .noError else {
             return halt("start")
@@ -377,36 +377,36 @@ public enum PathBenchSystem {
 
     /// The server: timestamps when each Call arrives and just before each reply.
     static let serverLoop: ThreadEntry = { _, _ in
-        let n = rounds
+        let n = unsafe rounds
         var arrivals = [UInt64](repeating: 0, count: 2 * n)
-        var info = MessageInfo(label: 0, length: length)
+        var info = unsafe MessageInfo(label: 0, length: length)
         _ = seL4.recv(Slot.endpoint)
         var i = 0
         while true {
             let now = umk_cycles()
-            if i < 2 * n { arrivals[i] = now &- stamp }
+            if i < 2 * n { arrivals[i] = unsafe now &- stamp }
             i += 1
-            if i == 2 * n { samplesA = Array(arrivals[n...]) }
-            info = MessageInfo(label: 0, length: length)
-            stamp = umk_cycles()
+            if i == 2 * n { unsafe samplesA = Array(arrivals[n...]) }
+            info = unsafe MessageInfo(label: 0, length: length)
+            unsafe stamp = umk_cycles()
             _ = seL4.replyRecv(Slot.endpoint, info)
         }
     }
 
     /// The client: timestamps just before each Call and when each reply arrives.
     static let clientLoop: ThreadEntry = { _, _ in
-        let n = rounds
+        let n = unsafe rounds
         var replies = [UInt64](repeating: 0, count: 2 * n)
-        let info = MessageInfo(label: 1, length: length)
-        let ep = clientEndpoint
+        let info = unsafe MessageInfo(label: 1, length: length)
+        let ep = unsafe clientEndpoint
         for i in 0..<(2 * n) {
-            stamp = umk_cycles()
+            unsafe stamp = umk_cycles()
             _ = seL4.call(ep, info)
-            replies[i] = umk_cycles() &- stamp
+            replies[i] = unsafe umk_cycles() &- stamp
         }
-        samplesB = Array(replies[n...])
+        unsafe samplesB = Array(replies[n...])
         // The root, waiting at a higher priority, runs at once and suspends this thread.
-        seL4.signal(clientDone)
+        unsafe seL4.signal(clientDone)
     }
 
     static let waitLoop: ThreadEntry = { _, _ in timeArrivals { _ = seL4.wait(Slot.notification) } }
@@ -414,17 +414,17 @@ public enum PathBenchSystem {
 
     /// Two of these yield to each other; each measures from the other's last timestamp.
     static let yieldLoop: ThreadEntry = { me, _ in
-        let n = rounds
+        let n = unsafe rounds
         var local: [UInt64] = []
         local.reserveCapacity(n)
         for i in 0..<(2 * n) {
             let now = umk_cycles()
-            if stamp != 0 && i >= n && me == 1 { local.append(now &- stamp) }
-            stamp = umk_cycles()
+            if unsafe stamp != 0 && i >= n && me == 1 { unsafe local.append(now &- stamp) }
+            unsafe stamp = umk_cycles()
             seL4.yield()
         }
         if me == 1 {
-            samplesA = local
+            unsafe samplesA = local
             seL4.signal(Slot.done)
         }
         while true { seL4.yield() }
