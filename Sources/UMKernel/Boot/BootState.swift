@@ -41,6 +41,10 @@ public struct BootConfig: Sendable {
     /// The root's entry function's arguments after BootInfo's address (rsi, rdx, …): the
     /// machine's own (on Linux, the syscall entry a program image calls).
     public var entryArguments: [UInt64] = []
+    /// Device memory: physical ranges outside RAM (page aligned, disjoint) the root task
+    /// gets as device untypeds, as seL4's boot lists a machine's non-RAM regions. What is
+    /// behind them is the machine's (on Linux, a host shared-memory object or file).
+    public var deviceRegions: [(paddr: UInt64, size: UInt64)] = []
     public init() {}
 
     /// A root task's ELF image and the bytes it was parsed from.
@@ -236,6 +240,21 @@ extension Kernel {
                 slotIndex += 1
             }
             start += UInt64(1) << bits
+        }
+        // Device memory after RAM's untypeds, in the same aligned blocks (never zeroed,
+        // retyped only into frames).
+        for region in config.deviceRegions.sorted(by: { $0.paddr < $1.paddr }) {
+            var start = region.paddr
+            let end = region.paddr + region.size
+            while start < end && info.untypedList.count < BootInfoLayout.maxUntypedCaps {
+                var bits = UInt64(63 - (end - start).leadingZeroBitCount)
+                if start != 0 { bits = min(bits, UInt64(start.trailingZeroBitCount)) }
+                bits = min(bits, ObjectSize.maxUntypedBits)
+                provide(slotIndex, .untyped(paddr: start, sizeBits: bits, isDevice: true))
+                info.untypedList.append(UntypedDescriptor(paddr: start, sizeBits: UInt8(bits), isDevice: true))
+                slotIndex += 1
+                start += UInt64(1) << bits
+            }
         }
         info.untyped = SlotRegion(start: untypedStart, end: slotIndex)
         info.empty = SlotRegion(start: slotIndex, end: UInt64(1) << cnodeBits)

@@ -85,7 +85,12 @@ extension Kernel {
         func fail(_ m: String) -> InvariantViolation { InvariantViolation(description: "cap at \(hex(s.paddr)): " + m) }
         if cap.isPhysical {
             let bits = cap.objectSizeBits
-            guard physmap.contains(cap.paddr, length: UInt64(1) << bits) else { throw fail("\(cap.type) object outside RAM") }
+            // Device memory lies outside RAM: only device untypeds and device frames, which
+            // the kernel never reads or writes, may point there.
+            let device = (cap.type == .untyped && cap.untypedIsDevice) || (cap.type == .frame && cap.frameIsDevice)
+            if !device {
+                guard physmap.contains(cap.paddr, length: UInt64(1) << bits) else { throw fail("\(cap.type) object outside RAM") }
+            }
             if cap.type != .zombie && cap.paddr & lowMask(min(bits, 12)) != 0 { throw fail("\(cap.type) object misaligned") }
         }
         switch cap.type {

@@ -29,12 +29,13 @@ final class KernelHarness {
     /// Where test threads' syscalls "are": rip = site, nextIP = site + 2.
     static let syscallSite: UInt64 = SimulatedHAL.syscallSite
 
-    init(ramMiB: UInt64 = 16) {
+    init(ramMiB: UInt64 = 16, config: BootConfig = BootConfig()) {
         k = Kernel(hal: SimulatedHAL(ramSize: ramMiB << 20))
-        boot = k.boot()
+        boot = k.boot(config)
         nextSlot = boot.bootInfo.empty.start
         var best = 0
-        for (i, d) in boot.bootInfo.untypedList.enumerated() where d.sizeBits > boot.bootInfo.untypedList[best].sizeBits {
+        for (i, d) in boot.bootInfo.untypedList.enumerated()
+        where !d.isDevice && d.sizeBits > boot.bootInfo.untypedList[best].sizeBits {
             best = i
         }
         untypedSlot = boot.bootInfo.untyped.start + UInt64(best)
