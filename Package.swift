@@ -30,7 +30,7 @@ let kernelSettings: [SwiftSetting] = [
 ]
 
 /// The example systems (examples/NAME/system.yaml with its programs beside it).
-let examples = ["hello", "ping-pong", "pager-demo", "name-lookup", "timer", "city", "sandbox"]
+let examples = ["hello", "ping-pong", "pager-demo", "name-lookup", "timer", "city", "sandbox", "ring-driver"]
 /// Examples whose tasks are C images (built by scripts/build-c-examples.sh, not by SwiftPM):
 /// their C sources and images (in c/) are not the target's; a Swift program beside them is.
 let cExamples = ["c-hello", "c-crash/c", "c-crash/system.yaml", "c-echo/c", "c-echo/system.yaml", "c-root", "c-uart", "microkit-hello", "microkit-call", "microkit-uart", "microkit-shared", "microkit-fault"]
@@ -83,7 +83,7 @@ let package = Package(
         // The example systems' programs: each examples/NAME/ holds a manifest and its Swift
         // programs, which register by name and are linked into umk.
         .target(name: "ExamplePrograms", dependencies: ["UMKABI", "UMKGuest", "Servers"], path: "examples",
-                exclude: ["README.md", "user-package"] + cExamples + examples.map { "\($0)/system.yaml" },
+                exclude: ["README.md", "user-package", "ring-driver/rom.bin"] + cExamples + examples.map { "\($0)/system.yaml" },
                 swiftSettings: [.strictMemorySafety()]),
         // The libFuzzer target (scripts/build-libfuzzer.sh); a plain build is an input replayer.
         .executableTarget(name: "UMKLibFuzzer", dependencies: ["UMKFuzz"]),

@@ -19,6 +19,7 @@ public enum ExamplePrograms {
         ProgramRegistry.register("host-call", HostCalls.attempt)
         ProgramRegistry.register("stack-overflow", Crashes.deep)
         ProgramRegistry.register("swift-trap", Crashes.trap)
+        ProgramRegistry.register("ring-driver", RingDriver.main)
         City.register()
     }
 }

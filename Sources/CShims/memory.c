@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/personality.h>
 
 // prot: 1 read, 2 write, 4 execute.
@@ -131,6 +132,20 @@ int umk_create_file(const char *path) {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     return fd < 0 ? -errno : fd;
 }
+
+int umk_open_backing(const char *path, uint64_t size) {
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return -errno;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (st.st_size < (off_t)size && ftruncate(fd, (off_t)size) != 0)) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+int umk_getpid(void) { return (int)getpid(); }
 
 int umk_close(int fd) {
     return close(fd) == 0 ? 0 : -errno;

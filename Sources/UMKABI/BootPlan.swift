@@ -148,8 +148,11 @@ public struct BootPlan: Hashable, Sendable {
         /// 12 (4 KiB) or 21 (2 MiB).
         public var pageBits: UInt64
         public var mappings: [Mapping]
-        public init(name: String, size: UInt64, pageBits: UInt64, mappings: [Mapping]) {
-            self.name = name; self.size = size; self.pageBits = pageBits; self.mappings = mappings
+        /// Device memory at this physical address (its frames come from the device untypeds
+        /// BootInfo lists there, never zeroed), or nil: fresh RAM.
+        public var device: UInt64?
+        public init(name: String, size: UInt64, pageBits: UInt64, mappings: [Mapping], device: UInt64? = nil) {
+            self.name = name; self.size = size; self.pageBits = pageBits; self.mappings = mappings; self.device = device
         }
     }
     public enum ChannelKind: UInt64, Hashable, Sendable {
@@ -336,6 +339,7 @@ extension BootPlan {
         w.word(UInt64(regions.count))
         for r in regions {
             w.string(r.name); w.word(r.size); w.word(r.pageBits)
+            w.bool(r.device != nil); w.word(r.device ?? 0)
             w.word(UInt64(r.mappings.count))
             for m in r.mappings { w.word(m.task); w.word(m.address); w.word(m.rights.rawValue) }
         }
@@ -386,13 +390,14 @@ extension BootPlan {
                               args: args, irqs: irqs, ports: ports, image: hasImage ? image : nil))
         }
         regions = []
-        for _ in 0..<(try r.count(minWords: 4)) {
+        for _ in 0..<(try r.count(minWords: 6)) {
             let name = try r.string(), size = try r.word(), pageBits = try r.word()
+            let isDevice = try r.bool(), device = try r.word()
             var mappings: [Mapping] = []
             for _ in 0..<(try r.count(minWords: 3)) {
                 mappings.append(Mapping(task: try r.word(), address: try r.word(), rights: PlanRights(rawValue: try r.word())))
             }
-            regions.append(Region(name: name, size: size, pageBits: pageBits, mappings: mappings))
+            regions.append(Region(name: name, size: size, pageBits: pageBits, mappings: mappings, device: isDevice ? device : nil))
         }
         channels = []
         for _ in 0..<(try r.count(minWords: 9)) {

@@ -181,7 +181,8 @@ struct RunCommand: ParsableCommand {
         let checked = umk_monotonic_ns()
         let rootProgram: RootProgram = compiled.rootImage.map { .image(.init(file: $0.bytes, elf: $0.elf)) } ?? .guest(Init.root)
         let (result, machine) = try boot(root: rootProgram, config: compiled.rootImage == nil ? config : LinuxSystem.rootConfig,
-                                         ram: ram, options: options, timeLimit: timeLimit.map { UInt64($0 * 1e9) } ?? 0)
+                                         ram: ram, options: options, timeLimit: timeLimit.map { UInt64($0 * 1e9) } ?? 0,
+                                         devices: compiled.devices)
         if stats { report(machine, tasks: compiled.plan.tasks.map(\.name), checked: checked) }
         if microkit && result.idle && result.hostFailure == nil {
             // A Microkit system runs for ever; with every PD waiting and nothing that could
@@ -299,10 +300,17 @@ struct RunCommand: ParsableCommand {
 
     /// Boots `root` on a fresh Linux machine and runs it to the end.
     func boot(root: RootProgram, config: BootConfig, ram: UInt64, options: MachineOptions,
-              timeLimit: UInt64) throws -> (LinuxRunResult, MachineStats) {
+              timeLimit: UInt64, devices: [DeviceMemory] = []) throws -> (LinuxRunResult, MachineStats) {
         if options.clock == .deterministic { FixedHostLayout.ensure() }
-        let hal = try LinuxHAL(ramSize: ram, options: options)
+        var hal = try LinuxHAL(ramSize: ram, options: options)
         if !hal.consoleName.isEmpty { FileHandle.standardError.write(Data("umk: console on \(hal.consoleName)\n".utf8)) }
+        // Device memory: each region's host side, named for the program that plays the device.
+        var config = config
+        for d in devices {
+            let path = try hal.attachDeviceMemory(name: d.name, paddr: d.paddr, size: d.size, backing: d.backing)
+            config.deviceRegions.append((d.paddr, d.size))
+            FileHandle.standardError.write(Data("umk: device memory '\(d.name)' at \(hex(d.paddr)) (\(d.size >> 10) KiB): \(path)\n".utf8))
+        }
         guard umk_stop_install(timeLimit) == 0 else { throw ValidationError("cannot install the stop handler") }
         defer { umk_stop_uninstall() }
         let kernel = Kernel(hal: hal)

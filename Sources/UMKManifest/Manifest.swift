@@ -64,6 +64,15 @@ public struct Manifest: Sendable {
         public var size: Located<UInt64>
         public var pageSize: Located<UInt64>?
         public var mappings: [Mapping]
+        /// Device memory instead of RAM: its physical address (outside RAM) and host backing.
+        public var device: Device?
+        public var at: SourceLocation
+    }
+    /// A region of device memory: where it is in the physical address space and what is
+    /// behind it in the host: a fresh shared-memory object (`shm`) or a file (`file:PATH`).
+    public struct Device: Sendable {
+        public var address: Located<UInt64>
+        public var backing: Located<String>
         public var at: SourceLocation
     }
     public struct End: Sendable {

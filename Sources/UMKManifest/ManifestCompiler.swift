@@ -23,6 +23,21 @@ public struct CompiledSystem: Sendable {
     /// The manifest's `root`: the image that runs as the root task instead of init (the
     /// plan is then empty).
     public var rootImage: ImageModule?
+    /// Device memory regions and what backs each in the host.
+    public var devices: [DeviceMemory] = []
+}
+
+/// A region of device memory: its physical range and host backing (`shm`, or the absolute
+/// path of a file).
+public struct DeviceMemory: Sendable, Equatable {
+    public var name: String
+    public var paddr: UInt64
+    public var size: UInt64
+    /// "shm" (a fresh shared-memory object) or a file's absolute path.
+    public var backing: String
+    public init(name: String, paddr: UInt64, size: UInt64, backing: String) {
+        self.name = name; self.paddr = paddr; self.size = size; self.backing = backing
+    }
 }
 
 /// Why an image file could not be read.
@@ -57,6 +72,8 @@ public struct ManifestCompiler {
     /// addresses (ET_EXEC) that lies inside its task's range is accepted; without, refused.
     /// Task -1 is the root task (the first range: init's, or a `root` image's).
     public var taskAddressRange: ((Int) -> Range<UInt64>)?
+    /// The manifest's directory: a device's `file:` backing is found relative to it.
+    public var manifestDirectory = "."
     public private(set) var diagnostics: [ManifestDiagnostic] = []
     var file = ""
     var images: [ImageModule] = []
@@ -302,6 +319,8 @@ public struct ManifestCompiler {
         // Regions.
         var regions: [BootPlan.Region] = []
         var regionNames: [String: SourceLocation] = [:]
+        var devices: [DeviceMemory] = []
+        var deviceRanges = IntervalSet<String>()
         // What each task has mapped so far (a heap and an image that overlap each other
         // were reported above; the image then does not count again).
         var spans: [IntervalSet<String>] = tasks.map { t in
@@ -356,8 +375,14 @@ public struct ManifestCompiler {
                 }
                 mappings.append(BootPlan.Mapping(task: UInt64(t), address: a, rights: rights))
             }
+            var devicePaddr: UInt64?
+            if let d = r.device, let memory = checkDevice(d, r, pageSize: page, ram: m.ram?.value ?? Manifest.defaultRAM,
+                                                         taken: &deviceRanges) {
+                devices.append(memory)
+                devicePaddr = memory.paddr
+            }
             regions.append(BootPlan.Region(name: r.name.value, size: r.size.value, pageBits: page == 4096 ? 12 : 21,
-                                           mappings: mappings))
+                                           mappings: mappings, device: devicePaddr))
         }
 
         let plan = BootPlan(name: m.name?.value ?? "system", tasks: tasks, regions: regions, channels: channels)
@@ -387,7 +412,8 @@ public struct ManifestCompiler {
         }
         guard diagnostics.count == start else { return nil }
         return CompiledSystem(plan: plan, ram: ram, clock: m.clock?.value ?? .virtual, console: console,
-                              expectation: m.expect, ramNeeded: needed, images: images, rootImage: rootImage)
+                              expectation: m.expect, ramNeeded: needed, images: images, rootImage: rootImage,
+                              devices: devices)
     }
 
     /// A range in a task's address space: aligned, above init's layout, inside the window.
@@ -530,6 +556,44 @@ public struct ManifestCompiler {
     /// boot objects, then per task its TCB, CNode, VSpace, IPC buffer, start info, stack and
     /// the paging structures for each area it maps, regions (once), and heaps with the
     /// tables and slots their pager needs.
+    /// Device memory lies between RAM's end and this physical address.
+    static let physicalEnd: UInt64 = 1 << 40
+
+    /// A region's `device`: checked (4 KiB pages, page aligned, above RAM, below 1 TiB, no
+    /// overlap with another device, a known backing), or nil after reporting.
+    mutating func checkDevice(_ d: Manifest.Device, _ r: Manifest.Region, pageSize: UInt64, ram: UInt64,
+                              taken: inout IntervalSet<String>) -> DeviceMemory? {
+        let a = d.address.value, size = r.size.value
+        let what = "region '\(r.name.value)'"
+        guard pageSize == 4096 else {
+            report(r.pageSize?.at ?? d.at, "\(what): device memory comes in 4 KiB pages")
+            return nil
+        }
+        let (end, overflow) = a.addingReportingOverflow(size)
+        guard a % 4096 == 0, !overflow, a >= ram, end <= Self.physicalEnd else {
+            report(d.address.at, "\(what): device.address \(hex(a)) must be page aligned, with the region between RAM's end "
+                + "(\(hex(ram))) and \(hex(Self.physicalEnd))")
+            return nil
+        }
+        if let o = taken.insert(a, end, r.name.value) {
+            report(d.address.at, "\(what): device memory \(hex(a))-\(hex(end)) overlaps region '\(o.payload)' (\(hex(o.start))-\(hex(o.end)))")
+            return nil
+        }
+        var backing = d.backing.value
+        if backing.hasPrefix("file:") {
+            let path = String(backing.dropFirst(5))
+            guard !path.isEmpty else {
+                report(d.backing.at, "\(what): device.backing 'file:' needs a path")
+                return nil
+            }
+            backing = path.hasPrefix("/") ? path : manifestDirectory + "/" + path
+        } else if backing != "shm" {
+            report(d.backing.at, "\(what): device.backing must be shm or file:PATH, not '\(backing)'")
+            return nil
+        }
+        return DeviceMemory(name: r.name.value, paddr: a, size: size, backing: backing)
+    }
+
     /// The most RAM a manifest may give.
     static let maxRAM: UInt64 = 64 << 30
     /// The smallest stack a task may have: a Swift program's first frames (a debug build's)
@@ -555,7 +619,8 @@ public struct ManifestCompiler {
             if let h = t.heap { total += Saturating(h.size) + (h.size >> 9) + 3 * page }
         }
         for r in plan.regions {
-            total += r.size
+            // Device memory is not RAM; its paging structures are.
+            if r.device == nil { total += r.size }
             total += Saturating(UInt64(r.mappings.count)) * (Saturating(3 + 1) + (r.size >> 21)) * page
         }
         return total.value

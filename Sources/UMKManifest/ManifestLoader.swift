@@ -16,6 +16,7 @@ extension Manifest {
         compiler.taskAddressRange = taskAddressRange
         // Images are found relative to the manifest's directory.
         let directory = URL(fileURLWithPath: file).deletingLastPathComponent()
+        compiler.manifestDirectory = directory.standardizedFileURL.path
         compiler.readImage = { path in
             let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : directory.appendingPathComponent(path)
             var isDirectory: ObjCBool = false

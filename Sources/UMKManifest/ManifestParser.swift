@@ -139,7 +139,7 @@ public struct ManifestParser {
     }
 
     mutating func region(_ node: Node) -> Manifest.Region? {
-        guard let m = mapping(node, "a region", keys: ["name", "size", "page_size", "map"]) else { return nil }
+        guard let m = mapping(node, "a region", keys: ["name", "size", "page_size", "map", "device"]) else { return nil }
         let name = need(m, "name", in: node, "a region").flatMap { string($0, "name") }
         let size = need(m, "size", in: node, "region '\(name?.value ?? "?")'").flatMap { self.size($0, "size") }
         var mappings: [Manifest.Mapping] = []
@@ -156,9 +156,15 @@ public struct ManifestParser {
         } else {
             report(at(node), "region '\(name?.value ?? "?")' needs 'map' (the tasks it is mapped into)")
         }
+        var device: Manifest.Device?
+        if let d = m["device"], let dm = mapping(d, "device", keys: ["address", "backing"]),
+           let address = need(dm, "address", in: d, "device").flatMap({ self.address($0, "device.address") }) {
+            device = Manifest.Device(address: address, backing: string(dm["backing"], "device.backing") ?? Located("shm", at: at(d)),
+                                     at: at(d))
+        }
         guard let name, let size else { return nil }
         return Manifest.Region(name: name, size: size, pageSize: self.size(m["page_size"], "page_size"),
-                               mappings: mappings, at: at(node))
+                               mappings: mappings, device: device, at: at(node))
     }
 
     mutating func channel(_ node: Node) -> Manifest.Channel? {

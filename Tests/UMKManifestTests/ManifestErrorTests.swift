@@ -157,6 +157,37 @@ struct ManifestErrorTests {
             """) == ["2:37: stack '0x1000B' is ambiguous (B is a hex digit): write '0x1000 B' for bytes"])
     }
 
+    @Test("MANIFEST0018 device regions: physical address above RAM, 4 KiB pages, no overlap, a known backing; the plan carries the address, the system its backing")
+    func deviceRegions() throws {
+        let system = try Manifest.compile("""
+            ram: 16 MiB
+            tasks:
+              - {name: d, program: ping}
+            regions:
+              - {name: ring, size: 8 KiB, device: {address: 0xC000_0000}, map: [{task: d, address: 0x5000_0000}]}
+              - {name: rom, size: 4 KiB, device: {address: 0xC000_2000, backing: "file:rom.bin"}, map: [{task: d, address: 0x5001_0000, rights: r}]}
+            """, file: "/m/m.yaml", programs: Self.programs)
+        #expect(system.plan.regions.map(\.device) == [0xC000_0000, 0xC000_2000])
+        #expect(system.devices == [DeviceMemory(name: "ring", paddr: 0xC000_0000, size: 0x2000, backing: "shm"),
+                                   DeviceMemory(name: "rom", paddr: 0xC000_2000, size: 0x1000, backing: "/m/rom.bin")])
+        #expect(problems("""
+            ram: 16 MiB
+            tasks:
+              - {name: d, program: ping}
+            regions:
+              - {name: a, size: 4 KiB, device: {address: 0x10_0000}, map: [{task: d, address: 0x5000_0000}]}
+              - {name: b, size: 8 KiB, device: {address: 0xC000_0000}, map: [{task: d, address: 0x5001_0000}]}
+              - {name: c, size: 4 KiB, device: {address: 0xC000_1000}, map: [{task: d, address: 0x5002_0000}]}
+              - {name: e, size: 4 KiB, device: {address: 0xD000_0000, backing: tape}, map: [{task: d, address: 0x5003_0000}]}
+              - {name: f, size: 2 MiB, page_size: 2 MiB, device: {address: 0xE000_0000}, map: [{task: d, address: 0x5020_0000}]}
+            """) == [
+            "5:46: region 'a': device.address 0x100000 must be page aligned, with the region between RAM's end (0x1000000) and 0x10000000000",
+            "7:46: region 'c': device memory 0xc0001000-0xc0002000 overlaps region 'b' (0xc0000000-0xc0002000)",
+            "8:68: region 'e': device.backing must be shm or file:PATH, not 'tape'",
+            "9:39: region 'f': device memory comes in 4 KiB pages",
+        ])
+    }
+
     @Test("MANIFEST0012 a task beyond the address spaces the machine runs at once is refused where it is named")
     func tooManyAddressSpaces() {
         let yaml = """

@@ -853,6 +853,64 @@ struct ManifestRunTests {
         #expect(bench.status != 0 && bench.stderr.contains("--filter 'no-such-row' matches no row"), "\(bench.all)")
     }
 
+    @Test("RUN0044 ring-driver: a guest driver reads lines a host program writes into device memory (a shared-memory object) after each IRQ, and writes back how far it read; its ROM region is a file, not zeroed")
+    func deviceRing() throws {
+        let p = Process()
+        p.executableURL = CommandLineTests.binary
+        p.arguments = ["run", Self.example("ring-driver")]
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        defer { if p.isRunning { p.terminate() } }
+        // The host side: the ring's path, as umk prints it.
+        var stderr = ""
+        let deadline = Date().addingTimeInterval(20)
+        while !stderr.contains("umk: device memory 'rom'") && Date() < deadline && p.isRunning {
+            stderr += String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        let prefix = "umk: device memory 'ring' at 0xc0000000 (4 KiB): "
+        let path = try #require(stderr.split(separator: "\n").first { $0.hasPrefix(prefix) }?.dropFirst(prefix.count), "\(stderr)")
+        #expect(path.hasPrefix("/proc/\(p.processIdentifier)/fd/"))
+        let ring = try #require(FileHandle(forUpdatingAtPath: String(path)))
+        func word(_ offset: UInt64) throws -> UInt64 {
+            try ring.seek(toOffset: offset)
+            return try #require(ring.readData(ofLength: 8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        }
+        func send(_ text: String, after head: UInt64) throws -> UInt64 {
+            try ring.seek(toOffset: 64 + head)
+            try ring.write(contentsOf: Data(text.utf8))
+            let newHead = head + UInt64(text.utf8.count)
+            try ring.seek(toOffset: 0)
+            try ring.write(contentsOf: withUnsafeBytes(of: newHead) { Data($0) })
+            kill(p.processIdentifier, SIGUSR1)
+            return newHead
+        }
+        // The driver is up (its IRQ granted) once it has named the device.
+        var stdout = ""
+        while !stdout.contains("ring-driver: device") && Date() < deadline && p.isRunning {
+            stdout += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        let head = try send("hello from the host\nsecond line\n", after: 0)
+        // The driver writes back how far it read; the IRQ is raised again until it has, as a
+        // device holds its line until served.
+        var tail: UInt64 = 0, waited = 0
+        while tail != head && Date() < deadline && p.isRunning {
+            Thread.sleep(forTimeInterval: 0.01)
+            waited += 1
+            if waited % 50 == 0 { kill(p.processIdentifier, SIGUSR1) }
+            tail = try word(8)
+        }
+        #expect(tail == head)
+        _ = try send("quit\n", after: head)
+        p.waitUntilExit()
+        stdout += String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(p.terminationStatus == 0, "\(stdout)\(stderr)")
+        #expect(stdout.contains("ring-driver: device 'UMK-RING-DEVICE v1', ring at 0x"), "\(stdout)")
+        #expect(stdout.contains("ring-driver: line 'hello from the host'\nring-driver: line 'second line'\nring-driver: line 'quit'"),
+                "\(stdout)")
+    }
+
     @Test("RUN0014 a task whose image is not an ELF file: file:line:column, exit 2, nothing started")
     func badImage() throws {
         let path = try manifest("""

@@ -25,6 +25,11 @@ int umk_reserve_fixed(uint64_t addr, uint64_t length);
 /// Maps `fd` at `offset` over [addr, addr + length), replacing what is there, with `prot`
 /// (bit 0 read, bit 1 write, bit 2 execute); returns 0 or -errno.
 int umk_map_fixed(uint64_t addr, int fd, uint64_t offset, uint64_t length, int prot);
+/// Opens (creating it if missing) the file behind a device region, at least `size` bytes
+/// long (extended with zeros if shorter); the descriptor or -errno.
+int umk_open_backing(const char *path, uint64_t size);
+/// The process's id (a device region's shared-memory object is /proc/PID/fd/N).
+int umk_getpid(void);
 /// Maps `fd` at `offset` into the unmapped range [addr, addr + length) with `prot`, its
 /// page table entries filled too if `populate`; returns 0, -EEXIST if the host has a
 /// mapping in the range, or -errno.

@@ -31,6 +31,9 @@ public enum Init {
         do {
             var builder = SystemBuilder(plan: plan, alloc: ObjectAllocator(bootInfo: bootInfo), ownRange: ownRange,
                                         images: try BootImages(bootInfo, at: bootInfoAddress))
+            builder.deviceUntypeds = bootInfo.untypedList.enumerated().filter { $0.element.isDevice }.map {
+                (bootInfo.untyped.start + UInt64($0.offset), $0.element.paddr, UInt64($0.element.sizeBits))
+            }
             try builder.build()
             try builder.start()
             built = builder

@@ -69,6 +69,8 @@ struct SystemBuilder {
     let ownRange: Range<UInt64>
     /// The ELF images tasks run (boot modules).
     let images: BootImages
+    /// BootInfo's device untypeds: slot, physical address, log2 size.
+    var deviceUntypeds: [(slot: CPtr, paddr: UInt64, sizeBits: UInt64)] = []
 
     init(plan: BootPlan, alloc: ObjectAllocator, ownRange: Range<UInt64>, images: BootImages) {
         self.plan = plan
@@ -304,8 +306,12 @@ struct SystemBuilder {
         for r in plan.regions {
             let pageSize = UInt64(1) << r.pageBits
             var frames: [CPtr] = []
-            for _ in 0..<(r.size / pageSize) {
-                frames.append(try make(r.pageBits == 12 ? .smallPage : .largePage, "frames of region \(r.name)"))
+            if let paddr = r.device {
+                frames = try deviceFrames(paddr, size: r.size, region: r.name)
+            } else {
+                for _ in 0..<(r.size / pageSize) {
+                    frames.append(try make(r.pageBits == 12 ? .smallPage : .largePage, "frames of region \(r.name)"))
+                }
             }
             for (n, m) in r.mappings.enumerated() {
                 let t = Int(m.task)
@@ -325,6 +331,27 @@ struct SystemBuilder {
                 tasks[t].regions.append(StartInfo.Region(name: r.name, address: address, size: r.size, rights: m.rights))
             }
         }
+    }
+
+    /// The 4 KiB frames of device memory [paddr, paddr + size), in order: retyped from the
+    /// device untypeds BootInfo lists there (each untyped's frames come out one after
+    /// another from its start), as a seL4 root task gets a device's frames.
+    mutating func deviceFrames(_ paddr: UInt64, size: UInt64, region: String) throws(BuildError) -> [CPtr] {
+        var frames: [CPtr] = []
+        for u in deviceUntypeds.sorted(by: { $0.paddr < $1.paddr })
+        where u.paddr >= paddr && u.paddr + (1 << u.sizeBits) <= paddr + size {
+            let count = (UInt64(1) << u.sizeBits) / 4096
+            guard let first = alloc.slot() else { throw BuildError(step: "slots for region \(region)", error: .notEnoughMemory) }
+            for _ in 1..<count { guard alloc.slot() != nil else { throw BuildError(step: "slots for region \(region)", error: .notEnoughMemory) } }
+            try check(Untyped.retype(u.slot, type: .smallPage, sizeBits: 0, root: alloc.root, nodeIndex: 0, nodeDepth: 0,
+                                     nodeOffset: first, numObjects: count), "device frames of region \(region)")
+            frames += (0..<count).map { first + $0 }
+        }
+        guard UInt64(frames.count) * 4096 == size else {
+            throw BuildError(step: "device memory of region \(region) (BootInfo lists no device untyped for all of it)",
+                             error: .failedLookup)
+        }
+        return frames
     }
 
     /// Each pager gets its clients' VSpaces and untyped memory for their heaps (and the

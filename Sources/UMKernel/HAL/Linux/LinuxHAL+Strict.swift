@@ -76,7 +76,7 @@ extension LinuxHAL {
         guard let frames = mirrored[asid] else { return }
         var runs: [(vaddr: UInt64, paddr: UInt64, length: UInt64, prot: Int32)] = []
         for (vaddr, m) in frames.sorted(by: { $0.key < $1.key }) {
-            let length = UInt64(1) << m.sizeBits, prot = Self.hostProtection(m.rights)
+            let length = UInt64(1) << m.sizeBits, prot = hostProtection(m.rights, paddr: m.paddr)
             if let r = runs.last, r.prot == prot, r.vaddr &+ r.length == vaddr, r.paddr &+ r.length == m.paddr {
                 runs[runs.count - 1].length += length
             } else {

@@ -26,6 +26,8 @@ public struct LinuxHAL: HAL {
     /// Counts unmaps and window releases: host addresses checked under one generation stay
     /// valid while it does not change.
     public private(set) var unmapGeneration: UInt64 = 0
+    /// Device memory regions (physical ranges outside RAM) and the host files behind them.
+    var deviceMemory: [DeviceBacking] = []
     /// Fresh mappings not made yet: consecutive frames are mapped by one mmap.
     var pendingRun: PendingRun? {
         didSet { pendingRunASID = pendingRun?.asid ?? .max }
@@ -159,6 +161,7 @@ public struct LinuxHAL: HAL {
         if traceFD >= 0 { LinuxSyscalls.close(traceFD); traceFD = -1 }
         pendingRun = nil
         for base in windows where base != 0 { LinuxWindows.release(base) }
+        releaseDeviceMemory()
         windows = []
         try? LinuxSyscalls.unmap(UInt64(UInt(bitPattern: unsafe physmap.base)), length: physmap.size)
         LinuxSyscalls.close(ramFD)
@@ -221,7 +224,8 @@ public struct LinuxHAL: HAL {
         // that touches them (a Call with 10 words measured 357 -> 396 cycles), and code
         // belongs in read-only frames (an image's text is).
         // Strict mode: a frame mapped into a closed window stays closed until its window opens.
-        let prot: Int32 = strict && asid != strictOpenASID ? 0 : Self.hostProtection(rights)
+        let backing = hostBacking(paddr)
+        let prot: Int32 = strict && asid != strictOpenASID ? 0 : hostProtection(rights, paddr: paddr)
         let m = FrameMapping(paddr: paddr, sizeBits: sizeBits, rights: rights)
         let length = UInt64(1) << sizeBits
         if let old = mirrored[asid]?[vaddr], old.paddr == paddr, old.sizeBits == sizeBits {
@@ -237,13 +241,14 @@ public struct LinuxHAL: HAL {
             // Over a mapping of the window's own (seL4 lets a frame be mapped where another
             // was, at another level), the host call must replace it.
             let replaces = mirrored[asid].flatMap { FrameMapping.covering(vaddr, in: $0) } != nil
-            if let run = pendingRun, run.asid == asid, run.prot == prot,
-               run.vaddr + run.length == vaddr, run.paddr + run.length == paddr {
+            if let run = pendingRun, run.asid == asid, run.prot == prot, run.fd == backing.fd,
+               run.vaddr + run.length == vaddr, run.offset + run.length == backing.offset {
                 pendingRun!.length += length
                 pendingRun!.replaces = pendingRun!.replaces || replaces
             } else {
                 commitMappings()
-                pendingRun = PendingRun(asid: asid, vaddr: vaddr, paddr: paddr, length: length, prot: prot, replaces: replaces)
+                pendingRun = PendingRun(asid: asid, vaddr: vaddr, fd: backing.fd, offset: backing.offset, length: length,
+                                        prot: prot, replaces: replaces)
             }
         }
         mirrored[asid, default: [:]][vaddr] = m
@@ -273,7 +278,9 @@ public struct LinuxHAL: HAL {
     struct PendingRun {
         var asid: UInt64
         var vaddr: UInt64
-        var paddr: UInt64
+        /// What backs it: RAM's memfd or a device region's file, from this offset.
+        var fd: Int32
+        var offset: UInt64
         var length: UInt64
         var prot: Int32
         /// Some of it goes over a mapping of the window's own.
@@ -292,8 +299,8 @@ public struct LinuxHAL: HAL {
             // Into the window's hole, or over the window's own mappings; a host mapping
             // found there is never mapped over.
             if run.replaces {
-                try LinuxSyscalls.mapFixed(run.vaddr, fd: ramFD, offset: run.paddr, length: run.length, prot: run.prot)
-            } else if try !LinuxSyscalls.mapFresh(run.vaddr, fd: ramFD, offset: run.paddr, length: run.length,
+                try LinuxSyscalls.mapFixed(run.vaddr, fd: run.fd, offset: run.offset, length: run.length, prot: run.prot)
+            } else if try !LinuxSyscalls.mapFresh(run.vaddr, fd: run.fd, offset: run.offset, length: run.length,
                                                    prot: run.prot, populate: Self.populates(run)) {
                 throw HostError(call: "mmap(MAP_FIXED_NOREPLACE) at \(hex(run.vaddr)) (the host has a mapping in "
                                     + "[\(hex(run.vaddr)), \(hex(run.vaddr + run.length))), inside a window)", errno: 17)
