@@ -8,9 +8,9 @@
 // procedure end gets the other PD's endpoint badged with bit 63 and the other end's id.
 // IRQs signal the PD's notification with 1 << their channel id; I/O port ranges become
 // port caps; memory regions are mapped where the PDs' maps say (an offset into each PD's
-// address range on umk); a child PD's TCB goes to its parent, which takes its faults. What
-// umk's machine does not have yet (device memory: regions at a physical address, and so
-// region_paddr setvars) is refused at its place.
+// address range on umk); a child PD's TCB goes to its parent, which takes its faults. A
+// region at a physical address is device memory (a fresh host shared-memory object behind
+// it, as a manifest's `device` region), and a region_paddr setvar gets that address.
 
 import Foundation
 import UMKABI
@@ -33,21 +33,27 @@ extension SystemDescription {
         func report(_ at: SourceLocation, _ message: String) {
             problems.append(ManifestDiagnostic(file: file, location: at, message: message))
         }
-        // A region at a physical address is device memory (x86-64 Microkit's region_paddr
-        // needs one), which umk's machine does not have yet: refused rather than given RAM.
         for pd in protectionDomains {
             if let m = pd.maps.first, taskAddressRange == nil {
                 report(m.at, "<map>: mapping regions needs the machine's address ranges")
             }
-            for m in pd.maps {
-                if let paddr = memoryRegions.first(where: { $0.name == m.region })?.physicalAddress {
-                    report(m.at, "map of '\(m.region)': a memory region at physical address \(hex(paddr)) is device memory, "
-                           + "which umk's machine does not have yet")
-                }
-            }
-            for v in pd.setvars {
-                report(v.at, "<setvar> with region_paddr: '\(v.region)' is at a physical address (device memory), "
-                       + "which umk's machine does not have yet")
+        }
+        // A region at a physical address is device memory (x86-64 Microkit's region_paddr
+        // needs one): above RAM, in 4 KiB pages, no two overlapping.
+        var devices: [DeviceMemory] = []
+        var deviceRanges = IntervalSet<String>()
+        for r in memoryRegions {
+            guard let paddr = r.physicalAddress else { continue }
+            let (end, overflow) = paddr.addingReportingOverflow(r.size)
+            if r.pageSize != 0x1000 {
+                report(r.at, "memory region '\(r.name)': device memory (phys_addr) comes in 4 KiB pages on umk")
+            } else if overflow || paddr < ram || end > ManifestCompiler.physicalEnd {
+                report(r.at, "memory region '\(r.name)': phys_addr \(hex(paddr)) must put it between RAM's end (\(hex(ram))) "
+                       + "and \(hex(ManifestCompiler.physicalEnd))")
+            } else if let o = deviceRanges.insert(paddr, end, r.name) {
+                report(r.at, "memory region '\(r.name)' at \(hex(paddr))-\(hex(end)) overlaps '\(o.payload)'")
+            } else {
+                devices.append(DeviceMemory(name: r.name, paddr: paddr, size: r.size, backing: "shm"))
             }
         }
         var images: [ImageModule] = []
@@ -61,7 +67,7 @@ extension SystemDescription {
         // Memory regions: one plan region each, mapped at the maps' vaddrs (offsets into
         // each PD's range, clear of init's layout below and the image above).
         var regions = memoryRegions.map { BootPlan.Region(name: $0.name, size: $0.size, pageBits: $0.pageSize == 0x1000 ? 12 : 21,
-                                                          mappings: []) }
+                                                          mappings: [], device: $0.physicalAddress) }
         for (i, pd) in protectionDomains.enumerated() {
             for m in pd.maps {
                 guard let r = memoryRegions.firstIndex(where: { $0.name == m.region }) else { continue }
@@ -135,6 +141,11 @@ extension SystemDescription {
                     results.append(elf.patch(symbols, s, word: r.size))
                 }
             }
+            for v in pd.setvars {
+                if let paddr = memoryRegions.first(where: { $0.name == v.region })?.physicalAddress {
+                    results.append(elf.patch(symbols, v.symbol, word: paddr))
+                }
+            }
             for irq in pd.irqs { if let s = irq.setvarID { results.append(elf.patch(symbols, s, word: irq.id)) } }
             for p in pd.ioports {
                 if let s = p.setvarID { results.append(elf.patch(symbols, s, word: p.id)) }
@@ -192,6 +203,7 @@ extension SystemDescription {
                             channels: [], protectionDomains: domains, pdCaps: caps)
         let needed = ManifestCompiler.ramNeeded(plan, images: images)
         return CompiledSystem(plan: plan, ram: max(ram, needed), clock: .virtual, console: "terminal", expectation: nil,
-                              ramNeeded: needed, images: images)
+                              ramNeeded: needed, images: images,
+                              devices: devices.filter { d in plan.regions.contains { $0.name == d.name } })
     }
 }
