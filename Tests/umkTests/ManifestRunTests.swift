@@ -53,7 +53,7 @@ struct ManifestRunTests {
         return path
     }
 
-    @Test("RUN0001 every example passes umk check", arguments: ["hello", "ping-pong", "pager-demo", "name-lookup", "timer", "city", "sandbox"])
+    @Test("RUN0001 every example passes umk check", arguments: ["hello", "ping-pong", "pager-demo", "name-lookup", "timer", "city", "sandbox", "ring-driver"])
     func check(_ name: String) throws {
         let r = try umk(["check", Self.example(name)])
         #expect(r.status == 0, "\(r.all)")
