@@ -27,19 +27,6 @@ public struct CompiledSystem: Sendable {
     public var devices: [DeviceMemory] = []
 }
 
-/// A region of device memory: its physical range and host backing (`shm`, or the absolute
-/// path of a file).
-public struct DeviceMemory: Sendable, Equatable {
-    public var name: String
-    public var paddr: UInt64
-    public var size: UInt64
-    /// "shm" (a fresh shared-memory object) or a file's absolute path.
-    public var backing: String
-    public init(name: String, paddr: UInt64, size: UInt64, backing: String) {
-        self.name = name; self.paddr = paddr; self.size = size; self.backing = backing
-    }
-}
-
 /// Why an image file could not be read.
 public struct ImageReadError: Error, Sendable {
     public var reason: String
