@@ -26,6 +26,8 @@ public struct LinuxHAL: HAL {
     /// Counts unmaps and window releases: host addresses checked under one generation stay
     /// valid while it does not change.
     public private(set) var unmapGeneration: UInt64 = 0
+    /// Set once a 2 MiB or 1 GiB frame was mirrored (a later small frame may lie under one).
+    var largePagesMirrored = false
     /// Device memory regions (physical ranges outside RAM) and the host files behind them.
     var deviceMemory: [DeviceBacking] = []
     /// Fresh mappings not made yet: consecutive frames are mapped by one mmap.
@@ -228,7 +230,8 @@ public struct LinuxHAL: HAL {
         let prot: Int32 = strict && asid != strictOpenASID ? 0 : hostProtection(rights, paddr: paddr)
         let m = FrameMapping(paddr: paddr, sizeBits: sizeBits, rights: rights)
         let length = UInt64(1) << sizeBits
-        if let old = mirrored[asid]?[vaddr], old.paddr == paddr, old.sizeBits == sizeBits {
+        let old = mirrored[asid]?[vaddr]
+        if let old, old.paddr == paddr, old.sizeBits == sizeBits {
             commitMappings()
             unmapGeneration &+= 1
             do {
@@ -239,8 +242,10 @@ public struct LinuxHAL: HAL {
             }
         } else {
             // Over a mapping of the window's own (seL4 lets a frame be mapped where another
-            // was, at another level), the host call must replace it.
-            let replaces = mirrored[asid].flatMap { FrameMapping.covering(vaddr, in: $0) } != nil
+            // was, at another level), the host call must replace it. Only a window that has
+            // had a large page needs the look at the larger levels (two more lookups).
+            let replaces = old != nil
+                || (largePagesMirrored && mirrored[asid].flatMap { FrameMapping.covering(vaddr, in: $0) } != nil)
             if let run = pendingRun, run.asid == asid, run.prot == prot, run.fd == backing.fd,
                run.vaddr + run.length == vaddr, run.offset + run.length == backing.offset {
                 pendingRun!.length += length
@@ -251,6 +256,7 @@ public struct LinuxHAL: HAL {
                                         prot: prot, replaces: replaces)
             }
         }
+        if sizeBits > 12 { largePagesMirrored = true }
         mirrored[asid, default: [:]][vaddr] = m
     }
 
