@@ -242,8 +242,8 @@ public struct LinuxHAL: HAL {
             }
         } else {
             // Over a mapping of the window's own (seL4 lets a frame be mapped where another
-            // was, at another level), the host call must replace it. Only a window that has
-            // had a large page needs the look at the larger levels (two more lookups).
+            // was, at another level), the host call must replace it. The larger levels are
+            // looked at (two more lookups) only once the machine has mirrored a large page.
             let replaces = old != nil
                 || (largePagesMirrored && mirrored[asid].flatMap { FrameMapping.covering(vaddr, in: $0) } != nil)
             if let run = pendingRun, run.asid == asid, run.prot == prot, run.fd == backing.fd,
