@@ -110,6 +110,8 @@ struct BenchCommand: ParsableCommand {
             if let cached = linuxCache[name] { return cached }
             progress("linux \(name)")
             var out = [UInt64](repeating: 0, count: samples)
+            // userfaultfd: up to 10,000 pages, copied 1 (or, for -16, 16) a fault.
+            let ahead = name == "userfaultfd-16" ? 16 : 1, pages = min(samples, 10_000) / ahead * ahead
             let r: Int32 = switch name {
             case "pipe": umk_baseline_pingpong(Int32(UMK_BASELINE_PIPE.rawValue), &out, Int32(samples))
             case "eventfd": umk_baseline_pingpong(Int32(UMK_BASELINE_EVENTFD.rawValue), &out, Int32(samples))
@@ -120,12 +122,9 @@ struct BenchCommand: ParsableCommand {
             case "sigtrap": umk_baseline_trap(0, &out, Int32(samples))
             case "sigill": umk_baseline_trap(1, &out, Int32(samples))
             case "sigsys": umk_baseline_sigsys(&out, Int32(samples))
-            case "userfaultfd": umk_baseline_userfaultfd(&out, Int32(min(samples, 10_000)), 1)
-            default:  // userfaultfd-16: per page, copied 16 at a time
-                umk_baseline_userfaultfd(&out, Int32(min(samples, 10_000) / 16 * 16), 16)
+            default: umk_baseline_userfaultfd(&out, Int32(pages), Int32(ahead))
             }
-            if name == "userfaultfd" { out = Array(out.prefix(min(samples, 10_000))) }
-            if name == "userfaultfd-16" { out = Self.perPage(Array(out.prefix(min(samples, 10_000) / 16 * 16)), 16) }
+            if name.hasPrefix("userfaultfd") { out = Self.perPage(Array(out.prefix(pages)), ahead) }
             let s = r == 0 ? stats(out) : nil
             if r != 0 { unavailable[name] = "errno \(-r)" }
             linuxCache[name] = s

@@ -108,9 +108,13 @@ public struct ObjectAllocator {
     }
 
     /// An empty slot of the root CNode, or nil if none is left.
-    public mutating func slot() -> CPtr? {
-        guard nextSlot < endSlot else { return nil }
-        defer { nextSlot += 1 }
+    public mutating func slot() -> CPtr? { slots(1) }
+
+    /// The first of `count` consecutive empty slots (a retype of `count` objects fills
+    /// them), or nil if that many are not left.
+    public mutating func slots(_ count: Int) -> CPtr? {
+        guard count >= 1, UInt64(count) <= endSlot &- nextSlot else { return nil }
+        defer { nextSlot += UInt64(count) }
         return nextSlot
     }
 
@@ -127,6 +131,7 @@ public struct ObjectAllocator {
     /// can cover). Nil when memory or slots run out for all of them.
     public mutating func make(_ type: ObjectType, sizeBits: UInt64 = 0, count: Int) -> CPtr? {
         guard count >= 1, UInt64(count) <= endSlot &- nextSlot else { return nil }
+        // Taken only once a retype filled them.
         let dest = nextSlot
         let bits = type.sizeBits(userSizeBits: sizeBits)
         let one: UInt64 = bits < 64 ? 1 << bits : .max

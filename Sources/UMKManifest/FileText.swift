@@ -9,21 +9,18 @@ import Foundation
 public enum FileText {
     /// The file's bytes, or the host's reason it cannot be read.
     public static func read(_ path: String) -> Result<Data, ManifestError> {
-        // The host's reason first (open's errno: no such file, permission denied).
+        // One descriptor: open's errno (no such file, permission denied), then what it is.
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { return .failure(problem(path, "cannot read it: \(String(cString: strerror(errno)))")) }
-        close(fd)
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        let file = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        var st = stat()
+        if fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR {
             return .failure(problem(path, "cannot read it: it is a directory"))
         }
         do {
-            return .success(try Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch let error as NSError {
-            let posix = (error.userInfo[NSUnderlyingErrorKey] as? NSError).flatMap { $0.domain == NSPOSIXErrorDomain ? $0.code : nil }
-                ?? (error.domain == NSPOSIXErrorDomain ? error.code : nil)
-            let reason = posix.map { String(cString: strerror(Int32($0))) } ?? error.localizedDescription
-            return .failure(problem(path, "cannot read it: \(reason)"))
+            return .success(try file.readToEnd() ?? Data())
+        } catch {
+            return .failure(problem(path, "cannot read it: \(error.localizedDescription)"))
         }
     }
 

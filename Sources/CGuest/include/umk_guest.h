@@ -39,10 +39,13 @@ static inline uint64_t umk_program_base(void) {
 /// stopped where it faulted. `task` is its name, `report` what init printed.
 void umk_debug_task_crashed(const char *task, const char *report);
 
-/// The function of the program holding `offset` (an offset from umk_program_base), its
-/// name demangled into `out` (cut to `size` bytes) and the offset into it; 0, or -1 if
-/// the program's symbol table does not say (a stripped program).
-int umk_program_function(uint64_t offset, char *out, size_t size, uint64_t *function_offset);
+/// The size of the program's file (the one umk_program_base is the start of), or -1.
+int64_t umk_program_file_size(void);
+/// Reads `size` bytes of the program's file from `offset`; 0, or -1.
+int umk_program_file_read(uint64_t offset, void *buffer, uint64_t size);
+/// A Swift symbol's name demangled into `out` (cut to `size` bytes); 0, or -1 if it is not
+/// a Swift name.
+int umk_demangle(const char *name, char *out, size_t size);
 
 /// The running guest's IPC buffer (its TCB's IPC buffer address, a guest address being the
 /// host address), or 0.

@@ -167,9 +167,8 @@ struct Parent {
     func place(_ task: Int, _ ip: UInt64) -> String {
         if !tasks[task].range.contains(ip), ip >= umk_program_base() {
             let offset = ip - umk_program_base()
-            var name = [CChar](repeating: 0, count: 400), within: UInt64 = 0
-            let function = unsafe umk_program_function(offset, &name, name.count, &within) == 0
-                ? ", in \(String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)) + \(hex(within))" : ""
+            let function = ImageSymbol.find(offset, in: ImageSymbol.program)
+                .map { ", in \(ImageSymbol.demangled($0.symbol.name)) + \(hex($0.offset))" } ?? ""
             return "\(hex(ip)), program offset \(hex(offset))\(function)"
         }
         let linked = ip &- tasks[task].imageBias

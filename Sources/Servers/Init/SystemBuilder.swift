@@ -341,8 +341,9 @@ struct SystemBuilder {
         for u in deviceUntypeds.sorted(by: { $0.paddr < $1.paddr })
         where u.paddr >= paddr && u.paddr + (1 << u.sizeBits) <= paddr + size {
             let count = (UInt64(1) << u.sizeBits) / 4096
-            guard let first = alloc.slot() else { throw BuildError(step: "slots for region \(region)", error: .notEnoughMemory) }
-            for _ in 1..<count { guard alloc.slot() != nil else { throw BuildError(step: "slots for region \(region)", error: .notEnoughMemory) } }
+            guard let first = alloc.slots(Int(count)) else {
+                throw BuildError(step: "slots for region \(region)", error: .notEnoughMemory)
+            }
             try check(Untyped.retype(u.slot, type: .smallPage, sizeBits: 0, root: alloc.root, nodeIndex: 0, nodeDepth: 0,
                                      nodeOffset: first, numObjects: count), "device frames of region \(region)")
             frames += (0..<count).map { first + $0 }

@@ -157,11 +157,13 @@ public struct Pager {
         seL4.call(reportTo, MessageInfo(label: InitRequest.invalidAccess.rawValue, length: 4))
     }
 
-    /// Serves faults on `endpoint` forever.
-    public mutating func serve(_ endpoint: CPtr) -> Never {
+    /// Serves faults on `endpoint` forever; `handled` sees the pager after each fault.
+    public mutating func serve(_ endpoint: CPtr, handled: (borrowing Pager) -> Void = { _ in }) -> Never {
         var (msg, badge) = seL4.recv(endpoint)
         while true {
-            if case .mapped = handle(msg, badge: badge) {
+            let outcome = handle(msg, badge: badge)
+            handled(self)
+            if case .mapped = outcome {
                 (msg, badge) = seL4.replyRecv(endpoint, MessageInfo(label: 0, length: 0))
             } else {
                 (msg, badge) = seL4.recv(endpoint)

@@ -89,19 +89,10 @@ public enum PagerSystem {
         seL4.debugHalt()
     }
 
-    /// The pager's loop (Pager.serve's), counting the frames it maps.
+    /// The pager, counting the frames it maps.
     static let pagerThread: @convention(c) (UInt64, UInt64) -> Void = { endpoint, _ in
         guard var p = unsafe pager else { return fail("no pager state") }
-        var (msg, badge) = seL4.recv(endpoint)
-        while true {
-            let outcome = p.handle(msg, badge: badge)
-            unsafe mappedFrames = p.mapped
-            if case .mapped = outcome {
-                (msg, badge) = seL4.replyRecv(endpoint, MessageInfo(label: 0, length: 0))
-            } else {
-                (msg, badge) = seL4.recv(endpoint)
-            }
-        }
+        p.serve(endpoint) { unsafe mappedFrames = $0.mapped }
     }
 
     static let workerThread: @convention(c) (UInt64, UInt64) -> Void = { base, _ in
