@@ -73,9 +73,9 @@ extension LinuxHAL {
     /// `asid`'s window as its mappings say: runs contiguous in the window and in RAM with
     /// one protection, each one host call.
     private mutating func openWindow(_ asid: UInt64) {
-        guard let frames = mirrored[asid] else { return }
+        guard asid < UInt64(mirrored.count) else { return }
         var runs: [(vaddr: UInt64, paddr: UInt64, length: UInt64, prot: Int32)] = []
-        for (vaddr, m) in frames.sorted(by: { $0.key < $1.key }) {
+        for (vaddr, m) in mirrored[Int(asid)].sorted {
             let length = UInt64(1) << m.sizeBits, prot = hostProtection(m.rights, paddr: m.paddr)
             if let r = runs.last, r.prot == prot, r.vaddr &+ r.length == vaddr, r.paddr &+ r.length == m.paddr {
                 runs[runs.count - 1].length += length
@@ -97,9 +97,9 @@ extension LinuxHAL {
     /// `asid`'s mappings inaccessible, each stretch contiguous in the window one host call
     /// (the window's unmapped parts are holes, which fault anyway).
     private mutating func closeWindow(_ asid: UInt64) {
-        guard let frames = mirrored[asid] else { return }
+        guard asid < UInt64(mirrored.count) else { return }
         var stretches: [(vaddr: UInt64, length: UInt64)] = []
-        for (vaddr, m) in frames.sorted(by: { $0.key < $1.key }) {
+        for (vaddr, m) in mirrored[Int(asid)].sorted {
             let length = UInt64(1) << m.sizeBits
             if let r = stretches.last, r.vaddr &+ r.length == vaddr {
                 stretches[stretches.count - 1].length += length

@@ -21,8 +21,9 @@ public struct LinuxHAL: HAL {
     let ramFD: Int32
     /// Host base address of each assigned ASID's window (0 = none), indexed by ASID.
     var windows = [UInt64](repeating: 0, count: VSpaceLayout.asidPoolCount * VSpaceLayout.asidPoolEntries)
-    /// What is mirrored in each window (vaddr → paddr, size, rights), to tell a remap.
-    var mirrored: [UInt64: [UInt64: FrameMapping]] = [:]
+    /// What is mirrored in each window (vaddr → paddr, size, rights), to tell a remap,
+    /// indexed by ASID.
+    var mirrored = [WindowMappings](repeating: WindowMappings(), count: VSpaceLayout.asidPoolCount * VSpaceLayout.asidPoolEntries)
     /// Counts unmaps and window releases: host addresses checked under one generation stay
     /// valid while it does not change.
     public private(set) var unmapGeneration: UInt64 = 0
@@ -213,7 +214,7 @@ public struct LinuxHAL: HAL {
         unmapGeneration &+= 1
         windows[Int(asid)] = 0
         LinuxWindows.release(base)
-        mirrored[asid] = nil
+        mirrored[Int(asid)] = WindowMappings()
         if strictOpenASID == asid { strictOpenASID = nil }
     }
 
@@ -230,7 +231,7 @@ public struct LinuxHAL: HAL {
         let prot: Int32 = strict && asid != strictOpenASID ? 0 : hostProtection(rights, paddr: paddr)
         let m = FrameMapping(paddr: paddr, sizeBits: sizeBits, rights: rights)
         let length = UInt64(1) << sizeBits
-        let old = mirrored[asid]?[vaddr]
+        let old = mirrored[Int(asid)][vaddr]
         if let old, old.paddr == paddr, old.sizeBits == sizeBits {
             commitMappings()
             unmapGeneration &+= 1
@@ -245,7 +246,7 @@ public struct LinuxHAL: HAL {
             // was, at another level), the host call must replace it. The larger levels are
             // looked at (two more lookups) only once the machine has mirrored a large page.
             let replaces = old != nil
-                || (largePagesMirrored && mirrored[asid].flatMap { FrameMapping.covering(vaddr, in: $0) } != nil)
+                || (largePagesMirrored && mirrored[Int(asid)].covering(vaddr) != nil)
             if let run = pendingRun, run.asid == asid, run.prot == prot, run.fd == backing.fd,
                run.vaddr + run.length == vaddr, run.offset + run.length == backing.offset {
                 pendingRun!.length += length
@@ -257,7 +258,7 @@ public struct LinuxHAL: HAL {
             }
         }
         if sizeBits > 12 { largePagesMirrored = true }
-        mirrored[asid, default: [:]][vaddr] = m
+        mirrored[Int(asid)][vaddr] = m
     }
 
     /// The host protection of a frame with `rights`.
@@ -317,14 +318,14 @@ public struct LinuxHAL: HAL {
     }
 
     public mutating func unmapFrame(asid: UInt64, vaddr: UInt64, sizeBits: UInt64) {
-        guard mirrored[asid]?[vaddr] != nil else { return }
+        guard asid < UInt64(mirrored.count), mirrored[Int(asid)][vaddr] != nil else { return }
         commitMappings()
         unmapGeneration &+= 1
         do {
             hostMappingCalls += 1
             // Back to a hole, as the window was before.
             try LinuxSyscalls.unmap(vaddr, length: 1 << sizeBits)
-            mirrored[asid]?[vaddr] = nil
+            mirrored[Int(asid)][vaddr] = nil
         } catch {
             hostFailure = hostFailure ?? error
         }
@@ -333,7 +334,7 @@ public struct LinuxHAL: HAL {
     /// True if `vaddr` of `asid` is mirrored writable in its window (mutating
     /// for in-place access, as `window(asid:)`).
     public mutating func isMappedWritable(asid: UInt64, vaddr: UInt64) -> Bool {
-        mirrored[asid].flatMap { FrameMapping.covering(vaddr, in: $0) }?.rights == .readWrite
+        asid < UInt64(mirrored.count) && mirrored[Int(asid)].covering(vaddr)?.rights == .readWrite
     }
 
 
