@@ -65,7 +65,19 @@ public struct Pager {
     /// through `index`, by badge: one hash a fault.
     var backing: [[RegionBacking]] = []
     var vspaces: [CPtr] = []
-    var index: [UInt64: Int] = [:]
+    /// The clients' badges, sorted (found by binary search), and their indices into
+    /// `backing` and `vspaces`.
+    var badges: [UInt64] = []
+    var indices: [Int] = []
+    /// Frames retyped ahead of need for single-page faults: `reserveCount` of them in
+    /// consecutive slots from `reserveSlot`, consecutive in memory too. Such a fault takes
+    /// the next one and, with none left, retypes `reserveBatch` at once: most faults cost
+    /// one Map instead of a Retype and a Map (umk bench vmfault, median 10,087-10,335 ->
+    /// 9,319-9,951 cycles, mean 10,150-10,397 -> 9,429-10,031), and at most
+    /// `reserveBatch - 1` frames wait unused.
+    var reserveSlot: CPtr = 0
+    var reserveCount = 0
+    public var reserveBatch = 16
 
     struct RegionBacking {
         var region: PagerRegion
@@ -80,11 +92,38 @@ public struct Pager {
 
     public init(clients: [UInt64: PagerClient], allocator: ObjectAllocator, reportTo: CPtr? = nil) {
         self.clients = clients; self.allocator = allocator; self.reportTo = reportTo
-        for (badge, c) in clients {
-            index[badge] = backing.count
+        for (badge, c) in clients.sorted(by: { $0.key < $1.key }) {
+            badges.append(badge)
+            indices.append(backing.count)
             vspaces.append(c.vspace)
             backing.append(c.regions.filter { $0.start < $0.end }.sorted { $0.start < $1.start }.map(RegionBacking.init))
         }
+    }
+
+    /// The index of the client with `badge`.
+    func client(_ badge: UInt64) -> Int? {
+        var low = 0, high = badges.count
+        while low < high {
+            let mid = (low + high) / 2
+            if badges[mid] < badge { low = mid + 1 } else { high = mid }
+        }
+        return low < badges.count && badges[low] == badge ? indices[low] : nil
+    }
+
+    /// `count` fresh frames in consecutive slots and memory: one from the reserve, or a
+    /// run of its own retyped for it; nil if memory or slots ran out.
+    mutating func frames(_ count: Int) -> CPtr? {
+        if count > 1 { return allocator.make(.smallPage, count: count) }
+        if reserveCount == 0 {
+            if let batch = allocator.make(.smallPage, count: reserveBatch) {
+                reserveSlot = batch
+                reserveCount = reserveBatch
+            } else {
+                return allocator.make(.smallPage)
+            }
+        }
+        defer { reserveSlot += 1; reserveCount -= 1 }
+        return reserveSlot
     }
 
     /// The index of the region of `regions` (sorted by start) that holds `address`.
@@ -103,7 +142,7 @@ public struct Pager {
         let ip = IPCBuffer.getMR(0), address = IPCBuffer.getMR(1)
         let fetch = IPCBuffer.getMR(2) != 0, fsr = IPCBuffer.getMR(3)
         let access: UInt64 = fetch ? 2 : fsr & 2 != 0 ? 1 : 0
-        guard info.label == FaultType.vmFault.rawValue, let c = index[badge],
+        guard info.label == FaultType.vmFault.rawValue, let c = client(badge),
               let r = Self.region(holding: address, in: backing[c]) else {
             report(badge, ip: ip, address: address, access: access)
             return .refused(address: address)
@@ -123,15 +162,15 @@ public struct Pager {
         var count = 1
         let limit = Int(min(region.faultAhead, (region.end - page + 0xFFF) >> 12))
         while count < limit && !backing[c][r].isBacked(first + count) { count += 1 }
-        var frames = allocator.make(.smallPage, count: count)
-        if frames == nil && count > 1 {
+        var run = frames(count)
+        if run == nil && count > 1 {
             count = 1
-            frames = allocator.make(.smallPage)
+            run = frames(1)
         }
         var made = 0
-        if let frames {
+        if let run {
             let vspace = vspaces[c]
-            while made < count, allocator.map(frames + UInt64(made), vspace: vspace,
+            while made < count, allocator.map(run + UInt64(made), vspace: vspace,
                                               vaddr: page + UInt64(made) * 0x1000, rights: region.rights) {
                 backing[c][r].setBacked(first + made)
                 made += 1
