@@ -81,6 +81,11 @@ int umk_map_fresh(uint64_t addr, int fd, uint64_t offset, uint64_t length, int p
     return 0;
 }
 
+int umk_map_grow(uint64_t end, uint64_t tail, uint64_t length) {
+    void *old = (void *)(uintptr_t)(end - tail);
+    return mremap(old, tail, tail + length, 0) == MAP_FAILED ? -errno : 0;
+}
+
 int umk_protect(uint64_t addr, uint64_t length, int prot) {
     return mprotect((void *)(uintptr_t)addr, length, prot_bits(prot)) == 0 ? 0 : -errno;
 }

@@ -34,6 +34,10 @@ int umk_getpid(void);
 /// page table entries filled too if `populate`; returns 0, -EEXIST if the host has a
 /// mapping in the range, or -errno.
 int umk_map_fresh(uint64_t addr, int fd, uint64_t offset, uint64_t length, int prot, int populate);
+/// Grows the host mapping whose last `tail` bytes end at `end` by `length` bytes in place
+/// (mremap without MREMAP_MAYMOVE): the same file, its offsets going on. Returns 0,
+/// -ENOMEM (nothing changed) if anything lies in the way, or -errno.
+int umk_map_grow(uint64_t end, uint64_t tail, uint64_t length);
 /// Changes the protection of [addr, addr + length); returns 0 or -errno.
 int umk_protect(uint64_t addr, uint64_t length, int prot);
 /// Unmaps [addr, addr + length); returns 0 or -errno.
