@@ -30,7 +30,8 @@ struct BenchCommand: ParsableCommand {
             SIGTRAP (SIGILL) handler that resumes the thread. thread-create: Retype + \
             Configure + SetPriority + WriteRegisters(resume).
             vmfault: a first touch of a fresh heap page: VMFault → user-level pager (another \
-            thread) → frame retyped and mapped → reply → the instruction restarts. \
+            thread) → a frame (retyped 16 at a time ahead of need) mapped → reply → the \
+            instruction restarts. \
             vmfault-cold: the same on RAM the host allocates on first touch. \
             vmfault-ahead-16: the pager maps 16 pages a fault (a heap's fault_ahead: 16), \
             the cost per page, beside userfaultfd copying 16 pages a fault.

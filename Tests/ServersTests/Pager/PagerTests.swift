@@ -146,3 +146,68 @@ extension PagerTests {
         #expect(!out2.contains("deep: reached"), "\(out2)")
     }
 }
+
+/// A pager whose memory is one 128 KiB untyped, one page of it taken before it starts:
+/// 31 pages for a client that walks 40 pages of heap. The first fault retypes 16 frames
+/// for the reserve, then the page directory and page table the heap's mappings need; the
+/// next 16 frames do not fit in the 13 pages left, so those must still come one at a time
+/// before the pager says it is out of memory.
+enum ReservePrograms {
+    nonisolated(unsafe) static var pager: Pager?
+    nonisolated(unsafe) static var mapped = 0
+    static let heap: UInt64 = 0x4000_0000
+
+    static let walker: ThreadEntry = { base, _ in
+        for i in 0..<UInt64(40) { UnsafeMutablePointer<UInt64>(bitPattern: UInt(base + i * 0x1000))!.pointee = i }
+        debugPrint("walker: wrote 40 pages\n")
+        seL4.debugHalt()
+    }
+
+    static let pagerThread: ThreadEntry = { endpoint, _ in
+        guard var p = pager else { return }
+        p.serve(endpoint) { mapped = $0.mapped }
+    }
+
+    static let root: ThreadEntry = { bootInfo, _ in
+        var alloc = ObjectAllocator(bootInfo: readBootInfo(at: bootInfo))
+        guard case .success(let own) = VSpace.addressRange(InitialCap.initThreadVSpace.rawValue) else {
+            return guestCheck(false, "own range")
+        }
+        let pagerBase = own.lowerBound + 0x7000_0000
+        guard let faults = alloc.make(.endpoint), let reports = alloc.make(.endpoint), let pagerTCB = alloc.make(.tcb),
+              let memory = alloc.make(.untyped, sizeBits: 17), let pagerSlots = alloc.slots(64),
+              let frames = alloc.mapFrames(vspace: InitialCap.initThreadVSpace.rawValue, at: pagerBase, count: 17),
+              let task = alloc.makeTask(priority: 100, faultEP: 1) else { return guestCheck(false, "setup") }
+        guestCheck(alloc.give(task, faults, at: 1, rights: [.write, .grant], badge: 1) == .noError, "faults")
+        var pagerMemory = ObjectAllocator(root: InitialCap.initThreadCNode.rawValue,
+                                          slots: SlotRegion(start: pagerSlots, end: pagerSlots + 64),
+                                          untypeds: [(memory, 17)])
+        guestCheck(pagerMemory.make(.smallPage) != nil, "one frame taken")
+        let start = task.address(heap)
+        pager = Pager(clients: [1: PagerClient(name: "walker", vspace: task.vspace,
+                                              regions: [PagerRegion(start: start, end: start + 40 * 0x1000)])],
+                      allocator: pagerMemory, reportTo: reports)
+        guestCheck(TCB.configure(pagerTCB, faultEP: 0, cspaceRoot: InitialCap.initThreadCNode.rawValue, cspaceRootData: 0,
+                                 vspaceRoot: InitialCap.initThreadVSpace.rawValue, vspaceRootData: 0, buffer: pagerBase,
+                                 bufferFrame: frames[0]) == .noError, "pager configure")
+        guestCheck(TCB.setPriority(pagerTCB, authority: InitialCap.initThreadTCB.rawValue, priority: 200) == .noError, "prio")
+        guestCheck(startThread(pagerTCB, entry: pagerThread, stackTop: pagerBase + 17 * 0x1000, arg0: faults) == .noError, "pager")
+        guestCheck(startThread(task.tcb, entry: walker, stackTop: task.stackTop, arg0: start) == .noError, "walker")
+        let (msg, _) = seL4.recv(reports)
+        if msg.label == InitRequest.invalidAccess.rawValue {
+            debugPrint("init: report \(IPCBuffer.getMR(3)) at page \((IPCBuffer.getMR(2) - start) / 0x1000) after \(mapped) frames\n")
+        }
+        seL4.debugHalt()
+    }
+}
+
+extension PagerTests {
+    @Test("PAGER0005 the pager's reserve of frames never strands memory: with 31 pages left (two for paging structures), 29 frames are mapped (16 at once, then one by one) before it reports running out")
+    func reserveUsesEveryFrame() throws {
+        let (r, out) = try runSystem(ReservePrograms.root)
+        #expect(r.halted, "\(out)")
+        #expect(out.contains("pager: walker: out of memory for the page at"), "\(out)")
+        #expect(out.contains("init: report 3 at page 29 after 29 frames"), "\(out)")
+        #expect(!out.contains("walker: wrote 40 pages"), "\(out)")
+    }
+}
