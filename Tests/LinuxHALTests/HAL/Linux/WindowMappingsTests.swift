@@ -9,7 +9,7 @@ import Testing
 @testable import UMKernel
 
 @Suite struct WindowMappingsTests {
-    @Test("MEM0005 window mappings agree with a dictionary through maps, remaps and unmaps")
+    @Test("MEM0005 window mappings agree with a dictionary through maps, remaps and unmaps, chunks coming and going")
     func agreesWithDictionary() {
         var table = WindowMappings()
         var model: [UInt64: FrameMapping] = [:]
@@ -18,8 +18,11 @@ import Testing
         func next() -> UInt64 { state ^= state << 13; state ^= state >> 7; state ^= state << 17; return state }
         for step in 0..<60_000 {
             let clusters: [UInt64] = [0x4000_0000, 0x7f00_1234_5000, 0x1_0000_0000]
-            let cluster = clusters[Int(next() % 3)]
-            let vaddr = cluster + (next() % 2048) * 0x1000
+            // Three dense clusters, and two pages in each of 64 stretches of 2 MiB, whose
+            // chunks come and go.
+            let kind = Int(next() % 4)
+            let vaddr = kind == 3 ? 0x2_0000_0000 + (next() % 64) << 21 + (next() % 2) << 12
+                : clusters[kind] + (next() % 2048) * 0x1000
             if next() % 3 == 0 {
                 table[vaddr] = nil
                 model[vaddr] = nil
@@ -40,6 +43,27 @@ import Testing
         for k in model.keys { table[k] = nil }
         #expect(table.count == 0)
         #expect(table[0x4000_0000] == nil)
+    }
+
+    @Test("MEM0007 a window's table gives up a chunk with its last mapping: one page mapped and unmapped in each of 5,000 stretches leaves none, and their storage is reused")
+    func chunksGo() {
+        var table = WindowMappings()
+        let m = FrameMapping(paddr: 0x1000, sizeBits: 12, rights: .readWrite)
+        // Three chunks stay throughout (their probe runs mix with the others').
+        for k: UInt64 in [7, 700, 7_000] { table[k << 21] = m }
+        for k: UInt64 in 0..<5_000 {
+            let a = (k * 3 + 1) << 21 | 0x5000, b = a + 0x1000
+            table[a] = m
+            table[b] = m
+            table[a] = nil
+            #expect(table[b] == m)
+            table[b] = nil
+            #expect(table[a] == nil && table[b] == nil)
+        }
+        #expect(table.count == 3)
+        #expect(table.chunks == 3)
+        #expect(table.storedChunks <= 4)
+        for k: UInt64 in [7, 700, 7_000] { #expect(table[k << 21] == m) }
     }
 
     @Test("MEM0006 window mappings find the 4 KiB, 2 MiB or 1 GiB frame covering an address")
