@@ -69,15 +69,19 @@ public struct Pager {
     /// `backing` and `vspaces`.
     var badges: [UInt64] = []
     var indices: [Int] = []
-    /// Frames retyped ahead of need for single-page faults: `reserveCount` of them in
-    /// consecutive slots from `reserveSlot`, consecutive in memory too. Such a fault takes
-    /// the next one and, with none left, retypes `reserveBatch` at once: most faults cost
-    /// one Map instead of a Retype and a Map (umk bench vmfault, median 10,087-10,335 ->
-    /// 9,319-9,951 cycles, mean 10,150-10,397 -> 9,429-10,031), and at most
-    /// `reserveBatch - 1` frames wait unused.
+    /// Frames retyped ahead of need for the regions paged one page a fault: `reserveCount`
+    /// of them in consecutive slots from `reserveSlot`, consecutive in memory too. Such a
+    /// fault takes the next one and, with none left, retypes `reserveBatch` at once (fewer
+    /// if fewer pages of those regions are still unbacked): most faults cost one Map
+    /// instead of a Retype and a Map (umk bench vmfault, median 10,087-10,335 ->
+    /// 9,319-9,951 cycles, mean 10,150-10,397 -> 9,429-10,031). The reserve never holds
+    /// more frames than pages it will back, so memory meant for the paging structures the
+    /// mappings need later is never taken for it.
     var reserveSlot: CPtr = 0
     var reserveCount = 0
     public var reserveBatch = 16
+    /// Pages of the regions paged one page a fault that have no frame yet.
+    var unbackedSingle: UInt64 = 0
 
     struct RegionBacking {
         var region: PagerRegion
@@ -98,6 +102,9 @@ public struct Pager {
             vspaces.append(c.vspace)
             backing.append(c.regions.filter { $0.start < $0.end }.sorted { $0.start < $1.start }.map(RegionBacking.init))
         }
+        for regions in backing {
+            for r in regions where r.region.faultAhead == 1 { unbackedSingle += (r.region.end - r.region.start + 0xFFF) >> 12 }
+        }
     }
 
     /// The index of the client with `badge`.
@@ -110,14 +117,16 @@ public struct Pager {
         return low < badges.count && badges[low] == badge ? indices[low] : nil
     }
 
-    /// `count` fresh frames in consecutive slots and memory: one from the reserve, or a
-    /// run of its own retyped for it; nil if memory or slots ran out.
-    mutating func frames(_ count: Int) -> CPtr? {
-        if count > 1 { return allocator.make(.smallPage, count: count) }
+    /// `count` fresh frames in consecutive slots and memory: for a region paged one page a
+    /// fault, one from the reserve; otherwise a run retyped for it. Nil if memory or slots
+    /// ran out.
+    mutating func frames(_ count: Int, single: Bool) -> CPtr? {
+        guard single else { return allocator.make(.smallPage, count: count) }
         if reserveCount == 0 {
-            if let batch = allocator.make(.smallPage, count: reserveBatch) {
-                reserveSlot = batch
-                reserveCount = reserveBatch
+            let batch = Int(min(UInt64(reserveBatch), max(unbackedSingle, 1)))
+            if batch > 1, let run = allocator.make(.smallPage, count: batch) {
+                reserveSlot = run
+                reserveCount = batch
             } else {
                 return allocator.make(.smallPage)
             }
@@ -162,10 +171,11 @@ public struct Pager {
         var count = 1
         let limit = Int(min(region.faultAhead, (region.end - page + 0xFFF) >> 12))
         while count < limit && !backing[c][r].isBacked(first + count) { count += 1 }
-        var run = frames(count)
+        let single = region.faultAhead == 1
+        var run = frames(count, single: single)
         if run == nil && count > 1 {
             count = 1
-            run = frames(1)
+            run = frames(1, single: false)
         }
         var made = 0
         if let run {
@@ -181,6 +191,7 @@ public struct Pager {
             return .exhausted(address: address)
         }
         mapped += made
+        if single { unbackedSingle -= UInt64(made) }
         return .mapped(address: page)
     }
 

@@ -156,10 +156,14 @@ enum ReservePrograms {
     nonisolated(unsafe) static var pager: Pager?
     nonisolated(unsafe) static var mapped = 0
     static let heap: UInt64 = 0x4000_0000
+    /// The pager's memory (log2 bytes), pages of it taken before it starts, and the heap.
+    nonisolated(unsafe) static var memoryBits: UInt64 = 17
+    nonisolated(unsafe) static var taken = 1
+    nonisolated(unsafe) static var pages: UInt64 = 40
 
-    static let walker: ThreadEntry = { base, _ in
-        for i in 0..<UInt64(40) { UnsafeMutablePointer<UInt64>(bitPattern: UInt(base + i * 0x1000))!.pointee = i }
-        debugPrint("walker: wrote 40 pages\n")
+    static let walker: ThreadEntry = { base, pages in
+        for i in 0..<pages { UnsafeMutablePointer<UInt64>(bitPattern: UInt(base + i * 0x1000))!.pointee = i }
+        debugPrint("walker: wrote \(pages) pages\n")
         seL4.debugHalt()
     }
 
@@ -175,24 +179,24 @@ enum ReservePrograms {
         }
         let pagerBase = own.lowerBound + 0x7000_0000
         guard let faults = alloc.make(.endpoint), let reports = alloc.make(.endpoint), let pagerTCB = alloc.make(.tcb),
-              let memory = alloc.make(.untyped, sizeBits: 17), let pagerSlots = alloc.slots(64),
+              let memory = alloc.make(.untyped, sizeBits: memoryBits), let pagerSlots = alloc.slots(64),
               let frames = alloc.mapFrames(vspace: InitialCap.initThreadVSpace.rawValue, at: pagerBase, count: 17),
               let task = alloc.makeTask(priority: 100, faultEP: 1) else { return guestCheck(false, "setup") }
         guestCheck(alloc.give(task, faults, at: 1, rights: [.write, .grant], badge: 1) == .noError, "faults")
         var pagerMemory = ObjectAllocator(root: InitialCap.initThreadCNode.rawValue,
                                           slots: SlotRegion(start: pagerSlots, end: pagerSlots + 64),
-                                          untypeds: [(memory, 17)])
-        guestCheck(pagerMemory.make(.smallPage) != nil, "one frame taken")
+                                          untypeds: [(memory, memoryBits)])
+        for _ in 0..<taken { guestCheck(pagerMemory.make(.smallPage) != nil, "a page taken") }
         let start = task.address(heap)
         pager = Pager(clients: [1: PagerClient(name: "walker", vspace: task.vspace,
-                                              regions: [PagerRegion(start: start, end: start + 40 * 0x1000)])],
+                                              regions: [PagerRegion(start: start, end: start + pages * 0x1000)])],
                       allocator: pagerMemory, reportTo: reports)
         guestCheck(TCB.configure(pagerTCB, faultEP: 0, cspaceRoot: InitialCap.initThreadCNode.rawValue, cspaceRootData: 0,
                                  vspaceRoot: InitialCap.initThreadVSpace.rawValue, vspaceRootData: 0, buffer: pagerBase,
                                  bufferFrame: frames[0]) == .noError, "pager configure")
         guestCheck(TCB.setPriority(pagerTCB, authority: InitialCap.initThreadTCB.rawValue, priority: 200) == .noError, "prio")
         guestCheck(startThread(pagerTCB, entry: pagerThread, stackTop: pagerBase + 17 * 0x1000, arg0: faults) == .noError, "pager")
-        guestCheck(startThread(task.tcb, entry: walker, stackTop: task.stackTop, arg0: start) == .noError, "walker")
+        guestCheck(startThread(task.tcb, entry: walker, stackTop: task.stackTop, arg0: start, arg1: pages) == .noError, "walker")
         let (msg, _) = seL4.recv(reports)
         if msg.label == InitRequest.invalidAccess.rawValue {
             debugPrint("init: report \(IPCBuffer.getMR(3)) at page \((IPCBuffer.getMR(2) - start) / 0x1000) after \(mapped) frames\n")
@@ -204,10 +208,26 @@ enum ReservePrograms {
 extension PagerTests {
     @Test("PAGER0005 the pager's reserve of frames never strands memory: with 31 pages left (two for paging structures), 29 frames are mapped (16 at once, then one by one) before it reports running out")
     func reserveUsesEveryFrame() throws {
+        ReservePrograms.memoryBits = 17
+        ReservePrograms.taken = 1
+        ReservePrograms.pages = 40
         let (r, out) = try runSystem(ReservePrograms.root)
         #expect(r.halted, "\(out)")
         #expect(out.contains("pager: walker: out of memory for the page at"), "\(out)")
         #expect(out.contains("init: report 3 at page 29 after 29 frames"), "\(out)")
         #expect(!out.contains("walker: wrote 40 pages"), "\(out)")
+    }
+}
+
+extension PagerTests {
+    @Test("PAGER0006 the pager's reserve never takes what the paging structures need: a 10-page heap in 16 pages of memory (as init sizes a pager's) is mapped whole")
+    func reserveLeavesTables() throws {
+        ReservePrograms.memoryBits = 16
+        ReservePrograms.taken = 0
+        ReservePrograms.pages = 10
+        let (r, out) = try runSystem(ReservePrograms.root)
+        #expect(r.halted, "\(out)")
+        #expect(out.contains("walker: wrote 10 pages"), "\(out)")
+        #expect(!out.contains("out of memory"), "\(out)")
     }
 }
