@@ -77,6 +77,22 @@ struct PagerTests {
     }
 }
 
+/// Starts `entry` (given `endpoint`) as a thread of the root task's at priority 200, in its
+/// CSpace and VSpace, with 17 fresh pages 0x7000_0000 into its range: its IPC buffer, then
+/// its stack. False if that cannot be set up.
+func startPagerThread(_ alloc: inout ObjectAllocator, entry: ThreadEntry, endpoint: CPtr) -> Bool {
+    guard case .success(let own) = VSpace.addressRange(InitialCap.initThreadVSpace.rawValue),
+          let tcb = alloc.make(.tcb),
+          let frames = alloc.mapFrames(vspace: InitialCap.initThreadVSpace.rawValue, at: own.lowerBound + 0x7000_0000, count: 17)
+    else { return false }
+    let base = own.lowerBound + 0x7000_0000
+    return TCB.configure(tcb, faultEP: 0, cspaceRoot: InitialCap.initThreadCNode.rawValue, cspaceRootData: 0,
+                         vspaceRoot: InitialCap.initThreadVSpace.rawValue, vspaceRootData: 0, buffer: base,
+                         bufferFrame: frames[0]) == .noError
+        && TCB.setPriority(tcb, authority: InitialCap.initThreadTCB.rawValue, priority: 200) == .noError
+        && startThread(tcb, entry: entry, stackTop: base + 17 * 0x1000, arg0: endpoint) == .noError
+}
+
 enum StackGrowthPrograms {
     nonisolated(unsafe) static var pager: Pager?
 
@@ -99,27 +115,20 @@ enum StackGrowthPrograms {
 
     static let root: ThreadEntry = { bootInfo, kib in
         var alloc = ObjectAllocator(bootInfo: readBootInfo(at: bootInfo))
-        guard case .success(let own) = VSpace.addressRange(InitialCap.initThreadVSpace.rawValue) else {
-            return guestCheck(false, "own range")
-        }
-        let pagerBase = own.lowerBound + 0x7000_0000
         guard let faults = alloc.make(.endpoint), let reports = alloc.make(.endpoint), let done = alloc.make(.notification),
-              let park = alloc.make(.notification), let pagerTCB = alloc.make(.tcb),
-              let frames = alloc.mapFrames(vspace: InitialCap.initThreadVSpace.rawValue, at: pagerBase, count: 17),
+              let park = alloc.make(.notification),
               let task = alloc.makeTask(priority: 100, faultEP: 1, stackPages: 1) else { return guestCheck(false, "setup") }
         guestCheck(alloc.give(task, faults, at: 1, rights: [.write, .grant], badge: 1) == .noError, "faults")
         guestCheck(alloc.give(task, done, at: 2, rights: .write) == .noError, "done")
         guestCheck(alloc.give(task, park, at: 3, rights: .read) == .noError, "park")
+        // The pager thread first (it runs once the root task, at the highest priority,
+        // waits), then the pager with what memory is left.
+        guestCheck(startPagerThread(&alloc, entry: pagerThread, endpoint: faults), "pager")
         // The stack may grow down to 768 KiB below its top (the IPC buffer is 1 MiB below).
         let limit = task.stackTop - 768 * 1024
         pager = Pager(clients: [1: PagerClient(name: "deep", vspace: task.vspace,
                                               regions: [.stack(top: task.stackTop, limit: limit)])],
                       allocator: alloc, reportTo: reports)
-        guestCheck(TCB.configure(pagerTCB, faultEP: 0, cspaceRoot: InitialCap.initThreadCNode.rawValue, cspaceRootData: 0,
-                                 vspaceRoot: InitialCap.initThreadVSpace.rawValue, vspaceRootData: 0, buffer: pagerBase,
-                                 bufferFrame: frames[0]) == .noError, "pager configure")
-        guestCheck(TCB.setPriority(pagerTCB, authority: InitialCap.initThreadTCB.rawValue, priority: 200) == .noError, "prio")
-        guestCheck(startThread(pagerTCB, entry: pagerThread, stackTop: pagerBase + 17 * 0x1000, arg0: faults) == .noError, "pager")
         guestCheck(startThread(task.tcb, entry: deep, stackTop: task.stackTop, arg0: StackGrowthPrograms.kib) == .noError, "deep")
         guestCheck(TCB.bindNotification(InitialCap.initThreadTCB.rawValue, notification: done) == .noError, "bind")
         let (msg, _) = seL4.recv(reports)
@@ -147,11 +156,8 @@ extension PagerTests {
     }
 }
 
-/// A pager whose memory is one 128 KiB untyped, one page of it taken before it starts:
-/// 31 pages for a client that walks 40 pages of heap. The first fault retypes 16 frames
-/// for the reserve, then the page directory and page table the heap's mappings need; the
-/// next 16 frames do not fit in the 13 pages left, so those must still come one at a time
-/// before the pager says it is out of memory.
+/// A pager whose memory is one untyped, some pages of it taken before it starts, and one
+/// client that writes a word into each page of its heap in turn.
 enum ReservePrograms {
     nonisolated(unsafe) static var pager: Pager?
     nonisolated(unsafe) static var mapped = 0
@@ -174,13 +180,8 @@ enum ReservePrograms {
 
     static let root: ThreadEntry = { bootInfo, _ in
         var alloc = ObjectAllocator(bootInfo: readBootInfo(at: bootInfo))
-        guard case .success(let own) = VSpace.addressRange(InitialCap.initThreadVSpace.rawValue) else {
-            return guestCheck(false, "own range")
-        }
-        let pagerBase = own.lowerBound + 0x7000_0000
-        guard let faults = alloc.make(.endpoint), let reports = alloc.make(.endpoint), let pagerTCB = alloc.make(.tcb),
+        guard let faults = alloc.make(.endpoint), let reports = alloc.make(.endpoint),
               let memory = alloc.make(.untyped, sizeBits: memoryBits), let pagerSlots = alloc.slots(64),
-              let frames = alloc.mapFrames(vspace: InitialCap.initThreadVSpace.rawValue, at: pagerBase, count: 17),
               let task = alloc.makeTask(priority: 100, faultEP: 1) else { return guestCheck(false, "setup") }
         guestCheck(alloc.give(task, faults, at: 1, rights: [.write, .grant], badge: 1) == .noError, "faults")
         var pagerMemory = ObjectAllocator(root: InitialCap.initThreadCNode.rawValue,
@@ -191,11 +192,7 @@ enum ReservePrograms {
         pager = Pager(clients: [1: PagerClient(name: "walker", vspace: task.vspace,
                                               regions: [PagerRegion(start: start, end: start + pages * 0x1000)])],
                       allocator: pagerMemory, reportTo: reports)
-        guestCheck(TCB.configure(pagerTCB, faultEP: 0, cspaceRoot: InitialCap.initThreadCNode.rawValue, cspaceRootData: 0,
-                                 vspaceRoot: InitialCap.initThreadVSpace.rawValue, vspaceRootData: 0, buffer: pagerBase,
-                                 bufferFrame: frames[0]) == .noError, "pager configure")
-        guestCheck(TCB.setPriority(pagerTCB, authority: InitialCap.initThreadTCB.rawValue, priority: 200) == .noError, "prio")
-        guestCheck(startThread(pagerTCB, entry: pagerThread, stackTop: pagerBase + 17 * 0x1000, arg0: faults) == .noError, "pager")
+        guestCheck(startPagerThread(&alloc, entry: pagerThread, endpoint: faults), "pager")
         guestCheck(startThread(task.tcb, entry: walker, stackTop: task.stackTop, arg0: start, arg1: pages) == .noError, "walker")
         let (msg, _) = seL4.recv(reports)
         if msg.label == InitRequest.invalidAccess.rawValue {
@@ -206,27 +203,32 @@ enum ReservePrograms {
 }
 
 extension PagerTests {
+    /// The reserve system's output with `memoryBits` of pager memory, `taken` pages of it
+    /// gone first, and a heap of `pages`.
+    func runReserveSystem(memoryBits: UInt64, taken: Int, pages: UInt64) throws -> (halted: Bool, output: String) {
+        ReservePrograms.memoryBits = memoryBits
+        ReservePrograms.taken = taken
+        ReservePrograms.pages = pages
+        let (r, out) = try runSystem(ReservePrograms.root)
+        return (r.halted, out)
+    }
+
     @Test("PAGER0005 the pager's reserve of frames never strands memory: with 31 pages left (two for paging structures), 29 frames are mapped (16 at once, then one by one) before it reports running out")
     func reserveUsesEveryFrame() throws {
-        ReservePrograms.memoryBits = 17
-        ReservePrograms.taken = 1
-        ReservePrograms.pages = 40
-        let (r, out) = try runSystem(ReservePrograms.root)
-        #expect(r.halted, "\(out)")
+        // The first fault retypes 16 frames for the reserve, then the page directory and
+        // page table the heap needs; 16 more do not fit in the 13 pages left, which must
+        // still come one at a time.
+        let (halted, out) = try runReserveSystem(memoryBits: 17, taken: 1, pages: 40)
+        #expect(halted, "\(out)")
         #expect(out.contains("pager: walker: out of memory for the page at"), "\(out)")
         #expect(out.contains("init: report 3 at page 29 after 29 frames"), "\(out)")
         #expect(!out.contains("walker: wrote 40 pages"), "\(out)")
     }
-}
 
-extension PagerTests {
     @Test("PAGER0006 the pager's reserve never takes what the paging structures need: a 10-page heap in 16 pages of memory (as init sizes a pager's) is mapped whole")
     func reserveLeavesTables() throws {
-        ReservePrograms.memoryBits = 16
-        ReservePrograms.taken = 0
-        ReservePrograms.pages = 10
-        let (r, out) = try runSystem(ReservePrograms.root)
-        #expect(r.halted, "\(out)")
+        let (halted, out) = try runReserveSystem(memoryBits: 16, taken: 0, pages: 10)
+        #expect(halted, "\(out)")
         #expect(out.contains("walker: wrote 10 pages"), "\(out)")
         #expect(!out.contains("out of memory"), "\(out)")
     }
