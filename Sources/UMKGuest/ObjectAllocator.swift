@@ -74,6 +74,11 @@ public struct ObjectAllocator {
         freeBound = untypeds.map { UInt64(1) << $0.sizeBits }
     }
 
+    /// An upper bound on the bytes its untypeds have free: exact while only this allocator
+    /// retypes them (each retype's objects aligned to their size, as frames and paging
+    /// structures are to 4 KiB).
+    public var freeBytes: UInt64 { freeBound.reduce(0, &+) }
+
     /// Slots not handed out yet.
     public var remainingSlots: SlotRegion { SlotRegion(start: nextSlot, end: endSlot) }
 

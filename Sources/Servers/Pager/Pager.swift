@@ -57,31 +57,38 @@ public struct Pager {
     /// MR0 client badge, MR1 IP, MR2 address, MR3 0 read / 1 write / 2 execute, or 3 when the
     /// pager ran out of memory for the page.
     public var reportTo: CPtr?
-    /// Frames mapped so far.
+    /// Frames mapped so far, and the retypes that made frames.
     public private(set) var mapped = 0
+    public private(set) var retypes = 0
     /// Each client's regions sorted by start (found by binary search), and which of each
     /// region's pages are backed (one bit a page): a second fault on a backed page (another
-    /// thread of the client got there first) is answered without a new frame. Indexed
-    /// through `index`, by badge: one hash a fault.
+    /// thread of the client got there first) is answered without a new frame. Indexed by
+    /// client (`client(_:)`).
     var backing: [[RegionBacking]] = []
     var vspaces: [CPtr] = []
     /// The clients' badges, sorted (found by binary search), and their indices into
     /// `backing` and `vspaces`.
     var badges: [UInt64] = []
     var indices: [Int] = []
-    /// Frames retyped ahead of need for the regions paged one page a fault: `reserveCount`
-    /// of them in consecutive slots from `reserveSlot`, consecutive in memory too. Such a
-    /// fault takes the next one and, with none left, retypes `reserveBatch` at once (fewer
-    /// if fewer pages of those regions are still unbacked): most faults cost one Map
-    /// instead of a Retype and a Map (umk bench vmfault, median 10,087-10,335 ->
-    /// 9,319-9,951 cycles, mean 10,150-10,397 -> 9,429-10,031). The reserve never holds
-    /// more frames than pages it will back, so memory meant for the paging structures the
-    /// mappings need later is never taken for it.
+    /// Frames retyped ahead of need for single-page faults: `reserveCount` of them in
+    /// consecutive slots from `reserveSlot`, consecutive in memory too. Such a fault takes
+    /// the next one and, with none left, retypes `reserveBatch` at once (at most as many
+    /// as the regions paged one page a fault still have pages without a frame): most
+    /// faults cost one Map instead of a Retype and a Map (umk bench vmfault, median
+    /// 10,087-10,335 -> 9,319-9,951 cycles, mean 10,150-10,397 -> 9,429-10,031). Only
+    /// while the pager's memory holds a frame for every page still without one and every
+    /// paging structure they may need: short of that, frames come one a fault, as if
+    /// there were no reserve, and nothing it holds is memory a page or table needs.
     var reserveSlot: CPtr = 0
     var reserveCount = 0
+    /// Frames a reserve is filled with (1: no reserve).
     public var reserveBatch = 16
-    /// Pages of the regions paged one page a fault that have no frame yet.
+    /// Pages of all regions, and of the regions paged one page a fault, without a frame.
+    var unbacked: UInt64 = 0
     var unbackedSingle: UInt64 = 0
+    /// Pages of paging structures the regions may still need: an upper bound, as init
+    /// gives a pager memory for them, less the ones made so far.
+    var tableAllowance: UInt64 = 0
 
     struct RegionBacking {
         var region: PagerRegion
@@ -103,7 +110,13 @@ public struct Pager {
             backing.append(c.regions.filter { $0.start < $0.end }.sorted { $0.start < $1.start }.map(RegionBacking.init))
         }
         for regions in backing {
-            for r in regions where r.region.faultAhead == 1 { unbackedSingle += (r.region.end - r.region.start + 0xFFF) >> 12 }
+            for r in regions {
+                let size = r.region.end - r.region.start, pages = (size + 0xFFF) >> 12
+                unbacked += pages
+                if r.region.faultAhead == 1 { unbackedSingle += pages }
+                // Page tables, directories and PDPTs its stretches may need.
+                tableAllowance += (size >> 21) + 2 + (size >> 30) + 2 + (size >> 39) + 2
+            }
         }
     }
 
@@ -117,22 +130,28 @@ public struct Pager {
         return low < badges.count && badges[low] == badge ? indices[low] : nil
     }
 
-    /// `count` fresh frames in consecutive slots and memory: for a region paged one page a
-    /// fault, one from the reserve; otherwise a run retyped for it. Nil if memory or slots
-    /// ran out.
+    /// `count` fresh frames in consecutive slots and memory: one from the reserve, if it
+    /// has one (the reserve refilled first for a region paged one page a fault); otherwise
+    /// a run retyped for them. Nil if memory or slots ran out.
     mutating func frames(_ count: Int, single: Bool) -> CPtr? {
-        guard single else { return allocator.make(.smallPage, count: count) }
-        if reserveCount == 0 {
-            let batch = Int(min(UInt64(reserveBatch), max(unbackedSingle, 1)))
-            if batch > 1, let run = allocator.make(.smallPage, count: batch) {
+        if count == 1 && reserveCount == 0 && single {
+            let batch = min(UInt64(max(reserveBatch, 1)), unbackedSingle)
+            if batch > 1, allocator.freeBytes >= (unbacked + tableAllowance) * 0x1000,
+               let run = retype(Int(batch)) {
                 reserveSlot = run
-                reserveCount = batch
-            } else {
-                return allocator.make(.smallPage)
+                reserveCount = Int(batch)
             }
         }
+        guard count == 1 && reserveCount > 0 else { return retype(count) }
         defer { reserveSlot += 1; reserveCount -= 1 }
         return reserveSlot
+    }
+
+    /// `count` frames by one retype.
+    private mutating func retype(_ count: Int) -> CPtr? {
+        guard let run = allocator.make(.smallPage, count: count) else { return nil }
+        retypes += 1
+        return run
     }
 
     /// The index of the region of `regions` (sorted by start) that holds `address`.
@@ -179,18 +198,22 @@ public struct Pager {
         }
         var made = 0
         if let run {
-            let vspace = vspaces[c]
+            let vspace = vspaces[c], free = allocator.freeBytes
             while made < count, allocator.map(run + UInt64(made), vspace: vspace,
                                               vaddr: page + UInt64(made) * 0x1000, rights: region.rights) {
                 backing[c][r].setBacked(first + made)
                 made += 1
             }
+            // What the Maps took from memory went to paging structures.
+            let left = allocator.freeBytes
+            tableAllowance -= min(tableAllowance, free > left ? (free - left) >> 12 : 0)
         }
         guard made > 0 else {
             report(badge, ip: ip, address: address, access: access, outOfMemory: true)
             return .exhausted(address: address)
         }
         mapped += made
+        unbacked -= UInt64(made)
         if single { unbackedSingle -= UInt64(made) }
         return .mapped(address: page)
     }

@@ -157,10 +157,12 @@ extension PagerTests {
 }
 
 /// A pager whose memory is one untyped, some pages of it taken before it starts, and one
-/// client that writes a word into each page of its heap in turn.
+/// client that writes a word into each page of its heap in turn, then tells init (which
+/// also hears the pager's reports) and init prints how many frames and retypes it took.
 enum ReservePrograms {
     nonisolated(unsafe) static var pager: Pager?
     nonisolated(unsafe) static var mapped = 0
+    nonisolated(unsafe) static var retypes = 0
     static let heap: UInt64 = 0x4000_0000
     /// The pager's memory (log2 bytes), pages of it taken before it starts, and the heap.
     nonisolated(unsafe) static var memoryBits: UInt64 = 17
@@ -170,12 +172,13 @@ enum ReservePrograms {
     static let walker: ThreadEntry = { base, pages in
         for i in 0..<pages { UnsafeMutablePointer<UInt64>(bitPattern: UInt(base + i * 0x1000))!.pointee = i }
         debugPrint("walker: wrote \(pages) pages\n")
-        seL4.debugHalt()
+        seL4.send(2, MessageInfo(label: 0, length: 0))
+        while true { seL4.yield() }
     }
 
     static let pagerThread: ThreadEntry = { endpoint, _ in
         guard var p = pager else { return }
-        p.serve(endpoint) { mapped = $0.mapped }
+        p.serve(endpoint) { mapped = $0.mapped; retypes = $0.retypes }
     }
 
     static let root: ThreadEntry = { bootInfo, _ in
@@ -184,6 +187,7 @@ enum ReservePrograms {
               let memory = alloc.make(.untyped, sizeBits: memoryBits), let pagerSlots = alloc.slots(64),
               let task = alloc.makeTask(priority: 100, faultEP: 1) else { return guestCheck(false, "setup") }
         guestCheck(alloc.give(task, faults, at: 1, rights: [.write, .grant], badge: 1) == .noError, "faults")
+        guestCheck(alloc.give(task, reports, at: 2, rights: .write, badge: 9) == .noError, "done")
         var pagerMemory = ObjectAllocator(root: InitialCap.initThreadCNode.rawValue,
                                           slots: SlotRegion(start: pagerSlots, end: pagerSlots + 64),
                                           untypeds: [(memory, memoryBits)])
@@ -197,6 +201,8 @@ enum ReservePrograms {
         let (msg, _) = seL4.recv(reports)
         if msg.label == InitRequest.invalidAccess.rawValue {
             debugPrint("init: report \(IPCBuffer.getMR(3)) at page \((IPCBuffer.getMR(2) - start) / 0x1000) after \(mapped) frames\n")
+        } else {
+            debugPrint("init: \(mapped) frames from \(retypes) retypes\n")
         }
         seL4.debugHalt()
     }
@@ -213,23 +219,30 @@ extension PagerTests {
         return (r.halted, out)
     }
 
-    @Test("PAGER0005 the pager's reserve of frames never strands memory: with 31 pages left (two for paging structures), 29 frames are mapped (16 at once, then one by one) before it reports running out")
-    func reserveUsesEveryFrame() throws {
-        // The first fault retypes 16 frames for the reserve, then the page directory and
-        // page table the heap needs; 16 more do not fit in the 13 pages left, which must
-        // still come one at a time.
+    @Test("PAGER0005 a pager short of memory takes frames one a fault: with 31 pages left (two for paging structures), 29 frames are mapped by 29 retypes before it reports running out")
+    func reserveNotWhenShort() throws {
+        // 40 pages and their paging structures need more than 31 pages: no reserve, and
+        // none of the memory left stranded in one.
         let (halted, out) = try runReserveSystem(memoryBits: 17, taken: 1, pages: 40)
         #expect(halted, "\(out)")
         #expect(out.contains("pager: walker: out of memory for the page at"), "\(out)")
         #expect(out.contains("init: report 3 at page 29 after 29 frames"), "\(out)")
+        #expect(ReservePrograms.retypes == 29)
         #expect(!out.contains("walker: wrote 40 pages"), "\(out)")
     }
 
-    @Test("PAGER0006 the pager's reserve never takes what the paging structures need: a 10-page heap in 16 pages of memory (as init sizes a pager's) is mapped whole")
-    func reserveLeavesTables() throws {
-        let (halted, out) = try runReserveSystem(memoryBits: 16, taken: 0, pages: 10)
-        #expect(halted, "\(out)")
-        #expect(out.contains("walker: wrote 10 pages"), "\(out)")
-        #expect(!out.contains("out of memory"), "\(out)")
+    @Test("PAGER0006 the pager's reserve: frames for a heap 16 at a time while its memory covers every page and paging structure left (40 pages: 3 retypes), never what the structures need (a 10-page heap in 16 pages, as init sizes a pager's: 1 retype)")
+    func reserve() throws {
+        // 64 pages, 18 taken: 46 = 40 pages + the 6 pages of structures a 40-page heap may
+        // need (it needs 2). Batches of 16, 16 and the last 8.
+        let ample = try runReserveSystem(memoryBits: 18, taken: 18, pages: 40)
+        #expect(ample.halted, "\(ample.output)")
+        #expect(ample.output.contains("walker: wrote 40 pages"), "\(ample.output)")
+        #expect(ample.output.contains("init: 40 frames from 3 retypes"), "\(ample.output)")
+        let small = try runReserveSystem(memoryBits: 16, taken: 0, pages: 10)
+        #expect(small.halted, "\(small.output)")
+        #expect(small.output.contains("init: 10 frames from 1 retypes"), "\(small.output)")
+        #expect(!small.output.contains("out of memory"), "\(small.output)")
     }
+
 }

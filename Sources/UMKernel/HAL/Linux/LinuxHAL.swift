@@ -307,8 +307,7 @@ public struct LinuxHAL: HAL {
             // found there is never mapped over.
             if run.replaces {
                 try LinuxSyscalls.mapFixed(run.vaddr, fd: run.fd, offset: run.offset, length: run.length, prot: run.prot)
-            } else if continuesMapping(run),
-                      try LinuxSyscalls.growMapping(end: run.vaddr, tail: 0x1000, by: run.length) {
+            } else if continuesMapping(run), LinuxSyscalls.growMapping(end: run.vaddr, tail: 0x1000, by: run.length) {
                 return
             } else if try !LinuxSyscalls.mapFresh(run.vaddr, fd: run.fd, offset: run.offset, length: run.length,
                                                    prot: run.prot, populate: Self.populates(run)) {
@@ -324,15 +323,14 @@ public struct LinuxHAL: HAL {
     /// and with the same protection, so growing that host mapping over it (mremap in place)
     /// maps it: ~200 cycles cheaper than a new mmap beside it, which the host would merge
     /// into the same mapping anyway (umk bench vmfault, a pager mapping consecutive frames
-    /// page by page: median 9,343-9,567 -> 9,095-9,543 cycles, four runs each). Not in strict
-    /// mode, where a closed window's protection is not its mappings' rights, nor for a run
-    /// its mmap populates.
+    /// page by page: median 9,343-9,567 -> 9,095-9,543 cycles, four runs each). RAM only
+    /// (a device region's file may be one the host will not grow a mapping of); not in
+    /// strict mode, where a closed window's protection is not its mappings' rights, nor for
+    /// a run its mmap populates.
     func continuesMapping(_ run: PendingRun) -> Bool {
-        guard !strict, !Self.populates(run), run.vaddr >= 0x1000,
+        guard !strict, run.fd == ramFD, !Self.populates(run), run.vaddr >= 0x1000,
               let prev = mirrored[Int(run.asid)][run.vaddr - 0x1000], prev.sizeBits == 12 else { return false }
-        let backing = hostBacking(prev.paddr)
-        return backing.fd == run.fd && backing.offset &+ 0x1000 == run.offset
-            && hostProtection(prev.rights, paddr: prev.paddr) == run.prot
+        return prev.paddr &+ 0x1000 == run.offset && hostProtection(prev.rights, paddr: prev.paddr) == run.prot
     }
 
     public mutating func unmapFrame(asid: UInt64, vaddr: UInt64, sizeBits: UInt64) {

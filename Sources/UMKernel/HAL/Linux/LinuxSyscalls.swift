@@ -57,12 +57,10 @@ enum LinuxSyscalls {
         return true
     }
     /// Grows the host mapping ending at `end` (its last `tail` bytes) by `length` in place;
-    /// false (and nothing changed) if the host has something in the way.
-    static func growMapping(end: UInt64, tail: UInt64, by length: UInt64) throws(HostError) -> Bool {
-        let r = umk_map_grow(end, tail, length)
-        if r == -12 { return false }
-        _ = try check(r, "mremap")
-        return true
+    /// false (and nothing changed) if the host would not: something in the way, or a
+    /// mapping it does not grow. A new mapping is then the way.
+    static func growMapping(end: UInt64, tail: UInt64, by length: UInt64) -> Bool {
+        umk_map_grow(end, tail, length) == 0
     }
     static func protect(_ addr: UInt64, length: UInt64, prot: Int32) throws(HostError) {
         _ = try check(umk_protect(addr, length, prot), "mprotect")

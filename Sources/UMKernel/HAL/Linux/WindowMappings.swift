@@ -5,16 +5,16 @@
 // packed entries for each 2 MiB of the window that has had a mapping, found through a small
 // open-addressing table of those chunks (linear probing, a multiplicative hash of the chunk
 // number). Neighbouring pages share a chunk and its cache lines, growing never rehashes
-// the pages, and a chunk whose last mapping goes is given up, so a window's table is no
-// larger than the page tables of its live mappings. Nested Dictionaries (SipHash, four hashes a Map) cost umk bench vmfault about
+// the pages, and a chunk whose last mapping goes is given up for the next one: a window's
+// table holds no more chunks than it had mappings in distinct 2 MiB at once, and nothing
+// once its last mapping is gone. Nested Dictionaries (SipHash, four hashes a Map) cost umk bench vmfault about
 // 500 cycles a fault more (10,623-10,711 -> 10,103-10,335 with a flat hash table of pages,
 // whose rehashes made the slowest faults: max ~800,000 cycles, ~80,000 like this).
 
 /// The frames mirrored in one window, by virtual address (the frame's first byte).
 struct WindowMappings {
     /// Chunk numbers (vaddr >> 21) + 1, 0 marking an empty slot; a power of two long, at
-    /// most half full. A chunk goes when its last mapping does, so the table holds no more
-    /// than the window's page tables cover.
+    /// most half full. A chunk goes when its last mapping does.
     private var chunkKeys: [UInt64] = []
     /// Where each chunk's 512 entries start in `entries`, and how many of them are mapped.
     private var chunkStarts: [Int] = []
@@ -83,7 +83,11 @@ struct WindowMappings {
                 entries[chunkStarts[c] + page] = 0
                 count -= 1
                 chunkCounts[c] -= 1
-                if chunkCounts[c] == 0 { removeChunk(at: c) }
+                if count == 0 {
+                    self = WindowMappings()
+                } else if chunkCounts[c] == 0 {
+                    removeChunk(at: c)
+                }
             }
         }
     }

@@ -45,7 +45,7 @@ import Testing
         #expect(table[0x4000_0000] == nil)
     }
 
-    @Test("MEM0007 a window's table gives up a chunk with its last mapping: one page mapped and unmapped in each of 5,000 stretches leaves none, and their storage is reused")
+    @Test("MEM0007 a window's table gives up a chunk with its last mapping: one page mapped and unmapped in each of 5,000 stretches leaves none, their storage reused, and an empty table stores nothing")
     func chunksGo() {
         var table = WindowMappings()
         let m = FrameMapping(paddr: 0x1000, sizeBits: 12, rights: .readWrite)
@@ -64,6 +64,9 @@ import Testing
         #expect(table.chunks == 3)
         #expect(table.storedChunks <= 4)
         for k: UInt64 in [7, 700, 7_000] { #expect(table[k << 21] == m) }
+        // The last mapping gone, nothing is stored.
+        for k: UInt64 in [7, 700, 7_000] { table[k << 21] = nil }
+        #expect(table.count == 0 && table.storedChunks == 0)
     }
 
     @Test("MEM0006 window mappings find the 4 KiB, 2 MiB or 1 GiB frame covering an address")
