@@ -46,7 +46,7 @@ public struct ObjectAllocator {
     /// An upper bound on each untyped's free bytes while its objects live: its size at
     /// first, less what each retype took, or exactly what a NotEnoughMemory reply said was
     /// left. An untyped too small for an object is not asked while another one has room.
-    var freeBound: [UInt64] = []
+    private(set) var freeBound: [UInt64] = []
     /// The ASID pool new VSpaces get their ASID from (the root task's at first).
     public private(set) var asidPool: CPtr = InitialCap.initThreadASIDPool.rawValue
     /// Set once a fresh pool still answered DeleteFirst: the machine has no address space
@@ -62,6 +62,7 @@ public struct ObjectAllocator {
             .filter { !$0.element.isDevice }
             .map { (bootInfo.untyped.start + UInt64($0.offset), $0.element) }
         freeBound = untypeds.map { UInt64(1) << UInt64($0.descriptor.sizeBits) }
+        freeBytes = freeBound.reduce(0, &+)
     }
 
     /// An allocator for a task other than the root task: its root CNode cap, the free slots
@@ -72,12 +73,18 @@ public struct ObjectAllocator {
         endSlot = slots.end
         self.untypeds = untypeds.map { ($0.slot, UntypedDescriptor(paddr: 0, sizeBits: UInt8($0.sizeBits), isDevice: false)) }
         freeBound = untypeds.map { UInt64(1) << $0.sizeBits }
+        freeBytes = freeBound.reduce(0, &+)
     }
 
     /// An upper bound on the bytes its untypeds have free: exact while only this allocator
     /// retypes them (each retype's objects aligned to their size, as frames and paging
     /// structures are to 4 KiB).
-    public var freeBytes: UInt64 { freeBound.reduce(0, &+) }
+    public private(set) var freeBytes: UInt64 = 0
+
+    private mutating func setFreeBound(_ i: Int, _ bytes: UInt64) {
+        freeBytes = freeBytes &- freeBound[i] &+ bytes
+        freeBound[i] = bytes
+    }
 
     /// Slots not handed out yet.
     public var remainingSlots: SlotRegion { SlotRegion(start: nextSlot, end: endSlot) }
@@ -156,13 +163,13 @@ public struct ObjectAllocator {
                 if e == .noError {
                     // At most the rest of the untyped is left (its whole size, if it was reset).
                     let size = UInt64(1) << UInt64(untypeds[i].descriptor.sizeBits)
-                    freeBound[i] = (mayHaveRoom ? freeBound[i] : size) &- bytes.partialValue
+                    setFreeBound(i, (mayHaveRoom ? freeBound[i] : size) &- bytes.partialValue)
                     nextSlot += UInt64(count)
                     return dest
                 }
                 guard e == .notEnoughMemory else { return nil }
                 // MR0 is the bytes left.
-                freeBound[i] = IPCBuffer.getMR(0)
+                setFreeBound(i, IPCBuffer.getMR(0))
             }
         }
         return nil
