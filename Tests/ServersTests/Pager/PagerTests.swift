@@ -168,9 +168,20 @@ enum ReservePrograms {
     nonisolated(unsafe) static var memoryBits: UInt64 = 17
     nonisolated(unsafe) static var taken = 1
     nonisolated(unsafe) static var pages: UInt64 = 40
+    /// The heap's rights and pages mapped a fault; a read-only heap is read page by page,
+    /// then written.
+    nonisolated(unsafe) static var rights: CapRights = .readWrite
+    nonisolated(unsafe) static var ahead: UInt64 = 1
 
     static let walker: ThreadEntry = { base, pages in
-        for i in 0..<pages { UnsafeMutablePointer<UInt64>(bitPattern: UInt(base + i * 0x1000))!.pointee = i }
+        if rights == .readWrite {
+            for i in 0..<pages { UnsafeMutablePointer<UInt64>(bitPattern: UInt(base + i * 0x1000))!.pointee = i }
+        } else {
+            var sum: UInt64 = 0
+            for i in 0..<pages { sum &+= UnsafeMutablePointer<UInt64>(bitPattern: UInt(base + i * 0x1000))!.pointee }
+            debugPrint("walker: read \(pages) pages, sum \(sum)\n")
+            UnsafeMutablePointer<UInt64>(bitPattern: UInt(base))!.pointee = 1
+        }
         debugPrint("walker: wrote \(pages) pages\n")
         seL4.send(2, MessageInfo(label: 0, length: 0))
         while true { seL4.yield() }
@@ -194,7 +205,8 @@ enum ReservePrograms {
         for _ in 0..<taken { guestCheck(pagerMemory.make(.smallPage) != nil, "a page taken") }
         let start = task.address(heap)
         pager = Pager(clients: [1: PagerClient(name: "walker", vspace: task.vspace,
-                                              regions: [PagerRegion(start: start, end: start + pages * 0x1000)])],
+                                              regions: [PagerRegion(start: start, end: start + pages * 0x1000,
+                                                                    rights: rights, faultAhead: ahead)])],
                       allocator: pagerMemory, reportTo: reports)
         guestCheck(startPagerThread(&alloc, entry: pagerThread, endpoint: faults), "pager")
         guestCheck(startThread(task.tcb, entry: walker, stackTop: task.stackTop, arg0: start, arg1: pages) == .noError, "walker")
@@ -211,10 +223,13 @@ enum ReservePrograms {
 extension PagerTests {
     /// The reserve system's output with `memoryBits` of pager memory, `taken` pages of it
     /// gone first, and a heap of `pages`.
-    func runReserveSystem(memoryBits: UInt64, taken: Int, pages: UInt64) throws -> (halted: Bool, output: String) {
+    func runReserveSystem(memoryBits: UInt64, taken: Int, pages: UInt64, rights: CapRights = .readWrite,
+                          ahead: UInt64 = 1) throws -> (halted: Bool, output: String) {
         ReservePrograms.memoryBits = memoryBits
         ReservePrograms.taken = taken
         ReservePrograms.pages = pages
+        ReservePrograms.rights = rights
+        ReservePrograms.ahead = ahead
         let (r, out) = try runSystem(ReservePrograms.root)
         return (r.halted, out)
     }
@@ -245,4 +260,16 @@ extension PagerTests {
         #expect(!small.output.contains("out of memory"), "\(small.output)")
     }
 
+
+    @Test("PAGER0007 fault-ahead keeps the region's rights: a read-only heap mapped 4 pages a fault reads as zeros in 3 faults, and a write to it is reported as an invalid write, not mapped again")
+    func faultAheadRights() throws {
+        let (halted, out) = try runReserveSystem(memoryBits: 18, taken: 0, pages: 10, rights: .read, ahead: 4)
+        #expect(halted, "\(out)")
+        #expect(out.contains("walker: read 10 pages, sum 0"), "\(out)")
+        #expect(out.contains("pager: walker: invalid write at "), "\(out)")
+        // A write (MR3 1) at the heap's first page, after 10 frames by 3 retypes (4, 4, 2).
+        #expect(out.contains("init: report 1 at page 0 after 10 frames"), "\(out)")
+        #expect(ReservePrograms.retypes == 3)
+        #expect(!out.contains("walker: wrote"), "\(out)")
+    }
 }
