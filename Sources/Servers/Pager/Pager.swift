@@ -213,8 +213,9 @@ public struct Pager {
             return .exhausted(address: address)
         }
         mapped += made
-        unbacked -= UInt64(made)
-        if single { unbackedSingle -= UInt64(made) }
+        // (Regions that overlap count their pages twice: the counts only ever bound.)
+        unbacked -= min(unbacked, UInt64(made))
+        if single { unbackedSingle -= min(unbackedSingle, UInt64(made)) }
         return .mapped(address: page)
     }
 
