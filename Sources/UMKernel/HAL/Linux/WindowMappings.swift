@@ -7,9 +7,10 @@
 // number). Neighbouring pages share a chunk and its cache lines, growing never rehashes
 // the pages, and a chunk whose last mapping goes is given up for the next one: a window's
 // table holds no more chunks than it had mappings in distinct 2 MiB at once, and nothing
-// once its last mapping is gone. Nested Dictionaries (SipHash, four hashes a Map) cost umk bench vmfault about
-// 500 cycles a fault more (10,623-10,711 -> 10,103-10,335 with a flat hash table of pages,
-// whose rehashes made the slowest faults: max ~800,000 cycles, ~80,000 like this).
+// once its last mapping is gone. Nested Dictionaries (SipHash, four hashes a Map) cost
+// umk bench vmfault about 500 cycles a fault more (10,623-10,711 -> 10,103-10,335 with a
+// flat hash table of pages, whose rehashes made the slowest faults: max ~800,000 cycles,
+// ~80,000 like this).
 
 /// The frames mirrored in one window, by virtual address (the frame's first byte).
 struct WindowMappings {
