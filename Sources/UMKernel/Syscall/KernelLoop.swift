@@ -50,7 +50,9 @@ extension Kernel {
             handleSyscall(number)
         case .vmFault(let address, let fsr, let instructionFault):
             t.pointee.userEntry = .exception
-            handleVMFaultEvent(address: address, fsr: fsr, instructionFault: instructionFault)
+            if !fastpathVMFault(address: address, fsr: fsr, instructionFault: instructionFault) {
+                handleVMFaultEvent(address: address, fsr: fsr, instructionFault: instructionFault)
+            }
         case .userException(let number, let code):
             t.pointee.userEntry = .exception
             handleUserLevelFault(number: number, code: code)

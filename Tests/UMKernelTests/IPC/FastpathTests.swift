@@ -186,4 +186,32 @@ struct FastpathTests {
         }
         #expect(hits >= 5, "the fastpath was taken \(hits) times")
     }
+
+    @Test("VMFault: the fault fastpath and the slowpath leave identical RAM on random states")
+    func vmFaultAgreesWithSlowpath() {
+        var rng = SplitMix64(state: 0xFA17)
+        var hits = 0
+        for _ in 0..<60 {
+            let w = makeWorld(&rng)
+            let h = w.h
+            // Handlers waiting on the endpoint (or none), then a thread faults; its fault
+            // endpoint is one of the caps (random rights and badges) or a slot with none.
+            receive(w, Int(rng.next() % 3), with: w.ep)
+            guard let faulter = w.threads.last(where: { $0.pointee.state.isRunnable }) else { continue }
+            h.run(faulter)
+            faulter.pointee.faultEndpoint = rng.next() % 6 == 0 ? 0x3F : w.caps[Int(rng.next() % UInt64(w.caps.count))]
+            faulter.pointee[.rip] = 0x40_1000 + rng.next() % 0x1000
+            faulter.pointee.userEntry = .exception
+            let address = rng.next() & 0x7FFF_FFFF_F000, fsr = rng.next() % 32, fetch = rng.next() % 4 == 0
+            if agree(h, "VMFault", slow: { h.k.handleVMFaultEvent(address: address, fsr: fsr, instructionFault: fetch) },
+                     fast: { h.k.fastpathVMFault(address: address, fsr: fsr, instructionFault: fetch) }) {
+                hits += 1
+                // The handler got seL4's VMFault message.
+                let handler = h.k.currentThread
+                #expect(MessageInfo(word: handler.pointee[.rsi]).label == FaultType.vmFault.rawValue)
+                #expect(handler.pointee[.r8] == address && handler.pointee[.r15] == fsr)
+            }
+        }
+        #expect(hits >= 5, "the fastpath was taken \(hits) times")
+    }
 }
