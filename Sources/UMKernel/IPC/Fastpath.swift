@@ -5,9 +5,9 @@
 // Signal to a waiting thread of higher priority (seL4's MCS fastpath_signal, here without
 // scheduling contexts), and a VMFault delivered to a fault handler waiting to receive it
 // (no seL4 counterpart: its message fits the registers as a short Call's does), each as a
-// straight run of checks followed by the transfer. Any failed
-// check falls back to the slowpath, whose observable result is the same; FastpathTests
-// compare the two on random states, all of RAM byte for byte.
+// straight run of checks followed by the transfer. Any failed check falls back to the
+// slowpath, whose observable result is the same; FastpathTests compare the two on random
+// states, all of RAM byte for byte.
 //
 // No allocation, no ARC, no host calls, on the whole path from the guest's call into
 // umk_syscall to the next guest running (the Linux entry glue, these functions, the kernel
