@@ -214,4 +214,43 @@ struct FastpathTests {
         }
         #expect(hits >= 5, "the fastpath was taken \(hits) times")
     }
+
+    @Test("ReplyRecv to a VMFault: the fastpath restarts the faulter exactly as the slowpath does, on random states")
+    func faultReplyAgreesWithSlowpath() {
+        var rng = SplitMix64(state: 0xFA18)
+        var hits = 0
+        for _ in 0..<40 {
+            let w = makeWorld(&rng)
+            let h = w.h
+            // A handler receives; a thread faults to it; the handler replies and receives.
+            let handler = w.threads[0], faulter = w.threads[1]
+            if rng.next() % 4 != 0 {
+                h.k.suspend(w.threads[3])
+                h.k.schedule()
+            }
+            h.run(handler)
+            h.syscall(.recv, cptr: w.ep)
+            h.run(faulter)
+            faulter.pointee.faultEndpoint = w.caps[Int(rng.next() % UInt64(w.caps.count))]
+            faulter.pointee[.rip] = 0x40_2000 + rng.next() % 0x1000
+            faulter.pointee.userEntry = .exception
+            h.k.handleVMFaultEvent(address: rng.next() & 0x7FFF_F000, fsr: rng.next() % 8, instructionFault: false)
+            if rng.next() % 3 == 0 {
+                h.k.suspend(w.threads[2])
+                h.k.schedule()
+            }
+            guard handler.pointee.state.isRunnable, faulter.pointee.state == .blockedOnReply else { continue }
+            h.run(handler)
+            let length = rng.next() % 7
+            let recvCap = w.caps[Int(rng.next() % UInt64(w.caps.count))]
+            h.load(handler, cptr: recvCap, info: MessageInfo(label: rng.next() % 2, length: length),
+                   mrs: (0..<length).map { _ in rng.next() })
+            if agree(h, "ReplyRecv (VMFault)", slow: { h.k.handleSyscallSlowpath(Syscall.replyRecv.rawValue) },
+                     fast: { h.k.fastpath(isCall: false) }) {
+                hits += 1
+                #expect(h.k.currentThread == faulter && faulter.pointee.nextIP == faulter.pointee[.rip])
+            }
+        }
+        #expect(hits >= 5, "the fastpath was taken \(hits) times")
+    }
 }
