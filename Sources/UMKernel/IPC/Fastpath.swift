@@ -14,8 +14,8 @@
 // loop's resumeNext with the machine's restore, and the stub): scripts/fastpath-trace.sh
 // single-steps that path in gdb on a release build and fails if it ever leaves the
 // binary's own code (a PLT stub, the Swift runtime, libc, the dynamic linker) or names
-// swift_retain/release, an allocator, a lock or a syscall. On Swift 6.3.1 it runs 453
-// instructions for a Call, 443 for a ReplyRecv and 524 for a Signal (5 of them keep the
+// swift_retain/release, an allocator, a lock or a syscall. On Swift 6.3.1 it runs 476
+// instructions for a Call, 465 for a ReplyRecv and 544 for a Signal (5 of them keep the
 // Syscall User Dispatch selector), none outside umk (CI runs it). `umk bench` measures
 // them at 52-78 TSC cycles one way on a 2-core x86_64 host.
 
