@@ -116,15 +116,16 @@ struct FastpathTests {
         #expect(hits >= 5, "the fastpath was taken \(hits) times")
     }
 
-    @Test("ReplyRecv: fastpath and slowpath leave identical RAM on random states")
+    @Test("ReplyRecv: fastpath and slowpath leave identical RAM on random states, replying to a Call or to a VMFault")
     func replyRecvAgreesWithSlowpath() {
         var rng = SplitMix64(state: 0x5EED)
-        var hits = 0
-        for _ in 0..<40 {
+        var hits = 0, faultHits = 0
+        for round in 0..<80 {
             let w = makeWorld(&rng)
             let h = w.h
-            // A server receives; a client calls it; the server replies and receives again.
-            let server = w.threads[0], client = w.threads[1]
+            // A server receives; a client calls it, or faults to it (odd rounds: the reply
+            // then restarts it); the server replies and receives again.
+            let server = w.threads[0], client = w.threads[1], faults = round % 2 == 1
             // Usually nothing else competes with the client for the CPU.
             if rng.next() % 4 != 0 {
                 h.k.suspend(w.threads[3])
@@ -134,7 +135,14 @@ struct FastpathTests {
             h.syscall(.recv, cptr: w.ep)
             h.run(client)
             let callCap = w.caps[Int(rng.next() % UInt64(w.caps.count))]
-            h.syscall(.call, cptr: callCap, info: MessageInfo(label: 1, length: rng.next() % 3))
+            if faults {
+                client.pointee.faultEndpoint = callCap
+                client.pointee[.rip] = 0x40_2000 + rng.next() % 0x1000
+                client.pointee.userEntry = .exception
+                h.k.handleVMFaultEvent(address: rng.next() & 0x7FFF_F000, fsr: rng.next() % 8, instructionFault: false)
+            } else {
+                h.syscall(.call, cptr: callCap, info: MessageInfo(label: 1, length: rng.next() % 3))
+            }
             if rng.next() % 3 == 0 {
                 // Another sender queues on the endpoint.
                 h.run(w.threads[2])
@@ -151,9 +159,14 @@ struct FastpathTests {
             if agree(h, "ReplyRecv", slow: { h.k.handleSyscallSlowpath(Syscall.replyRecv.rawValue) },
                      fast: { h.k.fastpath(isCall: false) }) {
                 hits += 1
+                if faults {
+                    // The faulter runs again at its faulting instruction.
+                    faultHits += 1
+                    #expect(h.k.currentThread == client && client.pointee.nextIP == client.pointee[.rip])
+                }
             }
         }
-        #expect(hits >= 5, "the fastpath was taken \(hits) times")
+        #expect(hits - faultHits >= 5 && faultHits >= 5, "the fastpath was taken \(hits) times, \(faultHits) to a VMFault")
     }
 
     @Test("Signal: fastpath and slowpath leave identical RAM on random states, for Send and NBSend")
@@ -210,45 +223,6 @@ struct FastpathTests {
                 let handler = h.k.currentThread
                 #expect(MessageInfo(word: handler.pointee[.rsi]).label == FaultType.vmFault.rawValue)
                 #expect(handler.pointee[.r8] == address && handler.pointee[.r15] == fsr)
-            }
-        }
-        #expect(hits >= 5, "the fastpath was taken \(hits) times")
-    }
-
-    @Test("ReplyRecv to a VMFault: the fastpath restarts the faulter exactly as the slowpath does, on random states")
-    func faultReplyAgreesWithSlowpath() {
-        var rng = SplitMix64(state: 0xFA18)
-        var hits = 0
-        for _ in 0..<40 {
-            let w = makeWorld(&rng)
-            let h = w.h
-            // A handler receives; a thread faults to it; the handler replies and receives.
-            let handler = w.threads[0], faulter = w.threads[1]
-            if rng.next() % 4 != 0 {
-                h.k.suspend(w.threads[3])
-                h.k.schedule()
-            }
-            h.run(handler)
-            h.syscall(.recv, cptr: w.ep)
-            h.run(faulter)
-            faulter.pointee.faultEndpoint = w.caps[Int(rng.next() % UInt64(w.caps.count))]
-            faulter.pointee[.rip] = 0x40_2000 + rng.next() % 0x1000
-            faulter.pointee.userEntry = .exception
-            h.k.handleVMFaultEvent(address: rng.next() & 0x7FFF_F000, fsr: rng.next() % 8, instructionFault: false)
-            if rng.next() % 3 == 0 {
-                h.k.suspend(w.threads[2])
-                h.k.schedule()
-            }
-            guard handler.pointee.state.isRunnable, faulter.pointee.state == .blockedOnReply else { continue }
-            h.run(handler)
-            let length = rng.next() % 7
-            let recvCap = w.caps[Int(rng.next() % UInt64(w.caps.count))]
-            h.load(handler, cptr: recvCap, info: MessageInfo(label: rng.next() % 2, length: length),
-                   mrs: (0..<length).map { _ in rng.next() })
-            if agree(h, "ReplyRecv (VMFault)", slow: { h.k.handleSyscallSlowpath(Syscall.replyRecv.rawValue) },
-                     fast: { h.k.fastpath(isCall: false) }) {
-                hits += 1
-                #expect(h.k.currentThread == faulter && faulter.pointee.nextIP == faulter.pointee[.rip])
             }
         }
         #expect(hits >= 5, "the fastpath was taken \(hits) times")
