@@ -47,7 +47,7 @@ static int unsafe_count;
 static int timer_signal(void) { return SIGRTMIN + 4; }
 static int input_signal(void) { return SIGRTMIN + 5; }
 
-void umk_add_interrupt_signals(sigset_t *set) {
+static void umk_add_interrupt_signals(sigset_t *set) {
     sigaddset(set, SIGUSR1);
     sigaddset(set, SIGUSR2);
     sigaddset(set, timer_signal());

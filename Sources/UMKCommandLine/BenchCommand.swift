@@ -375,16 +375,16 @@ struct BenchCommand: ParsableCommand {
         return measured
     }
 
-    /// The TSC's step: 1 on a counter that advances every cycle, larger where it is
-    /// updated in increments (some AMD parts, some hypervisors). Differences between reads
-    /// a varying time apart are then all near multiples of the step; the largest step that
-    /// fits 95 % of them (within one cycle) is the one.
     /// Per-page costs of first touches made `group` pages at a time (one fault, then
     /// `group - 1` pages mapped ahead): each group's total divided by its pages.
     static func perPage(_ touches: [UInt64], _ group: Int) -> [UInt64] {
         stride(from: 0, to: touches.count - group + 1, by: group).map { touches[$0..<$0 + group].reduce(0, &+) / UInt64(group) }
     }
 
+    /// The TSC's step: 1 on a counter that advances every cycle, larger where it is
+    /// updated in increments (some AMD parts, some hypervisors). Differences between reads
+    /// a varying time apart are then all near multiples of the step; the largest step that
+    /// fits 95 % of them (within one cycle) is the one.
     static func tscStep() -> UInt64 {
         var deltas: [UInt64] = []
         deltas.reserveCapacity(4_000)

@@ -373,7 +373,7 @@ struct SystemBuilder {
             var need: UInt64 = 0
             for c in tasks[p].clients {
                 let size = c.end - c.start
-                need += size + ((size >> 21) + 2) * 4096 + ((size >> 30) + 2) * 4096 + 4096
+                need += size + Pager.pagingStructurePages(forRegionOf: size) * 4096
             }
             var remaining = (need + 0xFFFF) & ~0xFFFF
             while remaining > 0 {

@@ -86,8 +86,8 @@ public struct Pager {
     /// Pages of all regions, and of the regions paged one page a fault, without a frame.
     var unbacked: UInt64 = 0
     var unbackedSingle: UInt64 = 0
-    /// Pages of paging structures the regions may still need: an upper bound, as init
-    /// gives a pager memory for them, less the ones made so far.
+    /// Pages of paging structures the regions may still need: what init gives a pager for
+    /// them, less the ones made so far.
     var tableAllowance: UInt64 = 0
 
     struct RegionBacking {
@@ -114,10 +114,16 @@ public struct Pager {
                 let size = r.region.end - r.region.start, pages = (size + 0xFFF) >> 12
                 unbacked += pages
                 if r.region.faultAhead == 1 { unbackedSingle += pages }
-                // Page tables, directories and PDPTs its stretches may need.
-                tableAllowance += (size >> 21) + 2 + (size >> 30) + 2 + (size >> 39) + 2
+                tableAllowance += Self.pagingStructurePages(forRegionOf: size)
             }
         }
+    }
+
+    /// Pages of paging structures a region of `bytes` may need under it: page tables,
+    /// page directories and a PDPT. Init gives a pager that much memory for each heap
+    /// besides the heap's own (SystemBuilder.givePagers); the pager's reserve leaves it.
+    public static func pagingStructurePages(forRegionOf bytes: UInt64) -> UInt64 {
+        (bytes >> 21) + 2 + (bytes >> 30) + 2 + 1
     }
 
     /// The index of the client with `badge`.

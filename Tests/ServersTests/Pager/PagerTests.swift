@@ -248,8 +248,8 @@ extension PagerTests {
 
     @Test("PAGER0006 the pager's reserve: frames for a heap 16 at a time while its memory covers every page and paging structure left (40 pages: 3 retypes), never what the structures need (a 10-page heap in 16 pages, as init sizes a pager's: 1 retype)")
     func reserve() throws {
-        // 64 pages, 18 taken: 46 = 40 pages + the 6 pages of structures a 40-page heap may
-        // need (it needs 2). Batches of 16, 16 and the last 8.
+        // 64 pages, 18 taken: 46, enough for 40 pages and the 5 pages of structures a
+        // 40-page heap may need (it needs 2). Batches of 16, 16 and the last 8.
         let ample = try runReserveSystem(memoryBits: 18, taken: 18, pages: 40)
         #expect(ample.halted, "\(ample.output)")
         #expect(ample.output.contains("walker: wrote 40 pages"), "\(ample.output)")
